@@ -1,0 +1,214 @@
+"""Per-group event tables: distinct times with (weighted) at-risk, event and censoring counts.
+
+Contract
+--------
+Estimator
+    For each group ``g`` and each distinct exit time ``t`` observed in ``g`` (event or
+    censoring), one row::
+
+        n_risk(t)   = sum of w_i over rows of g with  entry_i < t <= time_i   (no entry: -inf)
+        n_event(t)  = sum of w_i over rows of g with  time_i == t, event_i = 1
+        n_censor(t) = sum of w_i over rows of g with  time_i == t, event_i = 0
+
+    with ``w_i = 1`` when unweighted. Ties: a row censored at ``t`` is at risk at ``t``;
+    events and censorings at the same ``t`` share one row. This is the risk-set convention of
+    R ``survival`` (``survfit``, ``survdiff``, ``coxph``) for right-censored and
+    ``Surv(entry, time, event)`` counting-process data.
+Method (no comparison sort of row indices)
+    1. :func:`partition_keys` packs each row into one ``uint64`` sort key,
+       ``bits(time) << 1 | event``. For non-negative doubles the IEEE bit pattern is monotone
+       in the value, so sorting the keys as unsigned integers orders rows by time with
+       censorings before events at tied times. In the same O(n) pass the keys are scattered
+       (stable counting sort) into one segment per group.
+    2. The caller sorts each segment in place: ``ndarray.sort`` on uint64 (SIMD, no index
+       array) when unweighted; an argsort of the segment when weights must travel with it.
+       This is the only O(n log n) step and costs about one value sort of the time column.
+    3. :func:`table_from_keys` counts the distinct times (so outputs are allocated once), makes
+       one forward pass per group that collapses runs of equal times into rows, then one
+       backward pass that fills ``n_risk`` as a running sum of exits at or after ``t`` minus
+       entries at or after ``t`` (summing from the tail, as R does, keeps small late risk sets
+       exact for weighted data).
+Inputs
+    ``time[n]`` float64 >= 0, finite; ``event[n]`` int8 in {0, 1}; ``codes[n]`` int64 in
+    ``0..G-1``; optional ``weights[n]`` float64 >= 0; optional ``entry[n]`` float64 < time.
+    No sort order is required.
+Outputs
+    :class:`EventTable`: concatenated tables of all groups with ``offsets[G+1]`` (rows of group
+    g are ``offsets[g]:offsets[g+1]``), times ascending within a group; ``n_rows[G]`` the
+    number of input rows per group.
+Complexity
+    O(n) passes plus one value sort of n keys; memory: the key buffer (8n bytes) and the
+    output table.
+Reference
+    R: ``survfit(Surv(time, event) ~ g, weights = w)`` columns ``time, n.risk, n.event,
+    n.censor``; with entry: ``survfit(Surv(entry, time, event) ~ g)``.
+"""
+
+from __future__ import annotations
+
+from typing import NamedTuple
+
+import numpy as np
+
+from riskset.engine._jit import kernel
+
+
+class EventTable(NamedTuple):
+    """Per-group event table; see the module contract."""
+
+    time: np.ndarray  # float64[m]
+    n_risk: np.ndarray  # float64[m]
+    n_event: np.ndarray  # float64[m]
+    n_censor: np.ndarray  # float64[m]
+    offsets: np.ndarray  # int64[G+1]
+    n_rows: np.ndarray  # int64[G]
+
+
+@kernel
+def partition_keys(time, event, codes, n_groups, weights, weighted):
+    """Pack ``(time, event)`` into uint64 keys and scatter them into one segment per group.
+
+    Returns ``(keys[n], out_weights[n] or [0], offsets[G+1])``; stable within a group.
+    """
+    n = time.shape[0]
+    counts = np.zeros(n_groups + 1, dtype=np.int64)
+    for i in range(n):
+        counts[codes[i] + 1] += 1
+    for g in range(n_groups):
+        counts[g + 1] += counts[g]
+    offsets = counts.copy()
+    keys = np.empty(n, dtype=np.uint64)
+    out_w = np.empty(n if weighted else 0, dtype=np.float64)
+    tbits = time.view(np.uint64)  # a view, no copy
+    one = np.uint64(1)
+    for i in range(n):
+        g = codes[i]
+        pos = counts[g]
+        # shifting out the sign bit maps -0.0 to +0.0 (the only negative zero that can pass
+        # validation); every other valid time has the sign bit clear already
+        keys[pos] = (tbits[i] << one) | np.uint64(event[i])
+        if weighted:
+            out_w[pos] = weights[i]
+        counts[g] = pos + 1
+    return keys, out_w, offsets
+
+
+@kernel
+def partition_values(values, codes, n_groups, weights, weighted):
+    """Stable counting scatter of float ``values`` (and weights) into one segment per group."""
+    n = values.shape[0]
+    counts = np.zeros(n_groups + 1, dtype=np.int64)
+    for i in range(n):
+        counts[codes[i] + 1] += 1
+    for g in range(n_groups):
+        counts[g + 1] += counts[g]
+    offsets = counts.copy()
+    out_v = np.empty(n, dtype=np.float64)
+    out_w = np.empty(n if weighted else 0, dtype=np.float64)
+    for i in range(n):
+        g = codes[i]
+        pos = counts[g]
+        out_v[pos] = values[i]
+        if weighted:
+            out_w[pos] = weights[i]
+        counts[g] = pos + 1
+    return out_v, out_w, offsets
+
+
+@kernel
+def table_from_keys(keys, wts, offsets, weighted, entry_vals, entry_wts, entry_offsets, has_entry):
+    """Collapse each group's sorted keys into event-table rows (see module contract, step 3)."""
+    n = keys.shape[0]
+    n_groups = offsets.shape[0] - 1
+    one = np.uint64(1)
+    # pass 1: count distinct times so every output is allocated once, at its final size
+    m = 0
+    for g in range(n_groups):
+        lo = offsets[g]
+        hi = offsets[g + 1]
+        if hi > lo:
+            m += 1
+            for i in range(lo + 1, hi):
+                m += (keys[i] >> one) != (keys[i - 1] >> one)
+    out_t = np.empty(m, dtype=np.float64)
+    out_r = np.empty(m, dtype=np.float64)
+    out_d = np.empty(m, dtype=np.float64)
+    out_c = np.empty(m, dtype=np.float64)
+    out_off = np.zeros(n_groups + 1, dtype=np.int64)
+    tbits = out_t.view(np.uint64)
+    # pass 2: one row per run of equal times; the low key bit is the event flag
+    pos = -1
+    for g in range(n_groups):
+        lo = offsets[g]
+        hi = offsets[g + 1]
+        cur = np.uint64(0)
+        for i in range(lo, hi):
+            k = keys[i]
+            tb = k >> one
+            if i == lo or tb != cur:
+                pos += 1
+                cur = tb
+                tbits[pos] = tb
+                out_d[pos] = 0.0
+                out_c[pos] = 0.0
+            w = wts[i] if weighted else 1.0
+            if k & one:
+                out_d[pos] += w
+            else:
+                out_c[pos] += w
+        out_off[g + 1] = pos + 1
+    # pass 3: at risk at t = exits at or after t - entries at or after t, summed from the tail
+    for g in range(n_groups):
+        acc = 0.0
+        entered_after = 0.0
+        ien = entry_offsets[g + 1] - 1 if has_entry else 0
+        en_lo = entry_offsets[g] if has_entry else 0
+        for j in range(out_off[g + 1] - 1, out_off[g] - 1, -1):
+            acc += out_d[j] + out_c[j]
+            if has_entry:
+                t = out_t[j]
+                while ien >= en_lo and entry_vals[ien] >= t:  # not yet at risk at t
+                    entered_after += entry_wts[ien] if weighted else 1.0
+                    ien -= 1
+            out_r[j] = acc - entered_after
+    return out_t, out_r, out_d, out_c, out_off
+
+
+def sort_segments(
+    buf: np.ndarray, wts: np.ndarray, offsets: np.ndarray, *, weighted: bool
+) -> None:
+    """Sort each segment of ``buf`` in place by value, carrying ``wts`` along when weighted."""
+    for g in range(offsets.size - 1):
+        lo, hi = int(offsets[g]), int(offsets[g + 1])
+        if hi - lo < 2:
+            continue
+        if weighted:
+            order = np.argsort(buf[lo:hi], kind="stable")
+            buf[lo:hi] = buf[lo:hi][order]
+            wts[lo:hi] = wts[lo:hi][order]
+        else:
+            buf[lo:hi].sort()
+
+
+def event_table(
+    time: np.ndarray,
+    event: np.ndarray,
+    codes: np.ndarray,
+    n_groups: int,
+    weights: np.ndarray | None = None,
+    entry: np.ndarray | None = None,
+) -> EventTable:
+    """Build the per-group event table (see module contract). Inputs need no sort order."""
+    weighted = weights is not None
+    w = weights if weighted else np.empty(0, dtype=np.float64)
+    keys, wts, off = partition_keys(time, event, codes, n_groups, w, weighted)
+    sort_segments(keys, wts, off, weighted=weighted)
+    has_entry = entry is not None
+    if has_entry:
+        evals, ewts, eoff = partition_values(entry, codes, n_groups, w, weighted)
+        sort_segments(evals, ewts, eoff, weighted=weighted)
+    else:
+        evals = ewts = np.empty(0, dtype=np.float64)
+        eoff = np.zeros(n_groups + 1, dtype=np.int64)
+    t, r, d, c, toff = table_from_keys(keys, wts, off, weighted, evals, ewts, eoff, has_entry)
+    return EventTable(t, r, d, c, toff, np.diff(off))

@@ -1,0 +1,218 @@
+"""Kaplan–Meier and Nelson–Aalen curves from an event table, with pointwise CIs.
+
+Contract
+--------
+Estimators (per group, over its event-table rows j with times t_1 < t_2 < ...)::
+
+    S(t_j)        = prod_{i <= j} (1 - d_i / n_i)                 Kaplan–Meier
+    V_log(t_j)    = sum_{i <= j} d_i / (n_i (n_i - d_i))          Greenwood, var of log S
+    H(t_j)        = sum_{i <= j} d_i / n_i                        Nelson–Aalen
+    V_H(t_j)      = sum_{i <= j} d_i / n_i^2                      its variance (R's std.chaz^2)
+
+with weighted ``n`` and ``d`` when case weights are given (as R's ``survfit`` without
+``robust``). Where ``d_i = n_i`` the curve reaches 0 and the Greenwood term is infinite:
+``V_log`` is then +inf from that row on (R reports ``std.err`` as Inf/NaN there; the CI is
+undefined). Rows with ``d_i = 0`` (censorings only) leave every sum unchanged.
+Confidence intervals (R ``survival:::survfit_confint``, conf.lower = "usual"), with
+``se = sqrt(V_log)`` the standard error of log S and ``z = Phi^{-1}(1 - (1 - level)/2)``::
+
+    plain    S (1 -+ z se), clipped to [0, 1]
+    log      S exp(-+ z se), upper clipped at 1; undefined where S = 0
+    log-log  S^{exp(+- z se / log S)}; undefined where S = 0 or S = 1
+    logit    1 - 1 / (1 + exp(logit S -+ z se / (1 - S))); undefined where S = 0
+    arcsin   sin^2(clip(asin sqrt S -+ z se / 2 sqrt(S / (1 - S)), 0, pi/2)); undefined at S = 0
+
+where ``se = 0`` (before the first event) both limits equal S for plain and log, and are
+undefined for log-log, logit and arcsin (as survival 3.5-3, where they are NA/NaN). Where
+the Greenwood se is infinite (S = 0) every limit is undefined. Undefined limits are NaN.
+Inputs
+    ``n_risk[m], n_event[m]`` float64 and ``offsets[G+1]`` from :mod:`riskset.engine.eventtable`.
+Reference
+    R: ``survfit(Surv(time, event) ~ g, conf.type = ...)``: ``surv``, ``std.err`` (= se,
+    log scale), ``lower``, ``upper``, ``cumhaz``, ``std.chaz``.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import NamedTuple
+
+import numpy as np
+
+from riskset.engine._jit import kernel
+
+#: CI transform names and their kernel codes.
+CONF_TYPES: dict[str, int] = {"plain": 0, "log": 1, "log-log": 2, "logit": 3, "arcsin": 4}
+
+
+class KMCurve(NamedTuple):
+    """Kaplan–Meier and Nelson–Aalen estimates at each event-table row."""
+
+    surv: np.ndarray  # float64[m]
+    var_log: np.ndarray  # float64[m], Greenwood variance of log S
+    cumhaz: np.ndarray  # float64[m]
+    var_cumhaz: np.ndarray  # float64[m]
+
+
+@kernel
+def km_curve(n_risk, n_event, offsets):
+    """Kaplan–Meier, Greenwood, Nelson–Aalen and its variance for every group (see contract)."""
+    m = n_risk.shape[0]
+    surv = np.empty(m, dtype=np.float64)
+    var_log = np.empty(m, dtype=np.float64)
+    cumhaz = np.empty(m, dtype=np.float64)
+    var_h = np.empty(m, dtype=np.float64)
+    for g in range(offsets.shape[0] - 1):
+        s = 1.0
+        v = 0.0
+        h = 0.0
+        vh = 0.0
+        for j in range(offsets[g], offsets[g + 1]):
+            d = n_event[j]
+            if d > 0.0:
+                n = n_risk[j]
+                s *= (n - d) / n
+                # d == n gives d / 0 = +inf (error_model="numpy"): the curve has reached 0
+                v += d / (n * (n - d))
+                h += d / n
+                vh += d / (n * n)
+            surv[j] = s
+            var_log[j] = v
+            cumhaz[j] = h
+            var_h[j] = vh
+    return surv, var_log, cumhaz, var_h
+
+
+@kernel
+def _confint_one(s, se, z, code):
+    """Lower and upper limit for one survival value (see contract); NaN where undefined."""
+    nan = np.nan
+    if not (se == se) or se == np.inf:  # Greenwood se is inf once S has reached 0
+        return nan, nan
+    if code == 0:  # plain
+        half = z * se * s
+        return max(s - half, 0.0), min(s + half, 1.0)
+    if code == 1:  # log
+        if s == 0.0:
+            return nan, nan
+        return s * math.exp(-z * se), min(s * math.exp(z * se), 1.0)
+    if code == 2:  # log-log
+        if s == 0.0 or s == 1.0:
+            return nan, nan
+        ls = math.log(s)
+        w = z * se / ls
+        return math.exp(-math.exp(math.log(-ls) - w)), math.exp(-math.exp(math.log(-ls) + w))
+    if code == 3:  # logit
+        if s == 0.0 or s == 1.0:
+            return nan, nan
+        w = z * se * (1.0 + s / (1.0 - s))
+        lg = math.log(s / (1.0 - s))
+        return 1.0 - 1.0 / (1.0 + math.exp(lg - w)), 1.0 - 1.0 / (1.0 + math.exp(lg + w))
+    # arcsin
+    if s == 0.0 or s == 1.0:
+        return nan, nan
+    w = 0.5 * z * se * math.sqrt(s / (1.0 - s))
+    a = math.asin(math.sqrt(s))
+    lo = math.sin(max(0.0, a - w))
+    hi = math.sin(min(math.pi / 2, a + w))
+    return lo * lo, hi * hi
+
+
+@kernel
+def confint(surv, se_log, z, code):
+    """Pointwise CI limits for arrays ``surv`` and ``se_log`` (see contract)."""
+    m = surv.shape[0]
+    lower = np.empty(m, dtype=np.float64)
+    upper = np.empty(m, dtype=np.float64)
+    for j in range(m):
+        lower[j], upper[j] = _confint_one(surv[j], se_log[j], z, code)
+    return lower, upper
+
+
+@kernel
+def _bsearch_right(a, lo, hi, x):
+    """Number of elements of sorted ``a[lo:hi]`` that are <= x, plus ``lo``."""
+    while lo < hi:
+        mid = (lo + hi) >> 1
+        if a[mid] <= x:
+            lo = mid + 1
+        else:
+            hi = mid
+    return lo
+
+
+@kernel
+def km_robust_var(time, event, weights, codes, entry, has_entry, tab_time, n_risk, n_event, offsets, surv):
+    """Infinitesimal-jackknife variance of S(t) at every event-table row (each row a cluster).
+
+    R ``survfit`` uses this by default with non-integer case weights. Its per-cluster
+    recursion (survival ``survfitkm.c``)::
+
+        U_c(t_i) = U_c(t_{i-1}) (1 - h_i) - S(t_{i-1}) (dN_c(t_i) - Y_c(t_i) h_i) / n_i
+
+    factorises as ``U_c(t) = w_c S(t) a_c(t)`` with ``g_i = d_i / (n_i (n_i - d_i))``,
+    ``G(t) = sum_{t_i <= t} g_i`` and::
+
+        a_c(t) = G(min(t, T_c)) - G(E_c) - event_c [T_c <= t] / (n(T_c) - d(T_c))
+
+    so ``Var S(t) = S(t)^2 sum_c w_c^2 a_c(t)^2`` splits into rows already exited (a fixed
+    value each, a running sum) and rows still at risk (a quadratic in G(t) with running sums
+    of w^2, w^2 G(E), w^2 G(E)^2). O(n log m) instead of O(n m). Where S(t) = 0 the variance
+    is 0 (as R reports). Returns ``var[m]``.
+    """
+    m = tab_time.shape[0]
+    n_groups = offsets.shape[0] - 1
+    gsum = np.empty(m, dtype=np.float64)
+    for g in range(n_groups):
+        acc = 0.0
+        for j in range(offsets[g], offsets[g + 1]):
+            d = n_event[j]
+            nn = n_risk[j]
+            if d > 0.0 and nn > d:
+                acc += d / (nn * (nn - d))
+            gsum[j] = acc
+    fin = np.zeros(m + 1, dtype=np.float64)  # w^2 b^2 added at the exit row
+    in0 = np.zeros(m + 1, dtype=np.float64)  # w^2            (+ at entry row, - at exit row)
+    in1 = np.zeros(m + 1, dtype=np.float64)  # w^2 G(E)
+    in2 = np.zeros(m + 1, dtype=np.float64)  # w^2 G(E)^2
+    for c in range(time.shape[0]):
+        g = codes[c]
+        lo = offsets[g]
+        hi = offsets[g + 1]
+        w2 = weights[c] * weights[c]
+        # exit row: the table row whose time equals time[c]
+        k_exit = _bsearch_right(tab_time, lo, hi, time[c]) - 1
+        if has_entry:
+            k_in = _bsearch_right(tab_time, lo, hi, entry[c])  # first row with t > entry
+            ge = gsum[k_in - 1] if k_in > lo else 0.0
+        else:
+            k_in = lo
+            ge = 0.0
+        b = gsum[k_exit] - ge
+        if event[c] == 1:
+            nd = n_risk[k_exit] - n_event[k_exit]
+            if nd > 0.0:
+                b -= 1.0 / nd
+        fin[k_exit] += w2 * b * b
+        if k_in < k_exit:
+            in0[k_in] += w2
+            in1[k_in] += w2 * ge
+            in2[k_in] += w2 * ge * ge
+            in0[k_exit] -= w2
+            in1[k_exit] -= w2 * ge
+            in2[k_exit] -= w2 * ge * ge
+    var = np.empty(m, dtype=np.float64)
+    for g in range(n_groups):
+        f = 0.0
+        s0 = 0.0
+        s1 = 0.0
+        s2 = 0.0
+        for j in range(offsets[g], offsets[g + 1]):
+            f += fin[j]
+            s0 += in0[j]
+            s1 += in1[j]
+            s2 += in2[j]
+            gt = gsum[j]
+            tot = f + gt * gt * s0 - 2.0 * gt * s1 + s2
+            var[j] = surv[j] * surv[j] * max(tot, 0.0)
+    return var

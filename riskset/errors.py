@@ -1,0 +1,73 @@
+"""Typed errors and warnings raised by riskset.
+
+Every error a user can trigger with bad input is a :class:`RisksetError`, which is also a
+:class:`ValueError`, so ``except ValueError`` keeps working in generic code. Input problems that
+concern a column carry structured fields (``column``, ``problem``, ``n_rows``, ``first_row``) so
+that embedding tools can report them without parsing the message.
+"""
+
+from __future__ import annotations
+
+
+class RisksetError(ValueError):
+    """Base class of every error riskset raises for bad input or bad options."""
+
+
+class ColumnError(RisksetError):
+    """A column is missing, has the wrong type, or holds invalid values.
+
+    Parameters
+    ----------
+    column
+        Name of the offending column.
+    problem
+        What is wrong, phrased to complete "column 'x' ...".
+    n_rows
+        How many rows have the problem (``None`` when the problem is not row-wise).
+    first_row
+        Zero-based index of the first offending row in the input as given.
+    """
+
+    def __init__(
+        self,
+        column: str,
+        problem: str,
+        n_rows: int | None = None,
+        first_row: int | None = None,
+        hint: str | None = None,
+    ) -> None:
+        self.column = column
+        self.problem = problem
+        self.n_rows = n_rows
+        self.first_row = first_row
+        self.hint = hint
+        msg = f"column {column!r} {problem}"
+        if n_rows is not None:
+            msg += f" ({n_rows} row{'s' if n_rows != 1 else ''}"
+            if first_row is not None:
+                msg += f"; first at row {first_row}"
+            msg += ")"
+        if hint:
+            msg += f"; {hint}"
+        super().__init__(msg)
+
+
+class OptionError(RisksetError):
+    """An option has a value outside its allowed set; the message lists the valid ones."""
+
+
+class EmptyDataError(RisksetError):
+    """The data (or one group of it) has no rows to analyse."""
+
+
+class RisksetWarning(UserWarning):
+    """Base class of riskset's warnings (e.g. rows dropped by ``drop_missing=True``)."""
+
+
+def check_choice(name: str, value: object, valid: tuple[str, ...] | list[str]) -> str:
+    """Return ``value`` if it is one of ``valid``, else raise :class:`OptionError` listing them."""
+    if not isinstance(value, str) or value not in valid:
+        raise OptionError(
+            f"{name}={value!r} is not valid; choose one of: " + ", ".join(repr(v) for v in valid)
+        )
+    return value

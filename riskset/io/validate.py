@@ -1,0 +1,283 @@
+"""The one place that owns riskset's missing-value and dtype policy.
+
+Policy
+------
+* **Roles.** An analysis names columns by role: ``time`` (exit time), ``event`` (1 = event,
+  0 = censored), optional ``entry`` (delayed entry / left truncation; a row is at risk at
+  ``t`` when ``entry < t <= time``), optional ``weights`` (case weights) and zero or more
+  ``by`` (grouping) columns.
+* **Dtypes.** ``time``, ``entry`` and ``weights`` must be numeric (integer or float; booleans
+  and strings are rejected, never parsed) and are converted to float64. ``event`` may be
+  boolean, integer or float holding only 0 and 1; it becomes int8. ``by`` columns may have
+  any scalar dtype; nested types are rejected.
+* **Missing values.** A null, or a NaN in a float column, is *missing*. By default missing
+  values raise :class:`~riskset.errors.ColumnError`; with ``drop_missing=True`` the rows are
+  dropped and a :class:`~riskset.errors.RisksetWarning` says how many and why. Nothing is
+  ever dropped or altered silently.
+* **Invalid values** always raise: infinite or negative times, event codes other than 0/1,
+  ``entry >= time``, negative or infinite weights, an entirely null ``by`` column, and empty
+  data.
+* **Row numbers** in messages are zero-based positions in the data as given.
+"""
+
+from __future__ import annotations
+
+import warnings
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+import polars as pl
+
+from riskset.errors import ColumnError, EmptyDataError, RisksetWarning
+
+
+@dataclass(frozen=True)
+class SurvivalColumns:
+    """Validated, contiguous role arrays of one analysis (rows in input order).
+
+    Attributes
+    ----------
+    time, event, entry, weights
+        ``float64[n]``, ``int8[n]``, ``float64[n]`` or None, ``float64[n]`` or None.
+    codes
+        ``int64[n]`` group code of each row, ``0 .. n_groups-1``, in the order of ``keys``.
+    keys
+        Polars DataFrame with one row per observed group (the ``by`` columns), sorted.
+    rows
+        ``int64[n]`` position of each kept row in the input, or None when nothing was dropped.
+    n_input, n_dropped
+        Rows given, rows dropped by ``drop_missing``.
+    """
+
+    time: np.ndarray
+    event: np.ndarray
+    entry: np.ndarray | None
+    weights: np.ndarray | None
+    codes: np.ndarray
+    keys: pl.DataFrame
+    by: tuple[str, ...]
+    rows: np.ndarray | None
+    n_input: int
+    n_dropped: int
+
+    @property
+    def n_groups(self) -> int:
+        return self.keys.height
+
+
+def _first(mask: np.ndarray, rows: np.ndarray | None = None) -> tuple[int, int]:
+    """Return (count, first row in input numbering) of a boolean mask."""
+    idx = np.flatnonzero(mask)
+    first = int(idx[0])
+    return int(idx.size), int(rows[first]) if rows is not None else first
+
+
+def _numeric(frame: pl.DataFrame, col: str, role: str) -> np.ndarray:
+    """Float64 values of a numeric column, NaN where missing (missing handled by caller)."""
+    s = frame.get_column(col)
+    if not (s.dtype.is_numeric()) or s.dtype == pl.Boolean:
+        raise ColumnError(
+            col,
+            f"({role}) must be numeric, got dtype {s.dtype}",
+            hint="convert it first (riskset never parses strings as numbers)",
+        )
+    return s.cast(pl.Float64).fill_null(np.nan).to_numpy().astype(np.float64, copy=False)
+
+
+def _missing(frame: pl.DataFrame, col: str) -> np.ndarray:
+    s = frame.get_column(col)
+    miss = s.is_null()
+    if s.dtype.is_float():
+        miss = miss | s.is_nan().fill_null(False)
+    return miss.to_numpy()
+
+
+def validate_survival(
+    frame: pl.DataFrame,
+    *,
+    time: str,
+    event: str,
+    entry: str | None = None,
+    weights: str | None = None,
+    by: Sequence[str] = (),
+    drop_missing: bool = False,
+) -> SurvivalColumns:
+    """Validate role columns of ``frame`` and return contiguous arrays (see module policy)."""
+    by = tuple(by)
+    roles = [(time, "time"), (event, "event")]
+    if entry is not None:
+        roles.append((entry, "entry"))
+    if weights is not None:
+        roles.append((weights, "weights"))
+    roles += [(b, "by") for b in by]
+    for col, role in roles:
+        if col not in frame.columns:
+            from riskset.io.read import check_columns
+
+            check_columns(frame.columns, [col])
+        dt = frame.schema[col]
+        if isinstance(dt, (pl.List, pl.Array, pl.Struct, pl.Object)):
+            raise ColumnError(col, f"({role}) has unsupported nested dtype {dt}")
+
+    n_input = frame.height
+    if n_input == 0:
+        raise EmptyDataError("the data has no rows")
+
+    for b in by:
+        if frame.get_column(b).null_count() == n_input:
+            raise ColumnError(b, "(by) is entirely null", n_input, 0)
+
+    # --- missing values: raise, or drop and say so -----------------------------------------
+    missing = np.zeros(n_input, dtype=bool)
+    per_col: list[tuple[str, int]] = []
+    for col, role in roles:
+        m = _missing(frame, col)
+        if m.any():
+            if not drop_missing:
+                n, first = _first(m)
+                raise ColumnError(
+                    col,
+                    f"({role}) has missing values (null or NaN)",
+                    n,
+                    first,
+                    hint="pass drop_missing=True to drop those rows",
+                )
+            per_col.append((col, int(m.sum())))
+            missing |= m
+    rows = None
+    n_dropped = int(missing.sum())
+    if n_dropped:
+        rows = np.flatnonzero(~missing)
+        if rows.size == 0:
+            raise EmptyDataError(f"all {n_input} rows have missing values; nothing is left")
+        warnings.warn(
+            f"dropped {n_dropped} of {n_input} rows with missing values ("
+            + ", ".join(f"{c!r}: {k}" for c, k in per_col)
+            + ")",
+            RisksetWarning,
+            stacklevel=3,
+        )
+        frame = frame.filter(pl.Series(~missing))
+
+    # --- value checks -----------------------------------------------------------------------
+    t = _numeric(frame, time, "time")
+    bad = ~np.isfinite(t)
+    if bad.any():
+        raise ColumnError(time, "(time) has infinite values", *_first(bad, rows))
+    bad = t < 0
+    if bad.any():
+        raise ColumnError(time, "(time) has negative values", *_first(bad, rows))
+
+    ev = _event(frame, event, rows)
+
+    ent = None
+    if entry is not None:
+        ent = _numeric(frame, entry, "entry")
+        bad = ~np.isfinite(ent)
+        if bad.any():
+            raise ColumnError(entry, "(entry) has infinite values", *_first(bad, rows))
+        bad = ent < 0
+        if bad.any():
+            raise ColumnError(entry, "(entry) has negative values", *_first(bad, rows))
+        bad = ent >= t
+        if bad.any():
+            raise ColumnError(
+                entry,
+                f"(entry) is not before {time!r} (entry >= exit time)",
+                *_first(bad, rows),
+                hint="each row must satisfy entry < time",
+            )
+
+    w = None
+    if weights is not None:
+        w = _numeric(frame, weights, "weights")
+        bad = ~np.isfinite(w)
+        if bad.any():
+            raise ColumnError(weights, "(weights) has infinite values", *_first(bad, rows))
+        bad = w < 0
+        if bad.any():
+            raise ColumnError(weights, "(weights) has negative values", *_first(bad, rows))
+
+    codes, keys = encode_groups(frame, by)
+    return SurvivalColumns(
+        time=np.ascontiguousarray(t),
+        event=ev,
+        entry=None if ent is None else np.ascontiguousarray(ent),
+        weights=None if w is None else np.ascontiguousarray(w),
+        codes=codes,
+        keys=keys,
+        by=by,
+        rows=rows,
+        n_input=n_input,
+        n_dropped=n_dropped,
+    )
+
+
+def _event(frame: pl.DataFrame, col: str, rows: np.ndarray | None) -> np.ndarray:
+    s = frame.get_column(col)
+    if s.dtype == pl.Boolean:
+        return s.cast(pl.Int8).to_numpy().astype(np.int8, copy=False)
+    if not s.dtype.is_numeric():
+        raise ColumnError(col, f"(event) must be 0/1 or boolean, got dtype {s.dtype}")
+    v = s.cast(pl.Float64).to_numpy()
+    bad = (v != 0.0) & (v != 1.0)
+    if bad.any():
+        values = np.unique(v[bad])[:5]
+        shown = ", ".join(f"{x:g}" for x in values)
+        hint = "events must be coded 1 and censorings 0"
+        if set(np.unique(v)) <= {1.0, 2.0}:
+            hint += " (R's 1/2 status coding? use status - 1)"
+        raise ColumnError(col, f"(event) has codes other than 0/1: {shown}", *_first(bad, rows), hint=hint)
+    return np.ascontiguousarray(v.astype(np.int8))
+
+
+def encode_groups(frame: pl.DataFrame, by: Sequence[str]) -> tuple[np.ndarray, pl.DataFrame]:
+    """Integer codes for the observed combinations of ``by``, numbered in sorted key order.
+
+    Hash-free and sort-free over the rows: each column's distinct values are found with
+    ``unique`` (hash), sorted (small), and rows are mapped by binary search; several columns
+    are combined in mixed radix and compacted to the combinations that occur.
+    """
+    n = frame.height
+    if not by:
+        return np.zeros(n, dtype=np.int64), pl.DataFrame()
+    combined = np.zeros(n, dtype=np.int64)
+    levels: list[pl.Series] = []
+    for b in by:
+        s = frame.get_column(b)
+        uniq = s.unique().sort()
+        code = _level_codes(s, uniq)
+        levels.append(uniq)
+        combined = combined * uniq.len() + code
+    radix = [lv.len() for lv in levels]
+    total = int(np.prod(radix, dtype=np.float64))
+    if total <= max(4 * n, 1 << 20):
+        present = np.bincount(combined, minlength=total) > 0
+        observed = np.flatnonzero(present)
+        remap = np.full(total, -1, dtype=np.int64)
+        remap[observed] = np.arange(observed.size)
+        codes = remap[combined]
+    else:  # very many combinations: compact with a sort of the (few) distinct codes
+        observed, codes = np.unique(combined, return_inverse=True)
+    # decode observed mixed-radix codes back to one column per `by`
+    cols = {}
+    rest = observed.copy()
+    for b, lv, r in zip(reversed(by), reversed(levels), reversed(radix), strict=True):
+        cols[b] = lv.gather(rest % r)
+        rest //= r
+    keys = pl.DataFrame({b: cols[b] for b in by})
+    return np.ascontiguousarray(codes.astype(np.int64)), keys
+
+
+def _level_codes(s: pl.Series, uniq: pl.Series) -> np.ndarray:
+    """Position of each value of ``s`` in the sorted distinct values ``uniq``."""
+    if (s.dtype.is_integer() or s.dtype == pl.Boolean) and uniq.len() > 0:
+        v = s.cast(pl.Int64).to_numpy()
+        u = uniq.cast(pl.Int64).to_numpy()
+        lo, hi = int(u[0]), int(u[-1])
+        if hi - lo <= 4 * v.size + 1024:  # dense integer codes: one table look-up per row
+            table = np.zeros(hi - lo + 1, dtype=np.int64)
+            table[u - lo] = np.arange(u.size)
+            return table[v - lo]
+    return uniq.search_sorted(s, side="left").to_numpy().astype(np.int64)
