@@ -16,7 +16,7 @@ from typing import Any
 
 import numpy as np
 import polars as pl
-from scipy import stats
+from scipy.special import ndtr, ndtri
 
 from riskset._prepare import prepare
 from riskset.engine import quantile as q
@@ -32,7 +32,7 @@ CONVENTIONS: dict[str, str] = {"r": "log", "sas": "log-log", "spss": "log", "lif
 def _z(conf_level: float) -> float:
     if not (isinstance(conf_level, (int, float)) and 0.0 < conf_level < 1.0):
         raise OptionError(f"conf_level={conf_level!r} must be a number strictly between 0 and 1")
-    return float(stats.norm.ppf(1.0 - (1.0 - conf_level) / 2.0))
+    return float(ndtri(1.0 - (1.0 - conf_level) / 2.0))
 
 
 @dataclass
@@ -220,7 +220,6 @@ class KaplanMeierResult:
             for k in order:
                 x = ts[k]
                 j = int(np.searchsorted(t, x, side="right")) - 1  # last row with time <= x
-                nxt = j + 1 if (j >= 0 and t[j] == x) else j + 1
                 nxt = int(np.searchsorted(t, x, side="left"))  # first row with time >= x
                 n_risk = float(self._et.n_risk[sl][nxt]) if nxt < t.size else 0.0
                 inside = (t > prev) & (t <= x)
@@ -519,7 +518,7 @@ def rmst_diff(
     diff = float(r[1] - r[0])
     se = float(math.hypot(s[0], s[1]))
     zstat = diff / se if se > 0 else np.nan
-    p = float(2 * stats.norm.sf(abs(zstat))) if se > 0 else np.nan
+    p = float(2 * ndtr(-abs(zstat))) if se > 0 else np.nan
     return RMSTDifference(
         tau=float(tau), groups=fit.keys, per_group=per, difference=diff, std_err=se,
         lower=diff - fit._z * se, upper=diff + fit._z * se, z=float(zstat), p_value=p,

@@ -118,7 +118,6 @@ def partition_values(values, codes, n_groups, weights, weighted):
 @kernel
 def table_from_keys(keys, wts, offsets, weighted, entry_vals, entry_wts, entry_offsets, has_entry):
     """Collapse each group's sorted keys into event-table rows (see module contract, step 3)."""
-    n = keys.shape[0]
     n_groups = offsets.shape[0] - 1
     one = np.uint64(1)
     # pass 1: count distinct times so every output is allocated once, at its final size

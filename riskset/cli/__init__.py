@@ -1,0 +1,1 @@
+"""Command-line front end (``riskset``): a thin layer over the public API."""

@@ -1,0 +1,62 @@
+"""The ``riskset`` command line: outputs, errors (exit 2, one line) and --force."""
+
+from __future__ import annotations
+
+import json
+
+import polars as pl
+from click.testing import CliRunner
+
+import riskset
+from riskset.cli.main import main
+
+
+def run(*args):
+    return CliRunner().invoke(main, list(args), catch_exceptions=False)
+
+
+def test_example_text_matches_api():
+    res = run("km", "--example", "gbsg")
+    assert res.exit_code == 0, res.output
+    fit = riskset.kaplan_meier(riskset.datasets.load("gbsg"), time="rfstime", event="status", by="hormon")
+    assert "Median survival" in res.output and "follow-up" in res.output
+    assert f"{fit.summary['median'][0]:.1f}" in res.output
+
+
+def test_json_and_csv(tmp_path):
+    res = run("km", "--example", "gbsg", "--format", "json", "--rmst", "2000", "--quantiles", "0.25,0.5")
+    assert res.exit_code == 0
+    out = json.loads(res.output)
+    assert out["std_err_scale"] == "survival"
+    assert {"summary", "table", "landmarks", "quantiles", "rmst", "followup"} <= set(out)
+    target = tmp_path / "curve.csv"
+    res = run("km", "--example", "gbsg", "--format", "csv", "--table", "curve", "-o", str(target))
+    assert res.exit_code == 0
+    assert pl.read_csv(target).columns[:3] == ["hormon", "time", "n_risk"]
+
+
+def test_refuses_overwrite_without_force(tmp_path):
+    target = tmp_path / "out.json"
+    target.write_text("keep me")
+    res = run("km", "--example", "gbsg", "--format", "json", "-o", str(target))
+    assert res.exit_code == 2
+    assert "already exists" in res.output
+    assert target.read_text() == "keep me"
+    res = run("km", "--example", "gbsg", "--format", "json", "-o", str(target), "--force")
+    assert res.exit_code == 0
+    assert json.loads(target.read_text())["estimator"] == "kaplan_meier"
+
+
+def test_bad_input_is_one_line_exit_2(tmp_path):
+    f = tmp_path / "bad.csv"
+    pl.DataFrame({"t": [1.0, -2.0], "e": [1, 0]}).write_csv(f)
+    res = run("km", str(f), "--time", "t", "--event", "e")
+    assert res.exit_code == 2
+    lines = [x for x in res.output.splitlines() if x.strip()]
+    assert len(lines) == 1 and "negative" in lines[0] and "Traceback" not in res.output
+    res = run("km", str(f), "--time", "nope", "--event", "e")
+    assert res.exit_code == 2 and "'nope'" in res.output
+    good = tmp_path / "good.csv"
+    pl.DataFrame({"t": [1.0, 2.0], "e": [1, 0]}).write_csv(good)
+    res = run("km", str(good), "--time", "t", "--event", "e", "--at", "12,x")
+    assert res.exit_code == 2 and "--at" in res.output
