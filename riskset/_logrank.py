@@ -1,0 +1,694 @@
+"""Log-rank family: k-sample weighted log-rank tests, trend test, pairwise tests, batch grid.
+
+Public functions: :func:`logrank`, :func:`logrank_trend`, :func:`logrank_pairwise`,
+:func:`logrank_table`. The sums are computed by :mod:`riskset.engine.logrank` on top of the
+sort-free event tables of :mod:`riskset.engine.eventtable`; this module owns the data path
+(one call to :func:`riskset._prepare.prepare`), the choice of weights and the Polars tables.
+
+``logrank`` matches R ``survdiff(Surv(time, event) ~ group + strata(...), rho = rho)``:
+``obs``, ``exp``, ``var``, ``chisq`` (solved on the groups with expected > 0, dropping the
+first of them), ``df`` = (groups with expected > 0) - 1 and ``pchisq(chisq, df, lower =
+FALSE)``. Case weights, delayed entry, ``gamma`` and the Gehan/Tarone–Ware weights are
+extensions with the same formulas (see the engine contract).
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import polars as pl
+from scipy import stats
+
+from riskset._prepare import as_names, prepare
+from riskset.engine import logrank as lr
+from riskset.engine.eventtable import event_table, partition_values, sort_segments
+from riskset.errors import ColumnError, OptionError, RisksetError, check_choice
+from riskset.io.read import to_polars
+from riskset.io.validate import encode_groups, validate_survival
+
+#: Named weightings accepted by ``weighting=``.
+WEIGHTINGS: tuple[str, ...] = ("logrank", "wilcoxon", "tarone-ware", "peto", "fleming-harrington")
+
+#: Multiplicity adjustments accepted by :func:`logrank_pairwise`.
+ADJUSTMENTS: tuple[str, ...] = ("holm", "bonferroni", "bh", "none")
+
+
+# --------------------------------------------------------------------------------------------
+# core: arrays in, sums out
+# --------------------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class _Weighting:
+    name: str
+    mode: int
+    rho: float
+    gamma: float
+
+
+def _resolve_weighting(weighting: str | None, rho: float, gamma: float) -> _Weighting:
+    for nm, v in (("rho", rho), ("gamma", gamma)):
+        if not (isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(v) and v >= 0):
+            raise OptionError(f"{nm}={v!r} must be a finite number >= 0")
+    rho, gamma = float(rho), float(gamma)
+    if weighting is None:
+        if rho == 0.0 and gamma == 0.0:
+            return _Weighting("logrank", lr.MODE_FH, 0.0, 0.0)
+        return _Weighting("fleming-harrington", lr.MODE_FH, rho, gamma)
+    check_choice("weighting", weighting, WEIGHTINGS)
+    if weighting == "fleming-harrington":
+        return _Weighting(weighting, lr.MODE_FH, rho, gamma)
+    if rho != 0.0 or gamma != 0.0:
+        raise OptionError(
+            f"rho/gamma apply only to weighting='fleming-harrington' (or weighting=None), "
+            f"not to weighting={weighting!r}"
+        )
+    if weighting == "logrank":
+        return _Weighting(weighting, lr.MODE_FH, 0.0, 0.0)
+    if weighting == "peto":
+        return _Weighting(weighting, lr.MODE_FH, 1.0, 0.0)
+    if weighting == "wilcoxon":
+        return _Weighting(weighting, lr.MODE_GEHAN, 0.0, 0.0)
+    return _Weighting(weighting, lr.MODE_TARONE, 0.0, 0.0)
+
+
+@dataclass(frozen=True)
+class _Sums:
+    obs: np.ndarray  # [S, G]
+    exp: np.ndarray  # [S, G]
+    var: np.ndarray  # [G, G]
+
+
+def _sums(
+    time: np.ndarray,
+    event: np.ndarray,
+    weights: np.ndarray | None,
+    entry: np.ndarray | None,
+    strata: np.ndarray,
+    n_strata: int,
+    groups: np.ndarray,
+    n_groups: int,
+    wt: _Weighting,
+) -> _Sums:
+    """O, E, V from role arrays (no validation; codes in range)."""
+    pooled = event_table(time, event, strata, n_strata, weights, entry)
+    cells = strata * n_groups + groups
+    n_cells = n_strata * n_groups
+    ct = event_table(time, event, cells, n_cells, weights, entry)
+    weighted = weights is not None
+    has_entry = entry is not None
+    if has_entry:
+        w = weights if weighted else np.empty(0, dtype=np.float64)
+        ev, ew, eoff = partition_values(entry, cells, n_cells, w, weighted)
+        sort_segments(ev, ew, eoff, weighted=weighted)
+    else:
+        ev = ew = np.empty(0, dtype=np.float64)
+        eoff = np.zeros(n_cells + 1, dtype=np.int64)
+    nr, dr = lr.risk_by_group(
+        pooled.time, pooled.offsets, ct.time, ct.n_event + ct.n_censor, ct.n_event, ct.offsets,
+        n_groups, ev, ew, eoff, has_entry, weighted,
+    )
+    obs, exp_, var = lr.logrank_sums(nr, dr, pooled.offsets, wt.mode, wt.rho, wt.gamma)
+    return _Sums(obs, exp_, var)
+
+
+def _chisq(o_minus_e: np.ndarray, exp_total: np.ndarray, var: np.ndarray) -> tuple[float, int]:
+    """R survdiff: solve on groups with expected > 0, dropping the first of them."""
+    keep = np.flatnonzero(exp_total > 0)
+    df = int(keep.size) - 1
+    if keep.size < 2:
+        return 0.0, max(df, 0)
+    idx = keep[1:]
+    u = o_minus_e[idx]
+    vv = var[np.ix_(idx, idx)]
+    try:
+        sol = np.linalg.solve(vv, u)
+    except np.linalg.LinAlgError:  # singular: generalised inverse
+        sol = np.linalg.pinv(vv) @ u
+    return float(sol @ u), df
+
+
+def _chi2_sf(x: float, df: int) -> float:
+    if df <= 0 or not math.isfinite(x):
+        return float("nan")
+    return float(stats.chi2.sf(x, df))
+
+
+# --------------------------------------------------------------------------------------------
+# results
+# --------------------------------------------------------------------------------------------
+@dataclass
+class TrendResult:
+    """Log-rank test for trend across ordered groups (1 df).
+
+    ``statistic = (c'(O - E))^2 / (c' V c)`` with scores ``c`` (default ``1..G`` in group
+    order); ``z = c'(O - E) / sqrt(c' V c)``.
+    """
+
+    statistic: float
+    df: int
+    p_value: float
+    z: float
+    scores: pl.DataFrame
+    weighting: str
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "test": "logrank_trend",
+            "weighting": self.weighting,
+            "statistic": _num(self.statistic),
+            "df": self.df,
+            "p_value": _num(self.p_value),
+            "z": _num(self.z),
+            "scores": _records(self.scores),
+        }
+
+
+@dataclass
+class LogRankResult:
+    """k-sample (weighted, optionally stratified) log-rank test, as R ``survdiff``.
+
+    Attributes
+    ----------
+    statistic, df, p_value
+        Chi-square statistic, degrees of freedom ((groups with expected > 0) - 1) and its
+        upper-tail p-value.
+    table
+        One row per group (the group columns, in sorted order): ``n`` (rows), ``observed``,
+        ``expected``, ``observed_minus_expected``, ``variance`` (diagonal of V). Observed and
+        expected are weighted by ``W(t)`` (R's convention for ``rho > 0``).
+    variance_matrix
+        ``G x G`` numpy array (R's ``$var``).
+    weighting, rho, gamma
+        The test weights used.
+    observed_by_strata, expected_by_strata
+        ``G x S`` arrays (R's ``$obs``/``$exp`` when stratified); ``strata_keys`` names them.
+    """
+
+    statistic: float
+    df: int
+    p_value: float
+    table: pl.DataFrame
+    variance_matrix: np.ndarray
+    weighting: str
+    rho: float
+    gamma: float
+    group: tuple[str, ...]
+    strata: tuple[str, ...]
+    strata_keys: pl.DataFrame
+    observed_by_strata: np.ndarray = field(repr=False)
+    expected_by_strata: np.ndarray = field(repr=False)
+
+    @property
+    def observed(self) -> np.ndarray:
+        return self.table.get_column("observed").to_numpy()
+
+    @property
+    def expected(self) -> np.ndarray:
+        return self.table.get_column("expected").to_numpy()
+
+    def trend(self, scores: Sequence[float] | Mapping[Any, float] | None = None) -> TrendResult:
+        """Test for trend across the groups with ``scores`` (default ``1..G``; see
+        :class:`TrendResult`). ``scores`` is a sequence in group order or a mapping from
+        group value (single group column) to score."""
+        keys = self.table.select(list(self.group))
+        c = _scores(keys, self.group, scores)
+        u = self.observed - self.expected
+        num = float(c @ u)
+        den = float(c @ self.variance_matrix @ c)
+        if not den > 0:
+            raise RisksetError("trend test undefined: the scores have zero variance (c'Vc = 0)")
+        stat = num * num / den
+        return TrendResult(
+            statistic=stat,
+            df=1,
+            p_value=_chi2_sf(stat, 1),
+            z=num / math.sqrt(den),
+            scores=keys.with_columns(pl.Series("score", c)),
+            weighting=self.weighting,
+        )
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-ready dict: test settings, statistic and the per-group table."""
+        return {
+            "test": "logrank",
+            "weighting": self.weighting,
+            "rho": self.rho,
+            "gamma": self.gamma,
+            "group": list(self.group),
+            "strata": list(self.strata),
+            "statistic": _num(self.statistic),
+            "df": self.df,
+            "p_value": _num(self.p_value),
+            "table": _records(self.table),
+            "variance_matrix": [[_num(v) for v in row] for row in self.variance_matrix.tolist()],
+        }
+
+
+def _num(v: float) -> float | None:
+    v = float(v)
+    return v if math.isfinite(v) else None
+
+
+def _records(df: pl.DataFrame) -> list[dict[str, Any]]:
+    out = []
+    for row in df.iter_rows(named=True):
+        rec = {}
+        for k, v in row.items():
+            if isinstance(v, float):
+                rec[k] = _num(v)
+            elif v is None or isinstance(v, (int, str, bool)):
+                rec[k] = v
+            else:
+                rec[k] = str(v)
+        out.append(rec)
+    return out
+
+
+def _scores(keys: pl.DataFrame, group: tuple[str, ...], scores: Any) -> np.ndarray:
+    G = keys.height
+    if scores is None:
+        return np.arange(1, G + 1, dtype=np.float64)
+    if isinstance(scores, Mapping):
+        if len(group) != 1:
+            raise OptionError("scores as a mapping needs a single group column; pass a sequence")
+        vals = keys.get_column(group[0]).to_list()
+        missing = [v for v in vals if v not in scores]
+        if missing:
+            raise OptionError(f"scores has no entry for group level(s) {missing!r}")
+        c = np.array([float(scores[v]) for v in vals], dtype=np.float64)
+    else:
+        c = np.asarray(list(scores), dtype=np.float64)
+        if c.shape != (G,):
+            raise OptionError(f"scores must have one value per group ({G}), got {c.size}")
+    if not np.isfinite(c).all():
+        raise OptionError("scores must be finite numbers")
+    return c
+
+
+# --------------------------------------------------------------------------------------------
+# encoding helpers
+# --------------------------------------------------------------------------------------------
+def _split_codes(keys: pl.DataFrame, codes: np.ndarray, strata: tuple[str, ...], group: tuple[str, ...]):
+    """Split combined ``by=[*strata, *group]`` codes into stratum and group codes."""
+    if strata:
+        s_of_key, s_keys = encode_groups(keys, strata)
+    else:
+        s_of_key, s_keys = np.zeros(keys.height, dtype=np.int64), pl.DataFrame()
+    g_of_key, g_keys = encode_groups(keys, group)
+    return (
+        np.ascontiguousarray(s_of_key[codes]),
+        max(s_keys.height, 1),
+        s_keys,
+        np.ascontiguousarray(g_of_key[codes]),
+        g_keys,
+    )
+
+
+def _check_names(group: tuple[str, ...], strata: tuple[str, ...]) -> None:
+    if not group:
+        raise OptionError("group= must name at least one column")
+    both = set(group) & set(strata)
+    if both:
+        raise OptionError(f"column(s) {sorted(both)!r} cannot be both group and strata")
+
+
+def _one_level_error(group: tuple[str, ...], keys: pl.DataFrame) -> RisksetError:
+    name = group[0] if len(group) == 1 else ", ".join(group)
+    level = _labels(keys)[0] if keys.height else "none"
+    return ColumnError(
+        name,
+        f"(group) has only one level ({level}); a log-rank test needs at least two groups",
+    )
+
+
+def _labels(keys: pl.DataFrame) -> list[str]:
+    if keys.width == 0:
+        return []
+    cols = [keys.get_column(c).cast(pl.String).fill_null("null").to_list() for c in keys.columns]
+    return [", ".join(parts) for parts in zip(*cols, strict=True)]
+
+
+# --------------------------------------------------------------------------------------------
+# public API
+# --------------------------------------------------------------------------------------------
+def logrank(
+    data: Any,
+    *,
+    time: str,
+    event: str,
+    group: str | Sequence[str],
+    strata: str | Sequence[str] | None = None,
+    entry: str | None = None,
+    weights: str | None = None,
+    rho: float = 0.0,
+    gamma: float = 0.0,
+    weighting: str | None = None,
+    drop_missing: bool = False,
+) -> LogRankResult:
+    """k-sample log-rank test (R ``survdiff``), optionally stratified and weighted.
+
+    Parameters
+    ----------
+    data
+        Polars/pandas DataFrame, LazyFrame, Arrow table or file path.
+    time, event, group
+        Column names; ``group`` may be several columns (their combinations are the groups).
+    strata
+        Stratification columns: sums are computed within strata and added (R
+        ``strata()``).
+    entry, weights
+        Delayed entry (``entry < t <= time`` at risk) and case weights (extensions; R's
+        ``survdiff`` accepts neither).
+    rho, gamma
+        Fleming–Harrington ``W(t) = S(t-)^rho (1 - S(t-))^gamma`` with ``S`` the pooled KM
+        of the stratum (R ``survdiff(rho=)`` when ``gamma = 0``).
+    weighting
+        ``"logrank"`` (W=1), ``"wilcoxon"`` (Gehan–Breslow, W = n at risk),
+        ``"tarone-ware"`` (W = sqrt(n)), ``"peto"`` (W = S(t-), R's ``rho = 1``) or
+        ``"fleming-harrington"`` (uses ``rho``/``gamma``). None: log-rank, or
+        Fleming–Harrington when ``rho``/``gamma`` are given.
+    drop_missing
+        Drop rows with missing role values (with a warning) instead of raising.
+    """
+    grp, strat = as_names(group), as_names(strata)
+    _check_names(grp, strat)
+    wt = _resolve_weighting(weighting, rho, gamma)
+    cols = prepare(
+        data, time=time, event=event, by=[*strat, *grp], entry=entry, weights=weights,
+        drop_missing=drop_missing,
+    )
+    s_codes, n_strata, s_keys, g_codes, g_keys = _split_codes(cols.keys, cols.codes, strat, grp)
+    if g_keys.height < 2:
+        raise _one_level_error(grp, g_keys)
+    return _test(
+        cols.time, cols.event, cols.weights, cols.entry, s_codes, n_strata, s_keys,
+        g_codes, g_keys, grp, strat, wt,
+    )
+
+
+def _test(time, event, weights, entry, s_codes, n_strata, s_keys, g_codes, g_keys, grp, strat, wt):
+    G = g_keys.height
+    sums = _sums(time, event, weights, entry, s_codes, n_strata, g_codes, G, wt)
+    o = sums.obs.sum(axis=0)
+    e = sums.exp.sum(axis=0)
+    stat, df = _chisq(o - e, e, sums.var)
+    n = np.bincount(g_codes, minlength=G).astype(np.int64)
+    body = pl.DataFrame(
+        {
+            "n": n,
+            "observed": o,
+            "expected": e,
+            "observed_minus_expected": o - e,
+            "variance": np.diag(sums.var).copy(),
+        }
+    )
+    return LogRankResult(
+        statistic=stat,
+        df=df,
+        p_value=_chi2_sf(stat, df),
+        table=pl.concat([g_keys, body], how="horizontal"),
+        variance_matrix=sums.var,
+        weighting=wt.name,
+        rho=wt.rho,
+        gamma=wt.gamma,
+        group=grp,
+        strata=strat,
+        strata_keys=s_keys,
+        observed_by_strata=sums.obs.T.copy(),
+        expected_by_strata=sums.exp.T.copy(),
+    )
+
+
+def logrank_trend(
+    data: Any,
+    *,
+    time: str,
+    event: str,
+    group: str | Sequence[str],
+    scores: Sequence[float] | Mapping[Any, float] | None = None,
+    strata: str | Sequence[str] | None = None,
+    entry: str | None = None,
+    weights: str | None = None,
+    rho: float = 0.0,
+    gamma: float = 0.0,
+    weighting: str | None = None,
+    drop_missing: bool = False,
+) -> TrendResult:
+    """Log-rank test for trend across ordered groups (1 df); see :class:`TrendResult`.
+
+    Groups are in sorted order of their values; ``scores`` default to ``1..G`` in that order
+    (or give a mapping ``{level: score}``). Other arguments as :func:`logrank`.
+    """
+    res = logrank(
+        data, time=time, event=event, group=group, strata=strata, entry=entry,
+        weights=weights, rho=rho, gamma=gamma, weighting=weighting, drop_missing=drop_missing,
+    )
+    return res.trend(scores)
+
+
+def _p_adjust(p: np.ndarray, method: str) -> np.ndarray:
+    """R ``p.adjust`` for holm, bonferroni, BH (``"bh"``) and none; NaN p-values pass through."""
+    out = np.full(p.shape, np.nan)
+    ok = np.flatnonzero(np.isfinite(p))
+    q = p[ok]
+    m = q.size
+    if m == 0 or method == "none":
+        out[ok] = q
+        return out
+    if method == "bonferroni":
+        adj = np.minimum(1.0, q * m)
+    elif method == "holm":
+        o = np.argsort(q, kind="stable")
+        adj_sorted = np.minimum(1.0, np.maximum.accumulate((m - np.arange(m)) * q[o]))
+        adj = np.empty(m)
+        adj[o] = adj_sorted
+    else:  # bh
+        o = np.argsort(q, kind="stable")[::-1]
+        i = np.arange(m, 0, -1)
+        adj_sorted = np.minimum(1.0, np.minimum.accumulate(m / i * q[o]))
+        adj = np.empty(m)
+        adj[o] = adj_sorted
+    out[ok] = adj
+    return out
+
+
+def logrank_pairwise(
+    data: Any,
+    *,
+    time: str,
+    event: str,
+    group: str | Sequence[str],
+    strata: str | Sequence[str] | None = None,
+    entry: str | None = None,
+    weights: str | None = None,
+    rho: float = 0.0,
+    gamma: float = 0.0,
+    weighting: str | None = None,
+    adjust: str | None = "holm",
+    drop_missing: bool = False,
+) -> pl.DataFrame:
+    """All pairwise two-group log-rank tests (same weighting/strata as :func:`logrank`).
+
+    Each pair is tested on the rows of those two groups only (as R
+    ``survdiff(..., subset = group %in% pair)``; survminer's ``pairwise_survdiff``). Returns
+    one row per pair ``(group1, group2)`` in group order with ``statistic``, ``df``,
+    ``p_value`` and ``p_adjusted`` (R ``p.adjust``: ``"holm"``, ``"bonferroni"``, ``"bh"``
+    (Benjamini–Hochberg) or None / ``"none"``). With several group columns the pair labels
+    are the values joined by ", ".
+    """
+    method = "none" if adjust is None else check_choice("adjust", adjust, ADJUSTMENTS)
+    grp, strat = as_names(group), as_names(strata)
+    _check_names(grp, strat)
+    wt = _resolve_weighting(weighting, rho, gamma)
+    cols = prepare(
+        data, time=time, event=event, by=[*strat, *grp], entry=entry, weights=weights,
+        drop_missing=drop_missing,
+    )
+    s_codes, n_strata, s_keys, g_codes, g_keys = _split_codes(cols.keys, cols.codes, strat, grp)
+    G = g_keys.height
+    if G < 2:
+        raise _one_level_error(grp, g_keys)
+    if len(grp) == 1:
+        labels = g_keys.get_column(grp[0])
+    else:
+        labels = pl.Series(_labels(g_keys))
+    i1, i2, st, dfs, ps = [], [], [], [], []
+    for a in range(G):
+        for b in range(a + 1, G):
+            mask = (g_codes == a) | (g_codes == b)
+            sub_g = np.ascontiguousarray((g_codes[mask] == b).astype(np.int64))
+            res = _sub_test(cols, mask, s_codes, n_strata, sub_g, wt)
+            i1.append(a)
+            i2.append(b)
+            st.append(res[0])
+            dfs.append(res[1])
+            ps.append(res[2])
+    p = np.asarray(ps, dtype=np.float64)
+    return pl.DataFrame(
+        {
+            "group1": labels.gather(i1),
+            "group2": labels.gather(i2),
+            "statistic": np.asarray(st, dtype=np.float64),
+            "df": np.asarray(dfs, dtype=np.int64),
+            "p_value": p,
+            "p_adjusted": _p_adjust(p, method),
+        }
+    ).fill_nan(None)
+
+
+def _take(a: np.ndarray | None, mask: np.ndarray) -> np.ndarray | None:
+    return None if a is None else np.ascontiguousarray(a[mask])
+
+
+def _sub_test(cols, mask, s_codes, n_strata, sub_g, wt) -> tuple[float, int, float]:
+    """Two-or-more-group test on the rows in ``mask`` with group codes ``sub_g``."""
+    G = int(sub_g.max()) + 1
+    sums = _sums(
+        _take(cols.time, mask), _take(cols.event, mask), _take(cols.weights, mask),
+        _take(cols.entry, mask), np.ascontiguousarray(s_codes[mask]), n_strata, sub_g, G, wt,
+    )
+    o = sums.obs.sum(axis=0)
+    e = sums.exp.sum(axis=0)
+    stat, df = _chisq(o - e, e, sums.var)
+    return stat, df, _chi2_sf(stat, df)
+
+
+def logrank_table(
+    data: Any,
+    *,
+    time: str,
+    event: str,
+    factors: str | Sequence[str],
+    by: str | Sequence[str] | None = None,
+    strata: str | Sequence[str] | None = None,
+    entry: str | None = None,
+    weights: str | None = None,
+    rho: float = 0.0,
+    gamma: float = 0.0,
+    weighting: str | None = None,
+    drop_missing: bool = False,
+) -> pl.DataFrame:
+    """Batch grid of log-rank tests: one row per (``by`` level, factor).
+
+    The data are read and validated once (time/event/entry/weights/by/strata); each factor
+    column is encoded on its own. Rows with a missing factor value raise
+    :class:`~riskset.errors.ColumnError`, or with ``drop_missing=True`` are left out of that
+    factor's tests only. A factor with a single level inside a subgroup gets a row with null
+    ``statistic``/``df``/``p_value`` and a ``note`` instead of failing the grid.
+
+    Columns: the ``by`` columns, ``factor``, ``levels`` (number of levels tested), ``n``
+    (rows per level, e.g. ``"no=30; yes=22"``), ``statistic``, ``df``, ``p_value``,
+    ``weighting``, ``note``.
+    """
+    fac = as_names(factors)
+    by_n, strat = as_names(by), as_names(strata)
+    if not fac:
+        raise OptionError("factors= must name at least one column")
+    clash = set(fac) & set(strat)
+    if clash:
+        raise OptionError(f"column(s) {sorted(clash)!r} cannot be both a factor and strata")
+    wt = _resolve_weighting(weighting, rho, gamma)
+    wanted = [time, event, *(c for c in (entry, weights) if c is not None), *by_n, *strat]
+    wanted += [f for f in fac if f not in wanted]
+    frame = to_polars(data, list(dict.fromkeys(wanted)))
+    for f in fac:
+        if f not in frame.columns:
+            from riskset.io.read import check_columns
+
+            check_columns(frame.columns, [f])
+    cols = validate_survival(
+        frame, time=time, event=event, entry=entry, weights=weights, by=[*by_n, *strat],
+        drop_missing=drop_missing,
+    )
+    if cols.rows is not None:
+        frame = frame[cols.rows]
+    # split combined by+strata codes
+    keys = cols.keys
+    if by_n:
+        b_of_key, b_keys = encode_groups(keys, by_n)
+    else:
+        b_of_key, b_keys = np.zeros(max(keys.height, 1), dtype=np.int64), pl.DataFrame()
+    if strat:
+        s_of_key, s_keys = encode_groups(keys, strat)
+        n_strata = s_keys.height
+    else:
+        s_of_key, n_strata = np.zeros(max(keys.height, 1), dtype=np.int64), 1
+    b_codes = b_of_key[cols.codes]
+    s_all = s_of_key[cols.codes]
+    n_by = max(b_keys.height, 1)
+
+    # encode each factor once (over all kept rows), then test it inside every by-level
+    encoded = []
+    for f in fac:
+        s = frame.get_column(f)
+        if isinstance(s.dtype, (pl.List, pl.Array, pl.Struct, pl.Object)):
+            raise ColumnError(f, f"(factor) has unsupported nested dtype {s.dtype}")
+        miss = s.is_null()
+        if s.dtype.is_float():
+            miss = miss | s.is_nan().fill_null(False)
+        miss_np = miss.to_numpy()
+        if miss_np.any() and not drop_missing:
+            idx = np.flatnonzero(miss_np)
+            first = int(cols.rows[idx[0]]) if cols.rows is not None else int(idx[0])
+            raise ColumnError(
+                f, "(factor) has missing values (null or NaN)", int(idx.size), first,
+                hint="pass drop_missing=True to leave those rows out of this factor's tests",
+            )
+        present = ~miss_np
+        f_codes_all = np.full(s.len(), -1, dtype=np.int64)
+        n_levels = 0
+        labels: list[str] = []
+        if present.any():
+            fc, f_keys = encode_groups(frame.filter(pl.Series(present)).select(f), [f])
+            f_codes_all[present] = fc
+            n_levels = f_keys.height
+            labels = _labels(f_keys)
+        encoded.append((f, present, f_codes_all, n_levels, labels))
+
+    out: dict[str, list] = {k: [] for k in ("factor", "levels", "n", "statistic", "df", "p_value", "note")}
+    by_rows: list[int] = []
+    for b in range(n_by):
+        in_b = b_codes == b
+        for f, present, f_codes_all, n_levels, f_labels in encoded:
+            mask = present & in_b
+            fcodes = f_codes_all[mask]
+            counts = np.bincount(fcodes, minlength=n_levels)
+            seen = np.flatnonzero(counts)
+            n_str = "; ".join(f"{f_labels[k]}={int(counts[k])}" for k in seen)
+            by_rows.append(b)
+            out["factor"].append(f)
+            out["levels"].append(int(seen.size))
+            out["n"].append(n_str)
+            if seen.size < 2:
+                out["statistic"].append(None)
+                out["df"].append(None)
+                out["p_value"].append(None)
+                what = f"only one level ({n_str})" if seen.size == 1 else "no rows"
+                out["note"].append(f"not tested: {what}")
+                continue
+            remap = np.full(n_levels, -1, dtype=np.int64)
+            remap[seen] = np.arange(seen.size)
+            sub_g = np.ascontiguousarray(remap[fcodes])
+            stat, df, p = _sub_test(cols, mask, s_all, n_strata, sub_g, wt)
+            out["statistic"].append(stat)
+            out["df"].append(df)
+            out["p_value"].append(p if math.isfinite(p) else None)
+            out["note"].append(None)
+    body = pl.DataFrame(
+        {
+            "factor": pl.Series(out["factor"], dtype=pl.String),
+            "levels": pl.Series(out["levels"], dtype=pl.Int64),
+            "n": pl.Series(out["n"], dtype=pl.String),
+            "statistic": pl.Series(out["statistic"], dtype=pl.Float64),
+            "df": pl.Series(out["df"], dtype=pl.Int64),
+            "p_value": pl.Series(out["p_value"], dtype=pl.Float64),
+            "weighting": pl.Series([wt.name] * len(by_rows), dtype=pl.String),
+            "note": pl.Series(out["note"], dtype=pl.String),
+        }
+    )
+    if by_n:
+        body = pl.concat([b_keys[np.asarray(by_rows, dtype=np.int64)], body], how="horizontal")
+    return body
