@@ -4,6 +4,10 @@ Public API
 ----------
 kaplan_meier, nelson_aalen, median_followup, rmst_diff
     Kaplan–Meier family (:mod:`riskset._km`).
+logrank, logrank_trend, logrank_pairwise, logrank_table
+    Log-rank family matching R ``survdiff`` (:mod:`riskset._logrank`).
+bootstrap
+    Bootstrap confidence intervals for survival statistics (:mod:`riskset._bootstrap`).
 datasets
     Bundled example data (``riskset.datasets.load("gbsg")``).
 errors
@@ -11,6 +15,7 @@ errors
 """
 
 from riskset import datasets, errors
+from riskset._bootstrap import BootstrapResult, bootstrap
 from riskset._km import (
     KaplanMeierResult,
     RMSTDifference,
@@ -19,11 +24,27 @@ from riskset._km import (
     nelson_aalen,
     rmst_diff,
 )
+from riskset._logrank import (
+    LogRankResult,
+    TrendResult,
+    logrank,
+    logrank_pairwise,
+    logrank_table,
+    logrank_trend,
+)
 from riskset.errors import ColumnError, RisksetError, RisksetWarning
 
 __version__ = "0.1.0"
 
 __all__ = [
+    "BootstrapResult",
+    "LogRankResult",
+    "TrendResult",
+    "bootstrap",
+    "logrank",
+    "logrank_pairwise",
+    "logrank_table",
+    "logrank_trend",
     "ColumnError",
     "KaplanMeierResult",
     "RMSTDifference",

@@ -1,0 +1,431 @@
+"""Bootstrap confidence intervals for survival statistics.
+
+:func:`bootstrap` resamples units (rows, or clusters) with replacement, optionally within
+strata, and evaluates a built-in statistic on every replicate as a re-weighting of data
+sorted once (:mod:`riskset.engine.bootstrap`), in parallel over replicates. A Python
+callable may be given instead (the generic path): it receives each resampled data set as a
+Polars DataFrame and is far slower, but uses the same resamples for the same seed.
+"""
+
+from __future__ import annotations
+
+import math
+import warnings
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import polars as pl
+from scipy.special import ndtr, ndtri
+
+from riskset._prepare import as_names
+from riskset.engine import bootstrap as eb
+from riskset.errors import OptionError, RisksetError, RisksetWarning, check_choice
+from riskset.io.read import to_polars
+from riskset.io.validate import encode_groups, validate_survival
+
+#: Built-in statistics: name -> (kernel statistic, parameter name, how two groups combine).
+STATISTICS: dict[str, tuple[int, str | None, str | None]] = {
+    "median": (eb.STAT_MEDIAN, None, None),
+    "quantile": (eb.STAT_QUANTILE, "p", None),
+    "survival": (eb.STAT_SURV, "at", None),
+    "rmst": (eb.STAT_RMST, "tau", None),
+    "median_difference": (eb.STAT_MEDIAN, None, "difference"),
+    "median_ratio": (eb.STAT_MEDIAN, None, "ratio"),
+    "quantile_difference": (eb.STAT_QUANTILE, "p", "difference"),
+    "survival_difference": (eb.STAT_SURV, "at", "difference"),
+    "survival_ratio": (eb.STAT_SURV, "at", "ratio"),
+    "rmst_difference": (eb.STAT_RMST, "tau", "difference"),
+    "rmst_ratio": (eb.STAT_RMST, "tau", "ratio"),
+}
+METHODS = ("percentile", "basic", "bca")
+#: Replicates are generated and evaluated in chunks of this many (bounds memory, drives progress).
+CHUNK = 256
+#: Above this many units BCa's jackknife is grouped into this many blocks (see Notes).
+JACKKNIFE_BLOCKS = 2000
+
+
+class UndefinedReplicatesWarning(RisksetWarning):
+    """Some bootstrap replicates had an undefined statistic (e.g. median not reached)."""
+
+
+@dataclass
+class BootstrapResult:
+    """Bootstrap estimate and confidence interval.
+
+    Attributes
+    ----------
+    statistic, method, conf_level, n_resamples, seed
+        What was computed and how.
+    estimate
+        The statistic on the original data (per group for one-group statistics).
+    table
+        Polars DataFrame: one row per group (or one row for two-group contrasts) with
+        ``estimate, std_err, lower, upper, n_defined, n_undefined``.
+    n_undefined
+        Replicates where the statistic was undefined; they are excluded from the SE and CI
+        (``undefined="excluded"``) and a warning says how many. When more than half are
+        undefined no CI is given.
+    replicates
+        ``float64[B, k]`` replicate values when ``return_replicates=True``.
+    """
+
+    statistic: str
+    method: str
+    conf_level: float
+    n_resamples: int
+    seed: int | None
+    table: pl.DataFrame
+    undefined: str = "excluded"
+    replicates: np.ndarray | None = field(default=None, repr=False)
+
+    @property
+    def estimate(self) -> float:
+        return float(self.table["estimate"][0])
+
+    @property
+    def lower(self) -> float:
+        return float(self.table["lower"][0]) if self.table["lower"][0] is not None else math.nan
+
+    @property
+    def upper(self) -> float:
+        return float(self.table["upper"][0]) if self.table["upper"][0] is not None else math.nan
+
+    @property
+    def n_undefined(self) -> int:
+        return int(self.table["n_undefined"].max())
+
+    def to_dict(self) -> dict[str, Any]:
+        from riskset._km import _records
+
+        return {
+            "estimator": "bootstrap",
+            "statistic": self.statistic,
+            "method": self.method,
+            "conf_level": self.conf_level,
+            "n_resamples": self.n_resamples,
+            "seed": self.seed,
+            "undefined": self.undefined,
+            "table": _records(self.table),
+        }
+
+
+# --------------------------------------------------------------------------------------------
+# intervals
+def percentile_interval(reps: np.ndarray, alpha: float) -> tuple[float, float]:
+    """Percentile interval: the alpha/2 and 1 - alpha/2 quantiles of the replicates."""
+    lo, hi = np.percentile(reps, [100 * alpha / 2, 100 * (1 - alpha / 2)])
+    return float(lo), float(hi)
+
+
+def basic_interval(reps: np.ndarray, theta: float, alpha: float) -> tuple[float, float]:
+    """Basic (reverse percentile) interval: 2 theta minus the percentile limits."""
+    lo, hi = percentile_interval(reps, alpha)
+    return 2 * theta - hi, 2 * theta - lo
+
+
+def bca_interval(reps: np.ndarray, theta: float, jack: np.ndarray, alpha: float) -> tuple[float, float]:
+    """Bias-corrected and accelerated interval (Efron 1987; Efron & Tibshirani 1993, 14.3).
+
+    ``z0 = Phi^-1(#(reps < theta) / B)``; acceleration ``a = sum(U^3) / (6 (sum U^2)^1.5)``
+    with jackknife deviations ``U = mean(jack) - jack``; limits are the replicate quantiles at
+    ``Phi(z0 + (z0 + z_q) / (1 - a (z0 + z_q)))`` for ``q = alpha/2, 1 - alpha/2``.
+    """
+    prop = float(np.mean(reps < theta))
+    if prop in (0.0, 1.0):
+        return math.nan, math.nan
+    z0 = float(ndtri(prop))
+    u = jack.mean() - jack
+    denom = 6.0 * float(np.sum(u**2)) ** 1.5
+    a = float(np.sum(u**3)) / denom if denom > 0 else 0.0
+    out = []
+    for q in (alpha / 2, 1 - alpha / 2):
+        zq = float(ndtri(q))
+        adj = float(ndtr(z0 + (z0 + zq) / (1 - a * (z0 + zq))))
+        out.append(float(np.percentile(reps, 100 * adj)))
+    return out[0], out[1]
+
+
+# --------------------------------------------------------------------------------------------
+@dataclass
+class _Layout:
+    """Rows sorted by (group, time, event) plus the resampling units."""
+
+    time: np.ndarray
+    event: np.ndarray
+    base_w: np.ndarray
+    unit: np.ndarray  # unit index of each sorted row, units numbered stratum by stratum
+    unit_offsets: np.ndarray
+    group_offsets: np.ndarray
+    keys: pl.DataFrame
+    order: np.ndarray  # sorted position -> input row (after validation)
+    unit_rows: np.ndarray  # input-row index of each row, for the generic path
+    frame: pl.DataFrame
+
+
+def _layout(frame, cols, group: str | None, strata: Sequence[str], cluster: str | None) -> _Layout:
+    n = cols.time.size
+    codes = cols.codes
+    order = np.lexsort((cols.event, cols.time, codes))
+    counts = np.bincount(codes, minlength=max(cols.n_groups, 1))
+    group_offsets = np.concatenate(([0], np.cumsum(counts))).astype(np.int64)
+    # resampling units: clusters or rows, grouped by resampling stratum
+    if strata:
+        s_codes, _ = encode_groups(frame, strata)
+    else:
+        s_codes = np.zeros(n, dtype=np.int64)
+    if cluster is not None:
+        c_codes, _ = encode_groups(frame, [cluster])
+        # a cluster must lie within one stratum
+        pair = s_codes * (int(c_codes.max()) + 1) + c_codes
+        uniq_pairs, unit_of_row = np.unique(pair, return_inverse=True)
+        if np.unique(uniq_pairs % (int(c_codes.max()) + 1)).size != uniq_pairs.size:
+            raise RisksetError(f"cluster column {cluster!r} has clusters that span several strata")
+        unit_stratum = uniq_pairs // (int(c_codes.max()) + 1)
+    else:
+        unit_of_row = np.arange(n)
+        unit_stratum = s_codes
+    # renumber units so each stratum's units are contiguous
+    unit_order = np.argsort(unit_stratum, kind="stable")
+    renumber = np.empty_like(unit_order)
+    renumber[unit_order] = np.arange(unit_order.size)
+    unit = renumber[unit_of_row]
+    per_stratum = np.bincount(unit_stratum)
+    unit_offsets = np.concatenate(([0], np.cumsum(per_stratum))).astype(np.int64)
+    base_w = cols.weights if cols.weights is not None else np.ones(n)
+    return _Layout(
+        time=np.ascontiguousarray(cols.time[order]),
+        event=np.ascontiguousarray(cols.event[order]),
+        base_w=np.ascontiguousarray(base_w[order]),
+        unit=np.ascontiguousarray(unit[order].astype(np.int64)),
+        unit_offsets=unit_offsets,
+        group_offsets=group_offsets,
+        keys=cols.keys,
+        order=order,
+        unit_rows=unit.astype(np.int64),
+        frame=frame,
+    )
+
+
+def _combine(values: np.ndarray, how: str | None) -> np.ndarray:
+    """Per-group values [..., G] -> the reported statistic(s) [..., k]."""
+    if how is None:
+        return values
+    with np.errstate(divide="ignore", invalid="ignore"):
+        if how == "difference":
+            return (values[..., 1] - values[..., 0])[..., None]
+        return (values[..., 1] / values[..., 0])[..., None]
+
+
+def bootstrap(
+    data: Any,
+    *,
+    statistic: str | Callable[[pl.DataFrame], float],
+    time: str,
+    event: str,
+    group: str | None = None,
+    weights: str | None = None,
+    at: float | None = None,
+    tau: float | None = None,
+    p: float | None = None,
+    n_resamples: int = 2000,
+    method: str = "percentile",
+    conf_level: float = 0.95,
+    strata: str | Sequence[str] | None = None,
+    cluster: str | None = None,
+    seed: int | None = None,
+    return_replicates: bool = False,
+    progress: Callable[[int, int], None] | None = None,
+    drop_missing: bool = False,
+) -> BootstrapResult:
+    """Bootstrap confidence interval for a survival statistic.
+
+    Parameters
+    ----------
+    data
+        Any table riskset accepts (see :func:`riskset.kaplan_meier`).
+    statistic
+        A built-in name — ``median``, ``quantile`` (with ``p``), ``survival`` (at landmark
+        ``at``), ``rmst`` (up to ``tau``), or a two-group contrast ``median_difference``,
+        ``median_ratio``, ``quantile_difference``, ``survival_difference``,
+        ``survival_ratio``, ``rmst_difference``, ``rmst_ratio`` (second level of ``group``
+        versus the first, in sorted order) — or a callable taking a Polars DataFrame (the
+        resampled rows) and returning a float (generic path; slower).
+    group
+        Grouping column: one-group statistics are reported per group; contrasts need exactly
+        two groups.
+    n_resamples, method, conf_level
+        Number of replicates; interval ``{'percentile', 'basic', 'bca'}``; level.
+    strata
+        Resample within each level of these columns (e.g. centre).
+    cluster
+        Resample clusters (e.g. patients) keeping all of a cluster's rows together.
+    seed
+        Seed of ``numpy.random.SeedSequence``; the same seed gives identical results at any
+        thread count.
+    progress
+        Called as ``progress(done, total)`` after each chunk of replicates.
+
+    Notes
+    -----
+    Replicates where the statistic is undefined (e.g. a median not reached) are excluded and
+    counted; a warning reports the count, and when more than half are undefined no interval
+    is returned. BCa's acceleration uses the leave-one-unit-out jackknife; with more than
+    2,000 units, units are split into 2,000 seeded blocks (grouped jackknife).
+    """
+    check_choice("method", method, METHODS)
+    if not (isinstance(n_resamples, int) and n_resamples >= 1):
+        raise OptionError(f"n_resamples={n_resamples!r} must be a positive integer")
+    if not 0 < conf_level < 1:
+        raise OptionError(f"conf_level={conf_level!r} must be strictly between 0 and 1")
+    if n_resamples < 100:
+        warnings.warn(
+            f"n_resamples={n_resamples} is small for {method} intervals; use at least 1000",
+            RisksetWarning, stacklevel=2,
+        )
+    strata_names = as_names(strata)
+    generic = callable(statistic)
+    if not generic:
+        if statistic not in STATISTICS:
+            raise OptionError(
+                f"statistic={statistic!r} is not valid; choose one of: " + ", ".join(STATISTICS)
+                + " (or pass a callable)"
+            )
+        stat_code, param_name, how = STATISTICS[statistic]
+        param = {"at": at, "tau": tau, "p": p, None: 0.5}[param_name]
+        if param is None:
+            raise OptionError(f"statistic {statistic!r} needs {param_name}=...")
+        if stat_code == eb.STAT_QUANTILE and not 0 < param < 1:
+            raise OptionError(f"p={param!r} must be strictly between 0 and 1")
+    wanted = [time, event, *(c for c in (group, weights, cluster) if c), *strata_names]
+    frame = to_polars(data, list(dict.fromkeys(wanted)) if not generic else None)
+    for col in (*strata_names, *([cluster] if cluster else [])):
+        nulls = frame.get_column(col).null_count()
+        if nulls:
+            first = int(frame.get_column(col).is_null().arg_true()[0])
+            from riskset.errors import ColumnError
+
+            raise ColumnError(col, "(strata/cluster) has missing values", nulls, first)
+    cols = validate_survival(
+        frame, time=time, event=event, weights=weights, by=[group] if group else (),
+        drop_missing=drop_missing,
+    )
+    if cols.rows is not None:
+        frame = frame[cols.rows]
+    lay = _layout(frame, cols, group, strata_names, cluster)
+    n_groups = lay.group_offsets.size - 1
+    if not generic and how is not None and n_groups != 2:
+        raise RisksetError(
+            f"statistic {statistic!r} compares two groups; {group!r} has {n_groups} levels"
+            if group else f"statistic {statistic!r} needs group=... with two levels"
+        )
+    seeds = np.random.SeedSequence(seed).generate_state(n_resamples, dtype=np.uint64)
+
+    # --- point estimate and replicates -------------------------------------------------------
+    if generic:
+        theta = np.array([float(statistic(frame))])
+        reps = _generic_replicates(statistic, frame, lay, seeds, progress)
+        labels = pl.DataFrame()
+        jack_fn = lambda block, n_blocks: _generic_jackknife(statistic, frame, lay, block, n_blocks)  # noqa: E731
+    else:
+        ones_unit = np.arange(lay.unit_offsets[-1] + 1, dtype=np.int64)  # unused placeholder
+        del ones_unit
+        theta_g = np.array([
+            eb.group_statistic(lay.time, lay.event, lay.base_w, lay.group_offsets[g],
+                               lay.group_offsets[g + 1], stat_code, param)
+            for g in range(n_groups)
+        ])
+        theta = _combine(theta_g, how)
+        parts = []
+        for start in range(0, n_resamples, CHUNK):
+            chunk = seeds[start:start + CHUNK]
+            vals = eb.replicate_statistics(chunk, lay.time, lay.event, lay.base_w, lay.unit,
+                                           lay.unit_offsets, lay.group_offsets, stat_code, param)
+            parts.append(_combine(vals, how))
+            if progress is not None:
+                progress(min(start + CHUNK, n_resamples), n_resamples)
+        reps = np.concatenate(parts, axis=0)
+        labels = lay.keys if (group and how is None) else pl.DataFrame()
+
+        def jack_fn(block, n_blocks):
+            vals = eb.jackknife_statistics(lay.time, lay.event, lay.base_w, lay.unit,
+                                           int(lay.unit_offsets[-1]), block, n_blocks,
+                                           lay.group_offsets, stat_code, param)
+            return _combine(vals, how)
+
+    alpha = 1 - conf_level
+    jack = None
+    if method == "bca":
+        n_units = int(lay.unit_offsets[-1])
+        if n_units <= JACKKNIFE_BLOCKS:
+            block = np.arange(n_units, dtype=np.int64)
+            n_blocks = n_units
+        else:
+            rng = np.random.default_rng(np.random.SeedSequence(seed).spawn(1)[0])
+            block = (rng.permutation(n_units) % JACKKNIFE_BLOCKS).astype(np.int64)
+            n_blocks = JACKKNIFE_BLOCKS
+        jack = jack_fn(block, n_blocks)
+
+    rows = []
+    for k in range(reps.shape[1]):
+        r = reps[:, k]
+        ok = ~np.isnan(r)
+        n_def = int(ok.sum())
+        n_undef = int(r.size - n_def)
+        lo = hi = se = math.nan
+        if n_def >= 2:
+            se = float(np.std(r[ok], ddof=1))
+        if n_def > r.size / 2 and not math.isnan(theta[k]):
+            if method == "percentile":
+                lo, hi = percentile_interval(r[ok], alpha)
+            elif method == "basic":
+                lo, hi = basic_interval(r[ok], float(theta[k]), alpha)
+            else:
+                j = jack[:, k]
+                lo, hi = bca_interval(r[ok], float(theta[k]), j[~np.isnan(j)], alpha)
+        rows.append((float(theta[k]), se, lo, hi, n_def, n_undef))
+        if n_undef:
+            where = f" in group {labels.row(k)}" if labels.height else ""
+            msg = (f"statistic undefined in {n_undef} of {r.size} replicates{where}"
+                   + (" (excluded from the SE and CI)" if n_def > r.size / 2
+                      else "; more than half undefined, so no confidence interval is given"))
+            warnings.warn(msg, UndefinedReplicatesWarning, stacklevel=2)
+    arr = np.array(rows, dtype=np.float64).reshape(-1, 6)
+    table = pl.DataFrame({
+        "estimate": arr[:, 0], "std_err": arr[:, 1], "lower": arr[:, 2], "upper": arr[:, 3],
+        "n_defined": arr[:, 4].astype(np.int64), "n_undefined": arr[:, 5].astype(np.int64),
+    }).fill_nan(None)
+    if labels.height:
+        table = pl.concat([labels, table], how="horizontal")
+    return BootstrapResult(
+        statistic=statistic if isinstance(statistic, str) else getattr(statistic, "__name__", "callable"),
+        method=method, conf_level=float(conf_level), n_resamples=n_resamples, seed=seed,
+        table=table, replicates=reps if return_replicates else None,
+    )
+
+
+def resampled_rows(lay_unit_rows: np.ndarray, unit_offsets: np.ndarray, seed: np.uint64) -> np.ndarray:
+    """Input-row indices of one replicate (rows repeated by their unit's count)."""
+    counts = eb.resample_counts(seed, unit_offsets)
+    return np.repeat(np.arange(lay_unit_rows.size), counts[lay_unit_rows])
+
+
+def _generic_replicates(fn, frame, lay, seeds, progress) -> np.ndarray:
+    out = np.empty((seeds.size, 1))
+    for b, s in enumerate(seeds):
+        idx = resampled_rows(lay.unit_rows, lay.unit_offsets, s)
+        out[b, 0] = float(fn(frame[idx]))
+        if progress is not None and (b + 1) % CHUNK == 0:
+            progress(b + 1, seeds.size)
+    if progress is not None:
+        progress(seeds.size, seeds.size)
+    return out
+
+
+def _generic_jackknife(fn, frame, lay, block, n_blocks) -> np.ndarray:
+    out = np.empty((n_blocks, 1))
+    row_block = block[lay.unit_rows]
+    for k in range(n_blocks):
+        out[k, 0] = float(fn(frame.filter(pl.Series(row_block != k))))
+    return out
