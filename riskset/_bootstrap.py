@@ -177,20 +177,22 @@ def _layout(frame, cols, group: str | None, strata: Sequence[str], cluster: str 
         s_codes = np.zeros(n, dtype=np.int64)
     if cluster is not None:
         c_codes, _ = encode_groups(frame, [cluster])
-        # a cluster must lie within one stratum
-        pair = s_codes * (int(c_codes.max()) + 1) + c_codes
+        base = int(c_codes.max()) + 1
+        pair = s_codes * base + c_codes
         uniq_pairs, unit_of_row = np.unique(pair, return_inverse=True)
-        if np.unique(uniq_pairs % (int(c_codes.max()) + 1)).size != uniq_pairs.size:
+        if np.unique(uniq_pairs % base).size != uniq_pairs.size:
             raise RisksetError(f"cluster column {cluster!r} has clusters that span several strata")
-        unit_stratum = uniq_pairs // (int(c_codes.max()) + 1)
+        unit_stratum = uniq_pairs // base  # ascending, so each stratum's units are contiguous
+        unit_sorted = unit_of_row[order]
     else:
-        unit_of_row = np.arange(n)
-        unit_stratum = s_codes
-    # renumber units so each stratum's units are contiguous
-    unit_order = np.argsort(unit_stratum, kind="stable")
-    renumber = np.empty_like(unit_order)
-    renumber[unit_order] = np.arange(unit_order.size)
-    unit = renumber[unit_of_row]
+        # row units numbered in sorted order within each stratum, so that filling the
+        # replicate weights reads the counts sequentially
+        by_stratum = np.argsort(s_codes[order], kind="stable")
+        unit_sorted = np.empty(n, dtype=np.int64)
+        unit_sorted[by_stratum] = np.arange(n)
+        unit_stratum = np.sort(s_codes)
+    unit_rows = np.empty(n, dtype=np.int64)
+    unit_rows[order] = unit_sorted
     per_stratum = np.bincount(unit_stratum)
     unit_offsets = np.concatenate(([0], np.cumsum(per_stratum))).astype(np.int64)
     base_w = cols.weights if cols.weights is not None else np.ones(n)
@@ -198,12 +200,12 @@ def _layout(frame, cols, group: str | None, strata: Sequence[str], cluster: str 
         time=np.ascontiguousarray(cols.time[order]),
         event=np.ascontiguousarray(cols.event[order]),
         base_w=np.ascontiguousarray(base_w[order]),
-        unit=np.ascontiguousarray(unit[order].astype(np.int64)),
+        unit=np.ascontiguousarray(unit_sorted.astype(np.int64)),
         unit_offsets=unit_offsets,
         group_offsets=group_offsets,
         keys=cols.keys,
         order=order,
-        unit_rows=unit.astype(np.int64),
+        unit_rows=unit_rows,
         frame=frame,
     )
 
@@ -329,8 +331,6 @@ def bootstrap(
         labels = pl.DataFrame()
         jack_fn = lambda block, n_blocks: _generic_jackknife(statistic, frame, lay, block, n_blocks)  # noqa: E731
     else:
-        ones_unit = np.arange(lay.unit_offsets[-1] + 1, dtype=np.int64)  # unused placeholder
-        del ones_unit
         theta_g = np.array([
             eb.group_statistic(lay.time, lay.event, lay.base_w, lay.group_offsets[g],
                                lay.group_offsets[g + 1], stat_code, param)

@@ -60,3 +60,37 @@ def test_bad_input_is_one_line_exit_2(tmp_path):
     pl.DataFrame({"t": [1.0, 2.0], "e": [1, 0]}).write_csv(good)
     res = run("km", str(good), "--time", "t", "--event", "e", "--at", "12,x")
     assert res.exit_code == 2 and "--at" in res.output
+
+
+VETERAN = "tests/reference/data/veteran.csv"
+GBSG = "tests/reference/data/gbsg.csv"
+
+
+def test_logrank_command_matches_api():
+    res = run("logrank", VETERAN, "--time", "time", "--event", "event", "--group", "trt",
+              "--strata", "celltype", "--format", "json", "--trend", "--pairwise", "holm")
+    assert res.exit_code == 0, res.output
+    out = json.loads(res.output)
+    api = riskset.logrank(pl.read_csv(VETERAN), time="time", event="event", group="trt", strata="celltype")
+    assert out["statistic"] == api.statistic and out["p_value"] == api.p_value
+    assert "trend" in out and len(out["pairwise"]) == 1
+
+
+def test_logrank_table_command():
+    res = run("logrank-table", GBSG, "--time", "rfstime", "--event", "status", "--factor", "grade",
+              "--factor", "meno", "--by", "hormon", "--format", "csv")
+    assert res.exit_code == 0, res.output
+    from io import StringIO
+
+    grid = pl.read_csv(StringIO(res.output))
+    assert grid.height == 4 and set(grid["factor"]) == {"grade", "meno"}
+
+
+def test_bootstrap_command_seeded_and_reproducible():
+    args = ["bootstrap", GBSG, "--time", "rfstime", "--event", "status", "--statistic", "rmst",
+            "--tau", "1500", "--resamples", "300", "--seed", "4", "--format", "json", "--no-progress"]
+    a, b = run(*args), run(*args)
+    assert a.exit_code == 0, a.output
+    assert json.loads(a.output) == json.loads(b.output)
+    res = run("bootstrap", GBSG, "--time", "rfstime", "--event", "status", "--statistic", "nope")
+    assert res.exit_code == 2 and "median_difference" in res.output

@@ -97,11 +97,8 @@ def resample_counts(seed, unit_offsets):
 def group_statistic(time, event, w, lo, hi, stat, x):
     """One statistic of the weighted KM of sorted rows ``lo:hi`` (see module contract)."""
     total = 0.0
-    last_time = np.nan
-    for i in range(lo, hi):
+    for i in range(lo, hi):  # branch-free: resample weights are ~37% zeros
         total += w[i]
-        if w[i] > 0.0:
-            last_time = time[i]
     if total <= 0.0:
         return np.nan
     target = 1.0 - x if stat == STAT_QUANTILE else 0.5
@@ -155,7 +152,10 @@ def group_statistic(time, event, w, lo, hi, stat, x):
         return hit_time
     if 1.0 - s < x:  # findq: the CDF never reaches p (S ends a rounding error above 1 - p)
         return np.nan
-    return (hit_time + last_time) / 2.0
+    j = hi - 1
+    while w[j] <= 0.0:  # last time present in this replicate (total > 0 guarantees one)
+        j -= 1
+    return (hit_time + time[j]) / 2.0
 
 
 @parallel_kernel

@@ -1,0 +1,173 @@
+"""Bootstrap: fast path == naive resample-and-refit, determinism, intervals, bad input."""
+
+from __future__ import annotations
+
+import warnings
+
+import numba
+import numpy as np
+import polars as pl
+import pytest
+
+import riskset
+from riskset._bootstrap import UndefinedReplicatesWarning, _layout, resampled_rows
+from riskset.errors import ColumnError, OptionError, RisksetError, RisksetWarning
+from riskset.io.validate import validate_survival
+from tests.tolerances import CLOSED_RTOL
+
+
+def _data(seed=0, n=400):
+    rng = np.random.default_rng(seed)
+    return pl.DataFrame({
+        "t": np.ceil(rng.exponential(12, n)),
+        "e": (rng.random(n) < 0.7).astype(np.int8),
+        "g": rng.integers(0, 2, n),
+        "centre": rng.integers(0, 5, n),
+        "pid": rng.integers(0, 150, n),
+        "w": rng.integers(1, 3, n).astype(float),
+    })
+
+
+def _naive(stat, frame, *, group, at, tau, p):
+    """The statistic by the public API on an explicitly resampled frame."""
+    fit = riskset.kaplan_meier(frame, time="t", event="e", by=group)
+    if stat.startswith("median"):
+        vals = fit.summary["median"].to_numpy()
+    elif stat.startswith("quantile"):
+        vals = fit.quantile(p)["time"].to_numpy()
+    elif stat.startswith("survival"):
+        vals = fit.at([at])["survival"].to_numpy()
+    else:
+        vals = fit.rmst(tau)["rmst"].to_numpy()
+    vals = np.asarray([np.nan if v is None else v for v in vals], dtype=float)
+    if stat.endswith("difference"):
+        return np.array([vals[1] - vals[0]])
+    if stat.endswith("ratio"):
+        return np.array([vals[1] / vals[0]])
+    return vals
+
+
+@pytest.mark.parametrize(
+    "stat",
+    ["median", "quantile", "survival", "rmst", "median_difference", "survival_ratio",
+     "rmst_difference", "quantile_difference"],
+)
+@pytest.mark.parametrize("design", ["rows", "strata", "cluster"])
+def test_fast_path_equals_resample_and_refit(stat, design):
+    d = _data(1)
+    kw = {"strata": "centre"} if design == "strata" else {"cluster": "pid"} if design == "cluster" else {}
+    group = "g"
+    params = {"at": 10.0, "tau": 15.0, "p": 0.25}
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", UndefinedReplicatesWarning)
+        res = riskset.bootstrap(d, statistic=stat, time="t", event="e", group=group, n_resamples=120,
+                                seed=7, return_replicates=True, **params, **kw)
+    # regenerate the same resamples and refit with the public API
+    cols = validate_survival(d, time="t", event="e", by=[group])
+    lay = _layout(d, cols, group, ["centre"] if design == "strata" else [],
+                  "pid" if design == "cluster" else None)
+    seeds = np.random.SeedSequence(7).generate_state(120, dtype=np.uint64)
+    for b in (0, 1, 17, 119):
+        rows = resampled_rows(lay.unit_rows, lay.unit_offsets, seeds[b])
+        expected = _naive(stat, d[rows], group=group, **params)
+        np.testing.assert_allclose(res.replicates[b], expected, rtol=CLOSED_RTOL, equal_nan=True,
+                                   err_msg=f"{stat} {design} replicate {b}")
+    # and the point estimate is the statistic of the data as given
+    np.testing.assert_allclose(res.table["estimate"].to_numpy(), _naive(stat, d, group=group, **params),
+                               rtol=CLOSED_RTOL)
+
+
+def test_resample_sizes_respect_strata_and_clusters():
+    d = _data(2)
+    cols = validate_survival(d, time="t", event="e")
+    lay = _layout(d, cols, None, ["centre"], None)
+    rows = resampled_rows(lay.unit_rows, lay.unit_offsets, np.uint64(3))
+    np.testing.assert_array_equal(np.bincount(d["centre"].to_numpy()[rows], minlength=5),
+                                  np.bincount(d["centre"].to_numpy(), minlength=5))
+    lay = _layout(d, cols, None, [], "pid")
+    rows = resampled_rows(lay.unit_rows, lay.unit_offsets, np.uint64(3))
+    pid = d["pid"].to_numpy()
+    # every drawn patient contributes all of their rows, a whole number of times
+    for p_ in np.unique(pid[rows]):
+        assert (pid[rows] == p_).sum() % (pid == p_).sum() == 0
+
+
+def test_same_seed_same_result_at_any_thread_count():
+    d = _data(3, n=3000)
+    before = numba.get_num_threads()
+    try:
+        numba.set_num_threads(1)
+        a = riskset.bootstrap(d, statistic="rmst", tau=12, time="t", event="e", group="g", seed=11,
+                              n_resamples=600, return_replicates=True)
+        numba.set_num_threads(numba.config.NUMBA_NUM_THREADS)
+        b = riskset.bootstrap(d, statistic="rmst", tau=12, time="t", event="e", group="g", seed=11,
+                              n_resamples=600, return_replicates=True)
+    finally:
+        numba.set_num_threads(before)
+    np.testing.assert_array_equal(a.replicates, b.replicates)
+    assert a.table.equals(b.table)
+    c = riskset.bootstrap(d, statistic="rmst", tau=12, time="t", event="e", group="g", seed=12,
+                          n_resamples=600, return_replicates=True)
+    assert not np.array_equal(a.replicates, c.replicates)
+
+
+def test_intervals_percentile_and_basic():
+    d = _data(4, n=800)
+    res = riskset.bootstrap(d, statistic="rmst", tau=20, time="t", event="e", seed=1, n_resamples=500,
+                            return_replicates=True)
+    reps = res.replicates[:, 0]
+    lo, hi = np.percentile(reps, [2.5, 97.5])
+    assert (res.lower, res.upper) == pytest.approx((lo, hi), rel=1e-14)
+    basic = riskset.bootstrap(d, statistic="rmst", tau=20, time="t", event="e", seed=1, n_resamples=500,
+                              method="basic")
+    assert (basic.lower, basic.upper) == pytest.approx((2 * res.estimate - hi, 2 * res.estimate - lo))
+    assert res.table["std_err"][0] == pytest.approx(np.std(reps, ddof=1))
+
+
+def test_bca_matches_scipy_implementation():
+    """BCa limits against SciPy's own BCa code given the same replicates (tie-free data)."""
+    resampling = pytest.importorskip("scipy.stats._resampling")
+    if not hasattr(resampling, "_bca_interval"):
+        pytest.skip("scipy's private _bca_interval is not available in this version")
+    rng = np.random.default_rng(5)
+    x = rng.lognormal(size=60)
+    d = pl.DataFrame({"x": x, "t": np.arange(60.0) + 1, "e": np.ones(60, dtype=int)})
+
+    def mean_x(frame: pl.DataFrame) -> float:
+        return float(frame["x"].mean())
+
+    res = riskset.bootstrap(d, statistic=mean_x, time="t", event="e", method="bca", seed=3,
+                            n_resamples=999, return_replicates=True)
+    reps = res.replicates[:, 0]
+    alpha_lo, alpha_hi = resampling._bca_interval(
+        (x,), lambda a, axis=-1: np.mean(a, axis=axis), -1, 0.05 / 2, reps, None, np
+    )[:2]
+    expected = np.percentile(reps, [100 * float(np.squeeze(alpha_lo)), 100 * float(np.squeeze(alpha_hi))])
+    assert (res.lower, res.upper) == pytest.approx(tuple(expected), rel=1e-12)
+
+
+def test_undefined_replicates_are_counted_and_warned():
+    # 31 early events among 60, then only censorings: S ends at 29/60, just below 0.5, so
+    # the median is defined on the data but not reached in many replicates
+    d = pl.DataFrame({"t": np.arange(1.0, 61.0), "e": (np.arange(60) < 31).astype(int)})
+    with pytest.warns(UndefinedReplicatesWarning, match="undefined in"):
+        res = riskset.bootstrap(d, statistic="median", time="t", event="e", seed=1, n_resamples=300)
+    assert res.n_undefined > 0
+    assert res.table["n_defined"][0] + res.n_undefined == 300
+
+
+def test_bad_input():
+    d = _data(6)
+    with pytest.raises(OptionError, match="median_difference"):
+        riskset.bootstrap(d, statistic="mean", time="t", event="e")
+    with pytest.raises(OptionError, match="needs at="):
+        riskset.bootstrap(d, statistic="survival", time="t", event="e")
+    with pytest.raises(RisksetError, match="two groups"):
+        riskset.bootstrap(d, statistic="median_difference", time="t", event="e", group="centre")
+    with pytest.warns(RisksetWarning, match="small"):
+        riskset.bootstrap(d, statistic="rmst", tau=5, time="t", event="e", n_resamples=50, seed=1)
+    with pytest.raises(ColumnError, match="missing"):
+        riskset.bootstrap(d.with_columns(centre=pl.when(pl.col("t") > 5).then(pl.col("centre"))),
+                          statistic="rmst", tau=5, time="t", event="e", strata="centre")
+    with pytest.raises(OptionError):
+        riskset.bootstrap(d, statistic="rmst", tau=5, time="t", event="e", method="studentized")
