@@ -16,6 +16,7 @@ errors
 
 from riskset import datasets, errors
 from riskset._bootstrap import BootstrapResult, bootstrap
+from riskset._proportion import Proportion, proportion_ci
 from riskset._km import (
     KaplanMeierResult,
     RMSTDifference,
@@ -39,6 +40,7 @@ __version__ = "0.1.0"
 __all__ = [
     "BootstrapResult",
     "LogRankResult",
+    "Proportion",
     "TrendResult",
     "bootstrap",
     "logrank",
@@ -56,5 +58,6 @@ __all__ = [
     "kaplan_meier",
     "median_followup",
     "nelson_aalen",
+    "proportion_ci",
     "rmst_diff",
 ]

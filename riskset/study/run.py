@@ -1,0 +1,636 @@
+"""Run a whole study from a :class:`~riskset.study.spec.Spec`: tables, figures, report.
+
+Data flow: the data source is scanned lazily and only the columns the spec uses are read;
+derived variables and endpoint columns are added once; each analysis (KM per endpoint x
+cohort x factor level, log-rank grids, Cox models, response, baseline, safety, comparisons)
+is an independent task run on a thread pool (``jobs``; the Numba kernels and Polars release
+the GIL). Outputs are written into a temporary folder next to ``out`` and moved into place
+in one rename, so a reader never sees a half-written study.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import json
+import math
+import os
+import shutil
+import tempfile
+import warnings
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import polars as pl
+
+import riskset
+from riskset.errors import RisksetError, RisksetWarning
+from riskset.io.read import scan_table
+from riskset.study import tables as T
+from riskset.study.spec import UNITS, Endpoint, Spec, SpecError
+
+OVERALL = "Overall"
+
+
+@dataclass
+class StudyResult:
+    """Everything a study run produced (also written to ``out``)."""
+
+    spec: Spec
+    tables: dict[str, pl.DataFrame] = field(default_factory=dict)  # display tables (CSV + report)
+    values: dict[str, pl.DataFrame] = field(default_factory=dict)  # numeric long tables (JSON)
+    figures: dict[str, Any] = field(default_factory=dict)  # name -> matplotlib Figure
+    figure_titles: dict[str, str] = field(default_factory=dict)
+    notes: list[str] = field(default_factory=list)
+    meta: dict[str, Any] = field(default_factory=dict)
+
+
+# --------------------------------------------------------------------------------------------
+# data
+def _source(spec: Spec) -> tuple[pl.LazyFrame, list[Path]]:
+    if spec.example:
+        from riskset.datasets import DATASETS, path
+
+        if spec.example not in DATASETS:
+            raise SpecError(f"[data] example = {spec.example!r} is not a bundled data set; available: "
+                            + ", ".join(DATASETS))
+        p = Path(path(spec.example))
+    else:
+        p = Path(spec.data_path)
+        if not p.is_absolute() and spec.path is not None:
+            p = spec.path.parent / p
+    files = sorted(p.rglob("*.parquet")) if p.is_dir() else [p]
+    return scan_table(p), files
+
+
+def data_hash(files: list[Path]) -> str:
+    """SHA-256 over the bytes of the data files (sorted by path)."""
+    h = hashlib.sha256()
+    for f in files:
+        h.update(f.name.encode())
+        with open(f, "rb") as fh:
+            for chunk in iter(lambda: fh.read(1 << 20), b""):
+                h.update(chunk)
+    return h.hexdigest()
+
+
+def _roots(expr: str) -> set[str]:
+    return set(pl.sql_expr(expr).meta.root_names())
+
+
+def used_columns(spec: Spec, available: list[str]) -> list[str]:
+    """Columns of the source the spec needs (derived names excluded)."""
+    cols: set[str] = set()
+    derived = set(spec.derive)
+    for expr in spec.derive.values():
+        cols |= _roots(expr)
+    for c in spec.cohorts:
+        if c.get("filter"):
+            cols |= _roots(c["filter"])
+    for e in spec.endpoints:
+        cols |= {x for x in (e.time, e.event, e.start, e.event_date, e.censor_date) if x}
+        if e.population:
+            cols |= _roots(e.population)
+    for f in spec.factors:
+        cols.add(f["column"])
+    for m in spec.cox:
+        cols |= set(m["covariates"]) | set(m.get("strata") or [])
+    if spec.response:
+        cols |= {spec.response["column"]} | ({spec.response["sd_duration"]} if spec.response.get("sd_duration") else set())
+    if spec.baseline:
+        cols |= set(spec.baseline.get("continuous", [])) | set(spec.baseline.get("categorical", []))
+    if spec.safety:
+        cols |= set(spec.safety["grades"].values())
+        cols |= {spec.safety[k] for k in ("discontinuation", "discontinuation_reason") if spec.safety.get(k)}
+    for c in spec.compare:
+        cols.add(c["column"])
+    if spec.id_column:
+        cols.add(spec.id_column)
+    need = sorted(cols - derived)
+    missing = [c for c in need if c not in available]
+    if missing:
+        import difflib
+
+        c = missing[0]
+        close = difflib.get_close_matches(c, available, n=2)
+        raise SpecError(f"column {c!r} used in the spec is not in the data"
+                        + (f"; did you mean {' or '.join(map(repr, close))}?" if close else
+                           "; data columns: " + ", ".join(available[:30])))
+    return need
+
+
+def load_study_data(spec: Spec) -> tuple[pl.DataFrame, dict[str, Any]]:
+    """Scan the source, read only the used columns, add derived and endpoint columns."""
+    lf, files = _source(spec)
+    available = lf.collect_schema().names()
+    need = used_columns(spec, available)
+    lf = lf.select(need)
+    for name, expr in spec.derive.items():
+        try:
+            lf = lf.with_columns(pl.sql_expr(expr).alias(name))
+            lf.collect_schema()
+        except Exception as exc:
+            raise SpecError(f"derived variable {name!r} = {expr!r} failed: {exc}") from None
+    for e in spec.endpoints:
+        if e.start:
+            unit = UNITS[e.unit]
+            end = pl.coalesce(pl.col(e.event_date), pl.col(e.censor_date))
+            days = (end.cast(pl.Date) - pl.col(e.start).cast(pl.Date)).dt.total_days()
+            lf = lf.with_columns(
+                (days / unit).alias(e.time_col),
+                pl.when(pl.col(e.start).is_null()).then(None)
+                .otherwise(pl.col(e.event_date).is_not_null().cast(pl.Int8)).alias(e.event_col),
+            )
+    try:
+        df = lf.collect()
+    except Exception as exc:
+        raise SpecError(f"reading the study data failed: {exc}") from None
+    meta = {"data_files": [str(f) for f in files], "data_sha256": data_hash(files), "n_rows": df.height,
+            "columns_read": need}
+    return df, meta
+
+
+# --------------------------------------------------------------------------------------------
+def _cohorts(spec: Spec, df: pl.DataFrame) -> dict[str, pl.DataFrame]:
+    out = {OVERALL: df}
+    for c in spec.cohorts:
+        out[c["name"]] = df.filter(pl.sql_expr(c["filter"]).fill_null(False)) if c.get("filter") else df
+    return out
+
+
+def _endpoint_frame(ep: Endpoint, frame: pl.DataFrame) -> tuple[pl.DataFrame, int]:
+    """Rows in the endpoint's population with a usable time; returns (rows, n excluded)."""
+    if ep.population:
+        frame = frame.filter(pl.sql_expr(ep.population).fill_null(False))
+    usable = frame.filter(pl.col(ep.time_col).is_not_null() & pl.col(ep.event_col).is_not_null())
+    return usable, frame.height - usable.height
+
+
+def _km_row(fit, landmarks, *, label: dict[str, Any]) -> tuple[dict, list[dict]]:
+    s = fit.summary.row(0, named=True)
+    row = {**label, "n": s["n"], "events": s["events"], "median": s["median"],
+           "median_lower": s["median_lower"], "median_upper": s["median_upper"]}
+    lms = []
+    if landmarks:
+        at = fit.at(landmarks)
+        for r in at.iter_rows(named=True):
+            lms.append({**label, "time": r["time"], "survival": r["survival"], "lower": r["lower"],
+                        "upper": r["upper"], "n_risk": r["n_risk"]})
+            row[f"surv_{r['time']:g}"] = r["survival"]
+            row[f"surv_{r['time']:g}_lower"] = r["lower"]
+            row[f"surv_{r['time']:g}_upper"] = r["upper"]
+    return row, lms
+
+
+class _Runner:
+    def __init__(self, spec: Spec, df: pl.DataFrame, result: StudyResult):
+        self.spec = spec
+        self.df = df
+        self.r = result
+        self.cohorts = _cohorts(spec, df)
+        self.km_kw = {"conf_level": spec.conf_level, "convention": spec.convention, "conf_type": spec.conf_type}
+
+    def note(self, msg: str) -> None:
+        self.r.notes.append(msg)
+
+    def endpoint_cohorts(self, ep: Endpoint) -> list[str]:
+        return ep.cohorts or list(self.cohorts)
+
+    # ---- KM per endpoint x cohort (and factor levels) ---------------------------------------
+    def km_tasks(self) -> list[Callable[[], None]]:
+        tasks = []
+        for ep in self.spec.endpoints:
+            tasks.append(lambda ep=ep: self.km_endpoint(ep))
+        return tasks
+
+    def km_endpoint(self, ep: Endpoint) -> None:
+        rows, lms, fu = [], [], []
+        figs = {}
+        for cname in self.endpoint_cohorts(ep):
+            frame, n_excl = _endpoint_frame(ep, self.cohorts[cname])
+            label = {"endpoint": ep.name, "cohort": cname, "subgroup": "All", "level": ""}
+            if n_excl:
+                self.note(f"{ep.name}, {cname}: {n_excl} patients outside the endpoint population or "
+                          "without an endpoint time were excluded")
+            if frame.height == 0:
+                rows.append({**label, "n": 0, "note": "not estimable: no patients"})
+                continue
+            fit = riskset.kaplan_meier(frame, time=ep.time_col, event=ep.event_col, **self.km_kw)
+            row, lm = _km_row(fit, ep.landmarks, label=label)
+            rows.append(row)
+            lms += lm
+            f = riskset.median_followup(frame, time=ep.time_col, event=ep.event_col).row(0, named=True)
+            t = frame.get_column(ep.time_col)
+            fu.append({"endpoint": ep.name, "cohort": cname, "reverse_km_median": f["median_followup"],
+                       "lower": f["lower"], "upper": f["upper"], "median_observed": t.median(),
+                       "min": t.min(), "max": t.max()})
+            if ep.figure and cname == OVERALL:
+                figs[f"km_{_slug(ep.name)}_overall"] = (fit, None, f"{ep.name}: overall")
+        # the endpoint compared across the defined cohorts (e.g. HER2-low vs HER2-positive)
+        if self.spec.cohorts and ep.figure:
+            parts = []
+            for c in self.spec.cohorts:
+                if ep.cohorts and c["name"] not in ep.cohorts:
+                    continue
+                fr, _ = _endpoint_frame(ep, self.cohorts[c["name"]])
+                parts.append(fr.with_columns(pl.lit(c["name"]).alias("cohort")))
+            both = pl.concat(parts, how="vertical_relaxed") if parts else pl.DataFrame()
+            if both.height and both.get_column("cohort").n_unique() >= 2:
+                fit = riskset.kaplan_meier(both, time=ep.time_col, event=ep.event_col, by="cohort", **self.km_kw)
+                p = _safe_logrank(both, ep, "cohort")
+                figs[f"km_{_slug(ep.name)}_by_cohort"] = (fit, p, f"{ep.name} by cohort")
+        # factor levels within cohorts (subgroup KM)
+        for fac in self.spec.factors:
+            if fac.get("endpoint", ep.name) != ep.name or not fac.get("km", True):
+                continue
+            for cname in fac.get("cohorts") or self.endpoint_cohorts(ep):
+                frame, _ = _endpoint_frame(ep, self.cohorts[cname])
+                frame = frame.filter(pl.col(fac["column"]).is_not_null())
+                if frame.height == 0:
+                    continue
+                fit = riskset.kaplan_meier(frame, time=ep.time_col, event=ep.event_col, by=fac["column"],
+                                           **self.km_kw)
+                for g, key in enumerate(fit.keys.iter_rows()):
+                    one = fit.summary.row(g, named=True)
+                    label = {"endpoint": ep.name, "cohort": cname, "subgroup": fac["name"], "level": str(key[0])}
+                    row = {**label, "n": one["n"], "events": one["events"], "median": one["median"],
+                           "median_lower": one["median_lower"], "median_upper": one["median_upper"]}
+                    if ep.landmarks:
+                        at = fit.at(ep.landmarks).filter(pl.col(fac["column"]) == key[0])
+                        for r in at.iter_rows(named=True):
+                            row[f"surv_{r['time']:g}"] = r["survival"]
+                            row[f"surv_{r['time']:g}_lower"] = r["lower"]
+                            row[f"surv_{r['time']:g}_upper"] = r["upper"]
+                    rows.append(row)
+                if ep.figure and fit.keys.height >= 2:
+                    p = _safe_logrank(frame, ep, fac["column"])
+                    figs[f"km_{_slug(ep.name)}_{_slug(cname)}_{_slug(fac['column'])}"] = (
+                        fit, p, f"{ep.name}, {cname}: {fac['name']}")
+        self.r.values[f"km_{ep.name}"] = pl.DataFrame(rows, infer_schema_length=None)
+        if lms:
+            self.r.values[f"landmarks_{ep.name}"] = pl.DataFrame(lms, infer_schema_length=None)
+        if fu:
+            self.r.values[f"followup_{ep.name}"] = pl.DataFrame(fu, infer_schema_length=None)
+        self.r.tables[f"km_{ep.name}"] = _km_display(pl.DataFrame(rows, infer_schema_length=None), ep)
+        self.r.figures.update({k: v for k, v in figs.items()})
+
+    # ---- log-rank grid ----------------------------------------------------------------------
+    def logrank_grid(self) -> None:
+        parts = []
+        for ep in self.spec.endpoints:
+            facs = [f for f in self.spec.factors if f.get("endpoint", ep.name) == ep.name]
+            if not facs:
+                continue
+            for cname in self.endpoint_cohorts(ep):
+                frame, _ = _endpoint_frame(ep, self.cohorts[cname])
+                wanted = [f for f in facs if cname in (f.get("cohorts") or self.endpoint_cohorts(ep))]
+                for f in wanted:
+                    sub = frame.filter(pl.col(f["column"]).is_not_null())
+                    try:
+                        g = riskset.logrank_table(sub, time=ep.time_col, event=ep.event_col, factors=[f["column"]])
+                        g = g.with_columns(pl.lit(ep.name).alias("endpoint"), pl.lit(cname).alias("cohort"),
+                                           pl.lit(f["name"]).alias("factor_label"))
+                    except RisksetError as exc:
+                        g = pl.DataFrame({"endpoint": [ep.name], "cohort": [cname], "factor_label": [f["name"]],
+                                          "factor": [f["column"]], "note": [f"not tested: {exc}"]})
+                    parts.append(g)
+        if not parts:
+            return
+        grid = pl.concat(parts, how="diagonal_relaxed")
+        self.r.values["logrank"] = grid
+        disp = grid.select(
+            "endpoint", pl.col("factor_label").alias("factor"), "cohort",
+            pl.col("n").alias("n per level") if "n" in grid.columns else pl.lit(None).alias("n per level"),
+            pl.col("p_value").map_elements(_fmt_p, return_dtype=pl.String).alias("log-rank p")
+            if "p_value" in grid.columns else pl.lit(None).alias("log-rank p"),
+            "note" if "note" in grid.columns else pl.lit(None).alias("note"),
+        )
+        wide = disp.pivot(on="cohort", index=["endpoint", "factor"], values="log-rank p", aggregate_function="first")
+        self.r.tables["table3_logrank"] = wide
+        self.r.tables["logrank_detail"] = disp
+
+    # ---- Cox models -------------------------------------------------------------------------
+    def cox_models(self) -> None:
+        if not self.spec.cox:
+            return
+        cox = getattr(riskset, "cox", None)
+        rows = []
+        for m in self.spec.cox:
+            ep = self.spec.endpoint(m["endpoint"])
+            cname = m.get("cohort", OVERALL)
+            frame, _ = _endpoint_frame(ep, self.cohorts[cname])
+            base = {"model": m["name"], "endpoint": ep.name, "cohort": cname}
+            if cox is None:
+                rows.append({**base, "term": None, "note": "not estimable: Cox models are not available"})
+                continue
+            if frame.height == 0:
+                rows.append({**base, "term": None, "note": "not estimable: no patients"})
+                continue
+            kw = dict(time=ep.time_col, event=ep.event_col, covariates=list(m["covariates"]),
+                      strata=m.get("strata"), conf_level=self.spec.conf_level)
+            if m.get("reference"):
+                kw["reference"] = m["reference"]
+            firth = m.get("firth", "auto")
+            try:
+                with warnings.catch_warnings(record=True) as caught:
+                    warnings.simplefilter("always", RisksetWarning)
+                    fit = cox(frame, firth=(firth is True), **kw)
+                msgs = [str(w.message) for w in caught if issubclass(w.category, RisksetWarning)]
+                coef = fit.coefficients
+                monotone = "monotone" in coef.columns and bool(coef.get_column("monotone").any())
+                method = "Firth" if firth is True else "partial likelihood"
+                if monotone and firth == "auto":
+                    with warnings.catch_warnings():
+                        warnings.simplefilter("ignore", RisksetWarning)
+                        ffit = cox(frame, firth=True, **kw)
+                    for r in ffit.coefficients.iter_rows(named=True):
+                        rows.append({**base, **_cox_row(r), "method": "Firth (penalised)",
+                                     "note": "Firth fit because the partial likelihood is monotone"})
+                for r in coef.iter_rows(named=True):
+                    note = "; ".join(msgs) if (r.get("monotone") or (msgs and not monotone)) else None
+                    if r.get("monotone"):
+                        note = "monotone likelihood: HR not estimable (" + (note or "diverging coefficient") + ")"
+                    rows.append({**base, **_cox_row(r), "method": method, "note": note})
+            except RisksetError as exc:
+                rows.append({**base, "term": None, "note": f"not estimable: {exc}"})
+        tab = pl.DataFrame(rows, infer_schema_length=None)
+        self.r.values["cox"] = tab
+        self.r.tables["cox"] = _cox_display(tab)
+        forest = _forest_rows(tab)
+        if forest.height:
+            self.r.figures["forest_cox"] = (forest, None, "Hazard ratios (Cox models)")
+
+    # ---- descriptive tables -----------------------------------------------------------------
+    def baseline(self) -> None:
+        b = self.spec.baseline
+        if not b:
+            return
+        disp, vals = T.baseline_table(self.cohorts, continuous=b.get("continuous", []),
+                                      categorical=b.get("categorical", []), labels=b.get("labels"))
+        self.r.tables["table1_baseline"] = disp
+        self.r.values["table1_baseline"] = vals
+
+    def response(self) -> None:
+        r = self.spec.response
+        if not r:
+            return
+        disp, vals = T.response_table(
+            self.cohorts, column=r["column"], complete=r.get("complete", "CR"), partial=r.get("partial", "PR"),
+            stable=r.get("stable", "SD"), progressive=r.get("progressive", "PD"),
+            sd_duration=r.get("sd_duration"), sd_min=float(r.get("sd_min", 24)),
+            method=self.spec.binomial_ci, conf_level=self.spec.conf_level)
+        self.r.tables["table2_response"] = disp
+        self.r.values["table2_response"] = vals
+
+    def safety(self) -> None:
+        s = self.spec.safety
+        if not s:
+            return
+        disp, vals = T.safety_table(
+            self.cohorts, grades=s["grades"], min_grade=int(s.get("min_grade", 3)),
+            discontinuation=s.get("discontinuation"), discontinuation_reason=s.get("discontinuation_reason"),
+            method=self.spec.binomial_ci, conf_level=self.spec.conf_level)
+        self.r.tables["safety"] = disp
+        self.r.values["safety"] = vals
+
+    def compare(self) -> None:
+        if not self.spec.compare:
+            return
+        rows = []
+        r = self.spec.response
+        for c in self.spec.compare:
+            ep = self.spec.endpoint(c["endpoint"])
+            frame0 = self.cohorts[c.get("cohort", OVERALL)]
+            for lv in frame0.get_column(c["column"]).drop_nulls().unique().sort().to_list():
+                sub = frame0.filter(pl.col(c["column"]) == lv)
+                row = {"comparison": c["name"], "level": str(lv), "n": sub.height}
+                fr, _ = _endpoint_frame(ep, sub)
+                if fr.height:
+                    s = riskset.kaplan_meier(fr, time=ep.time_col, event=ep.event_col, **self.km_kw).summary.row(0, named=True)
+                    row.update(median=s["median"], median_lower=s["median_lower"], median_upper=s["median_upper"])
+                if r and sub.height:
+                    resp = sub.get_column(r["column"]).cast(pl.String)
+                    k_orr = int(resp.is_in([r.get("complete", "CR"), r.get("partial", "PR")]).sum())
+                    k_dcr = int(resp.is_in([r.get("complete", "CR"), r.get("partial", "PR"), r.get("stable", "SD")]).sum())
+                    p = riskset.proportion_ci(k_orr, sub.height, method=self.spec.binomial_ci,
+                                              conf_level=self.spec.conf_level)
+                    row.update(orr=p.estimate, orr_lower=p.lower, orr_upper=p.upper, orr_n=k_orr, dcr_n=k_dcr,
+                               dcr=k_dcr / sub.height)
+                rows.append(row)
+        tab = pl.DataFrame(rows, infer_schema_length=None)
+        self.r.values["table4_compare"] = tab
+        disp = []
+        for row in tab.iter_rows(named=True):
+            disp.append({
+                "comparison": row["comparison"], "level": f"{row['level']} (n={row['n']})",
+                "median (95% CI)": T.fmt_ci(row.get("median"), row.get("median_lower"), row.get("median_upper")),
+                "ORR, % (95% CI)": T.fmt_ci(100 * row["orr"], 100 * row["orr_lower"], 100 * row["orr_upper"]) if row.get("orr") is not None else "",
+                "DCR, n (%)": T.fmt_pct(row["dcr_n"], row["n"]) if row.get("dcr_n") is not None else "",
+            })
+        self.r.tables["table4_compare"] = pl.DataFrame(disp)
+
+
+def _fmt_p(p: float | None) -> str | None:
+    if p is None or (isinstance(p, float) and math.isnan(p)):
+        return None
+    return "<0.001" if p < 0.001 else f"{p:.3f}"
+
+
+def _slug(s: str) -> str:
+    return "".join(ch.lower() if ch.isalnum() else "_" for ch in s).strip("_")
+
+
+def _safe_logrank(frame: pl.DataFrame, ep: Endpoint, group: str) -> float | None:
+    try:
+        return riskset.logrank(frame, time=ep.time_col, event=ep.event_col, group=group).p_value
+    except RisksetError:
+        return None
+
+
+def _km_display(tab: pl.DataFrame, ep: Endpoint) -> pl.DataFrame:
+    out = []
+    for r in tab.iter_rows(named=True):
+        d = {"endpoint": r["endpoint"], "cohort": r["cohort"], "subgroup": r["subgroup"], "level": r["level"],
+             "n": r.get("n"), "events": r.get("events")}
+        if r.get("note"):
+            d["median (95% CI)"] = r["note"]
+        else:
+            d["median (95% CI)"] = T.fmt_ci(r.get("median"), r.get("median_lower"), r.get("median_upper"))
+        for t in ep.landmarks:
+            k = f"surv_{t:g}"
+            if r.get(k) is not None:
+                d[f"{t:g}-{ep.unit[:-1]} rate, % (95% CI)"] = T.fmt_ci(
+                    100 * r[k], _pct(r.get(k + "_lower")), _pct(r.get(k + "_upper")))
+        out.append(d)
+    return pl.DataFrame(out, infer_schema_length=None)
+
+
+def _pct(x):
+    return None if x is None else 100 * x
+
+
+def _cox_row(r: dict) -> dict:
+    return {"term": r.get("term"), "coef": r.get("coef"), "se": r.get("se"), "hr": r.get("hr"),
+            "hr_lower": r.get("hr_lower"), "hr_upper": r.get("hr_upper"), "p": r.get("p"),
+            "monotone": bool(r.get("monotone") or False)}
+
+
+def _cox_display(tab: pl.DataFrame) -> pl.DataFrame:
+    out = []
+    for r in tab.iter_rows(named=True):
+        hr = "" if r.get("hr") is None else T.fmt_ci(r["hr"], r.get("hr_lower"), r.get("hr_upper"), digits=3)
+        if r.get("monotone") and r.get("method") != "Firth (penalised)":
+            hr = "not estimable"
+        out.append({"model": r["model"], "cohort": r["cohort"], "term": r.get("term"),
+                    "method": r.get("method"), "HR (95% CI)": hr, "p": _fmt_p(r.get("p")), "note": r.get("note")})
+    return pl.DataFrame(out, infer_schema_length=None)
+
+
+def _forest_rows(tab: pl.DataFrame) -> pl.DataFrame:
+    rows = []
+    for r in tab.iter_rows(named=True):
+        if r.get("term") is None:
+            continue
+        mono = r.get("monotone") and r.get("method") != "Firth (penalised)"
+        rows.append({"label": f"{r['model']}: {r['term']}" + (" (Firth)" if r.get("method") == "Firth (penalised)" else ""),
+                     "estimate": None if mono else r.get("hr"), "lower": None if mono else r.get("hr_lower"),
+                     "upper": None if mono else r.get("hr_upper"), "p_value": r.get("p"),
+                     "note": "monotone likelihood: no events in one level" if mono else None})
+    return pl.DataFrame(rows, schema={"label": pl.String, "estimate": pl.Float64, "lower": pl.Float64,
+                                      "upper": pl.Float64, "p_value": pl.Float64, "note": pl.String})
+
+
+# --------------------------------------------------------------------------------------------
+def run_study(spec: Spec, *, jobs: int = 1, progress: Callable[[str, int, int], None] | None = None) -> StudyResult:
+    """Compute every table and figure of the study (nothing is written; see :func:`write_study`)."""
+    started = dt.datetime.now(dt.timezone.utc)
+    df, meta = load_study_data(spec)
+    result = StudyResult(spec=spec)
+    runner = _Runner(spec, df, result)
+    tasks: list[tuple[str, Callable[[], None]]] = [
+        ("baseline", runner.baseline), ("response", runner.response), ("safety", runner.safety),
+        ("log-rank grid", runner.logrank_grid), ("Cox models", runner.cox_models), ("comparisons", runner.compare),
+    ]
+    tasks += [(f"Kaplan-Meier {ep.name}", (lambda ep=ep: runner.km_endpoint(ep))) for ep in spec.endpoints]
+    done = 0
+    if progress:
+        progress("starting", 0, len(tasks))
+    with ThreadPoolExecutor(max_workers=max(1, jobs)) as pool:
+        futures = {pool.submit(fn): name for name, fn in tasks}
+        for fut, name in futures.items():
+            fut.result()
+            done += 1
+            if progress:
+                progress(name, done, len(tasks))
+    result.meta = {
+        **meta, "title": spec.title, "riskset_version": riskset.__version__, "seed": spec.seed,
+        "convention": spec.convention, "conf_level": spec.conf_level, "binomial_ci": spec.binomial_ci,
+        "started": started.isoformat(timespec="seconds"), "spec": spec.text,
+        "spec_file": str(spec.path) if spec.path else None, "cohort_sizes": {k: v.height for k, v in runner.cohorts.items()},
+    }
+    return result
+
+
+# --------------------------------------------------------------------------------------------
+def _jsonable(obj):
+    if isinstance(obj, float):
+        return obj if math.isfinite(obj) else None
+    if isinstance(obj, (np.floating, np.integer)):
+        return _jsonable(obj.item())
+    if isinstance(obj, (dt.date, dt.datetime)):
+        return obj.isoformat()
+    if isinstance(obj, dict):
+        return {k: _jsonable(v) for k, v in obj.items()}
+    if isinstance(obj, (list, tuple)):
+        return [_jsonable(v) for v in obj]
+    return obj
+
+
+def write_study(result: StudyResult, out: str | Path, *, force: bool = False) -> Path:
+    """Write tables (CSV), results.json, figures (PNG+SVG), report.html and report.md atomically."""
+    from riskset.report import figures as F
+    from riskset.report import html as H
+
+    out = Path(out)
+    if out.exists() and not force:
+        raise RisksetError(f"output folder {str(out)!r} already exists; pass --force to replace it")
+    out.parent.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.", dir=out.parent))
+    try:
+        (tmp / "tables").mkdir()
+        (tmp / "figures").mkdir()
+        for name, tab in result.tables.items():
+            tab.write_csv(tmp / "tables" / f"{name}.csv")
+        fig_objs = {}
+        for name, (obj, p, title) in result.figures.items():
+            if isinstance(obj, pl.DataFrame):
+                fig = F.forest_figure(obj, title=title)
+            else:
+                fig = F.km_figure(obj, title=title, pvalue=p, xlabel=f"Time ({result.spec.time_unit})")
+            F.save_figure(fig, tmp / "figures" / name)
+            fig_objs[name] = (fig, title)
+        payload = {
+            "meta": _jsonable(result.meta),
+            "notes": result.notes,
+            "tables": {k: _jsonable(v.to_dicts()) for k, v in result.tables.items()},
+            "values": {k: _jsonable(v.to_dicts()) for k, v in result.values.items()},
+            "figures": {k: {"png": f"figures/{k}.png", "svg": f"figures/{k}.svg", "title": t}
+                        for k, (_f, t) in fig_objs.items()},
+        }
+        (tmp / "results.json").write_text(json.dumps(payload, indent=2), encoding="utf-8")
+        report = _report_model(result, fig_objs, H)
+        (tmp / "report.html").write_text(H.render_html(report), encoding="utf-8")
+        (tmp / "report.md").write_text(H.render_markdown(report, figure_dir="figures"), encoding="utf-8")
+        import matplotlib.pyplot as plt
+
+        for fig, _t in fig_objs.values():
+            plt.close(fig)
+        if out.exists():
+            shutil.rmtree(out)
+        os.replace(tmp, out)
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+    return out
+
+
+SECTION_TITLES = [
+    ("table1_baseline", "Table 1. Baseline characteristics"),
+    ("table2_response", "Table 2. Best response"),
+    ("km_", "Kaplan–Meier estimates"),
+    ("table3_logrank", "Table 3. Log-rank tests of factors within cohorts"),
+    ("logrank_detail", "Log-rank tests: detail"),
+    ("cox", "Cox proportional-hazards models"),
+    ("table4_compare", "Table 4. Subgroup comparison"),
+    ("safety", "Safety"),
+]
+
+
+def _report_model(result: StudyResult, fig_objs, H):
+    sections = []
+    used = set()
+    for key, title in SECTION_TITLES:
+        names = [k for k in result.tables if (k.startswith(key) if key.endswith("_") else k == key)]
+        if not names:
+            continue
+        used |= set(names)
+        tabs = [H.Table(title=n.replace("_", " "), frame=result.tables[n]) for n in names]
+        figs = []
+        if key == "km_":
+            figs = [H.figure_from_matplotlib(t, f) for k, (f, t) in fig_objs.items() if k.startswith("km_")]
+        if key == "cox":
+            figs = [H.figure_from_matplotlib(t, f) for k, (f, t) in fig_objs.items() if k.startswith("forest")]
+        sections.append(H.Section(title=title, tables=tabs, figures=figs))
+    fu = [v for k, v in result.values.items() if k.startswith("followup_")]
+    if fu:
+        sections.append(H.Section(title="Follow-up", tables=[H.Table(
+            title="Median follow-up (reverse Kaplan–Meier) and observed times",
+            frame=pl.concat(fu, how="diagonal_relaxed"))]))
+    if result.notes:
+        sections.append(H.Section(title="Notes", text="\n".join(f"- {n}" for n in result.notes)))
+    meta = {k: v for k, v in result.meta.items()}
+    return H.Report(title=result.spec.title, sections=sections, meta=meta)

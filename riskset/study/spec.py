@@ -1,0 +1,272 @@
+"""Study specification: a TOML file describing a whole cohort study, validated strictly.
+
+Every table and key is checked against the schema below; an unknown key is rejected with the
+closest valid spelling, and every error names the key path and its line in the file.
+Expressions (``[derive]``, cohort ``filter``, endpoint ``population``) are Polars SQL
+expressions: they are compiled to Polars expressions and can never run Python code.
+
+Schema (``?`` optional)::
+
+    [study]      title, seed?, convention? (r|sas|spss|lifelines), conf_level?, conf_type?,
+                 binomial_ci? (clopper-pearson|wilson), time_unit? (label for time axes)
+    [data]       path (file or directory of Parquet; relative to the spec) | example (tdxd|gbsg)
+                 id?  (patient id column)
+    [derive]     name = "SQL expression"            (evaluated in order; may use earlier names)
+    [[cohort]]   name, filter?                        (an "Overall" cohort is always added)
+    [[endpoint]] name, time + event  |  start + event_date + censor_date (+ unit?), population?,
+                 landmarks?, cohorts?, figure? (bool)
+    [[factor]]   name, column, endpoint?, cohorts?, km? (bool: KM per level, figure)
+    [[cox]]      name, endpoint, covariates, cohort?, strata?, reference? (table), firth? (auto|true|false)
+    [response]   column, complete?, partial?, stable?, progressive?, sd_duration?, sd_min?
+    [baseline]   continuous?, categorical?, labels? (table column -> label)
+    [safety]     grades (table label -> column), min_grade?, discontinuation?, discontinuation_reason?
+    [[compare]]  name, column, endpoint, cohort?        (Table-4 style: median, ORR, DCR per level)
+"""
+
+from __future__ import annotations
+
+import difflib
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import polars as pl
+import tomllib
+
+from riskset.errors import RisksetError
+
+
+class SpecError(RisksetError):
+    """The study specification is invalid; the message names the key and line."""
+
+
+# key -> (type, required); nested tables described by their own dicts
+_STUDY = {"title": (str, True), "seed": (int, False), "convention": (str, False),
+          "conf_level": (float, False), "conf_type": (str, False), "binomial_ci": (str, False),
+          "time_unit": (str, False)}
+_DATA = {"path": (str, False), "example": (str, False), "id": (str, False)}
+_COHORT = {"name": (str, True), "filter": (str, False)}
+_ENDPOINT = {"name": (str, True), "time": (str, False), "event": (str, False), "start": (str, False),
+             "event_date": (str, False), "censor_date": (str, False), "unit": (str, False),
+             "population": (str, False), "landmarks": (list, False), "cohorts": (list, False),
+             "figure": (bool, False)}
+_FACTOR = {"name": (str, True), "column": (str, True), "endpoint": (str, False), "cohorts": (list, False),
+           "km": (bool, False)}
+_COX = {"name": (str, True), "endpoint": (str, True), "covariates": (list, True), "cohort": (str, False),
+        "strata": (list, False), "reference": (dict, False), "firth": ((str, bool), False)}
+_RESPONSE = {"column": (str, True), "complete": (str, False), "partial": (str, False),
+             "stable": (str, False), "progressive": (str, False), "sd_duration": (str, False),
+             "sd_min": (float, False)}
+_BASELINE = {"continuous": (list, False), "categorical": (list, False), "labels": (dict, False)}
+_SAFETY = {"grades": (dict, True), "min_grade": (int, False), "discontinuation": (str, False),
+           "discontinuation_reason": (str, False)}
+_COMPARE = {"name": (str, True), "column": (str, True), "endpoint": (str, True), "cohort": (str, False)}
+_TOP = {"study": ("table", _STUDY), "data": ("table", _DATA), "derive": ("free", None),
+        "cohort": ("array", _COHORT), "endpoint": ("array", _ENDPOINT), "factor": ("array", _FACTOR),
+        "cox": ("array", _COX), "response": ("table", _RESPONSE), "baseline": ("table", _BASELINE),
+        "safety": ("table", _SAFETY), "compare": ("array", _COMPARE)}
+
+UNITS = {"days": 1.0, "weeks": 7.0, "months": 30.4375, "years": 365.25}
+
+
+@dataclass
+class Endpoint:
+    name: str
+    time: str | None = None
+    event: str | None = None
+    start: str | None = None
+    event_date: str | None = None
+    censor_date: str | None = None
+    unit: str = "months"
+    population: str | None = None
+    landmarks: list[float] = field(default_factory=list)
+    cohorts: list[str] | None = None
+    figure: bool = True
+
+    @property
+    def time_col(self) -> str:
+        return self.time or f"{self.name}__time"
+
+    @property
+    def event_col(self) -> str:
+        return self.event or f"{self.name}__event"
+
+
+@dataclass
+class Spec:
+    """A validated study specification (see module docstring)."""
+
+    path: Path | None
+    text: str
+    title: str
+    seed: int
+    convention: str
+    conf_level: float
+    conf_type: str | None
+    binomial_ci: str
+    time_unit: str
+    data_path: str | None
+    example: str | None
+    id_column: str | None
+    derive: dict[str, str]
+    cohorts: list[dict[str, Any]]
+    endpoints: list[Endpoint]
+    factors: list[dict[str, Any]]
+    cox: list[dict[str, Any]]
+    response: dict[str, Any] | None
+    baseline: dict[str, Any] | None
+    safety: dict[str, Any] | None
+    compare: list[dict[str, Any]]
+
+    def endpoint(self, name: str) -> Endpoint:
+        for e in self.endpoints:
+            if e.name == name:
+                return e
+        raise SpecError(f"unknown endpoint {name!r}; defined: " + ", ".join(e.name for e in self.endpoints))
+
+
+def _line_of(text: str, path: list[str]) -> int | None:
+    """1-based line of key ``path[-1]`` in table ``path[:-1]``; ``"#i"`` selects the i-th
+    ``[[array]]`` entry (best effort: dotted keys and inline tables are not followed)."""
+    want = [p for p in path[:-1] if not p.startswith("#")]
+    nth = next((int(p[1:]) for p in path if p.startswith("#")), 1)
+    key = re.escape(path[-1])
+    table: list[str] = []
+    seen: dict[str, int] = {}
+    for i, line in enumerate(text.splitlines(), 1):
+        s = line.strip()
+        m = re.match(r"^\[\[?\s*([^\]]+?)\s*\]\]?", s)
+        if m:
+            table = m.group(1).split(".")
+            name = ".".join(table)
+            seen[name] = seen.get(name, 0) + 1
+            if not want and path[-1] == table[-1]:
+                return i
+            continue
+        if table == want and seen.get(".".join(table), 0) == nth and re.match(rf'^"?{key}"?\s*=', s):
+            return i
+    return None
+
+
+def _where(text: str, path: list[str]) -> str:
+    shown = ".".join(p for p in path if not p.startswith("#"))
+    idx = [p for p in path if p.startswith("#")]
+    if idx:
+        shown += f" (entry {idx[0][1:]})"
+    line = _line_of(text, path)
+    return f"{shown!r}" + (f" (line {line})" if line else "")
+
+
+def _check_table(text: str, where: list[str], got: dict[str, Any], schema: dict[str, tuple]) -> None:
+    for k, v in got.items():
+        if k not in schema:
+            close = difflib.get_close_matches(k, list(schema), n=1)
+            hint = f"; did you mean {close[0]!r}?" if close else "; valid keys: " + ", ".join(schema)
+            raise SpecError(f"unknown key {_where(text, [*where, k])}{hint}")
+        typ, _req = schema[k]
+        ok = isinstance(v, typ) or (typ is float and isinstance(v, int) and not isinstance(v, bool))
+        if not ok:
+            tname = typ.__name__ if isinstance(typ, type) else " or ".join(t.__name__ for t in typ)
+            raise SpecError(f"key {_where(text, [*where, k])} must be a {tname}, got {type(v).__name__}")
+    for k, (_typ, req) in schema.items():
+        if req and k not in got:
+            raise SpecError(f"missing required key {'.'.join([p for p in where if not p.startswith('#')] + [k])!r}"
+                            + (f" in [{where[0]}] entry {where[1][1:]}" if len(where) > 1 else ""))
+
+
+def _check_expr(text: str, where: list[str], expr: str) -> None:
+    try:
+        pl.sql_expr(expr)
+    except Exception as exc:  # polars raises several error types for bad SQL
+        raise SpecError(f"expression {expr!r} at {_where(text, where)} is not valid SQL: {exc}") from None
+
+
+def parse_spec(text: str, path: Path | None = None) -> Spec:
+    """Parse and validate a study specification (TOML text)."""
+    try:
+        raw = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        raise SpecError(f"spec is not valid TOML: {exc}") from None
+    for k, v in raw.items():
+        if k not in _TOP:
+            close = difflib.get_close_matches(k, list(_TOP), n=1)
+            hint = f"; did you mean [{close[0]}]?" if close else "; valid tables: " + ", ".join(_TOP)
+            raise SpecError(f"unknown table [{k}] (line {_line_of(text, [k]) or '?'}){hint}")
+        kind, schema = _TOP[k]
+        if kind == "table":
+            if not isinstance(v, dict):
+                raise SpecError(f"[{k}] must be a table")
+            _check_table(text, [k], v, schema)
+        elif kind == "array":
+            if not isinstance(v, list):
+                raise SpecError(f"[[{k}]] must be an array of tables (write [[{k}]])")
+            for i, item in enumerate(v, 1):
+                _check_table(text, [k, f"#{i}"], item, schema)
+        else:
+            for name, expr in v.items():
+                if not isinstance(expr, str):
+                    raise SpecError(f"derived variable {_where(text, [k, name])} must be a SQL expression string")
+                _check_expr(text, [k, name], expr)
+    if "study" not in raw:
+        raise SpecError("missing required table [study] (with at least title = \"...\")")
+    if "data" not in raw or not ({"path", "example"} & set(raw["data"])):
+        raise SpecError("missing [data] path = \"...\" (or example = \"tdxd\")")
+    st = raw["study"]
+    from riskset.errors import check_choice
+
+    convention = check_choice("study.convention", st.get("convention", "r"), ("r", "sas", "spss", "lifelines"))
+    binom = check_choice("study.binomial_ci", st.get("binomial_ci", "clopper-pearson"), ("clopper-pearson", "wilson"))
+    conf_level = float(st.get("conf_level", 0.95))
+    if not 0 < conf_level < 1:
+        raise SpecError(f"study.conf_level (line {_line_of(text, ['study', 'conf_level'])}) must be in (0, 1)")
+    cohorts = raw.get("cohort", [])
+    names = [c["name"] for c in cohorts]
+    if len(set(names)) != len(names) or "Overall" in names:
+        raise SpecError("cohort names must be unique and not 'Overall' (added automatically)")
+    for i, c in enumerate(cohorts, 1):
+        if "filter" in c:
+            _check_expr(text, ["cohort", f"#{i}", "filter"], c["filter"])
+    endpoints = []
+    for i, e in enumerate(raw.get("endpoint", []), 1):
+        ep = Endpoint(**{k: v for k, v in e.items()})
+        by_cols = bool(ep.time and ep.event)
+        by_dates = bool(ep.start and ep.censor_date and ep.event_date)
+        if by_cols == by_dates:
+            raise SpecError(f"endpoint {ep.name!r} (entry {i}): give either time + event, or start + "
+                            "event_date + censor_date")
+        if ep.unit not in UNITS:
+            raise SpecError(f"endpoint {ep.name!r}: unit {ep.unit!r} is not one of " + ", ".join(UNITS))
+        if ep.population:
+            _check_expr(text, ["endpoint", f"#{i}", "population"], ep.population)
+        for c in ep.cohorts or []:
+            if c not in names and c != "Overall":
+                raise SpecError(f"endpoint {ep.name!r} names unknown cohort {c!r}; cohorts: Overall, " + ", ".join(names))
+        endpoints.append(ep)
+    ep_names = {e.name for e in endpoints}
+    for kind in ("factor", "cox", "compare"):
+        for i, item in enumerate(raw.get(kind, []), 1):
+            ep = item.get("endpoint")
+            if ep is not None and ep not in ep_names:
+                raise SpecError(f"[[{kind}]] entry {i} ({item['name']!r}) names unknown endpoint {ep!r}; "
+                                "endpoints: " + ", ".join(sorted(ep_names)))
+            for c in [item.get("cohort")] + list(item.get("cohorts") or []):
+                if c is not None and c not in names and c != "Overall":
+                    raise SpecError(f"[[{kind}]] entry {i} ({item['name']!r}) names unknown cohort {c!r}")
+    data = raw["data"]
+    return Spec(
+        path=path, text=text, title=st["title"], seed=int(st.get("seed", 0)), convention=convention,
+        conf_level=conf_level, conf_type=st.get("conf_type"), binomial_ci=binom,
+        time_unit=st.get("time_unit", "months"), data_path=data.get("path"), example=data.get("example"),
+        id_column=data.get("id"), derive=dict(raw.get("derive", {})), cohorts=cohorts, endpoints=endpoints,
+        factors=raw.get("factor", []), cox=raw.get("cox", []), response=raw.get("response"),
+        baseline=raw.get("baseline"), safety=raw.get("safety"), compare=raw.get("compare", []),
+    )
+
+
+def load_spec(path: str | Path) -> Spec:
+    """Read and validate a spec file."""
+    p = Path(path)
+    if not p.exists():
+        raise SpecError(f"spec file {str(p)!r} does not exist")
+    return parse_spec(p.read_text(encoding="utf-8"), p)

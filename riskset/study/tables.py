@@ -1,0 +1,204 @@
+"""Clinical study tables: baseline characteristics, response, safety, subgroup comparison.
+
+Each builder returns ``(display, values)``: ``display`` is the publication-style Polars table
+(strings such as ``"51 (31–74)"`` and ``"41 (41.8%)"``) shown in the report and CSVs, and
+``values`` a long-format Polars table with every number (counts, estimates, CI limits) for
+``results.json``.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+
+import polars as pl
+
+from riskset._proportion import proportion_ci
+
+DASH = "–"
+
+
+def fmt_num(x: float | None, digits: int = 1) -> str:
+    if x is None or (isinstance(x, float) and (math.isnan(x) or math.isinf(x))):
+        return "NR"
+    return f"{x:.{digits}f}"
+
+
+def fmt_pct(k: int, n: int) -> str:
+    return f"{k} ({100 * k / n:.1f}%)" if n else f"{k} (–)"
+
+
+def fmt_ci(est: float | None, lo: float | None, hi: float | None, digits: int = 1) -> str:
+    """``"15.0 (4.7–25.3)"``; NR for limits not reached (R's NA)."""
+    return f"{fmt_num(est, digits)} ({fmt_num(lo, digits)}{DASH}{fmt_num(hi, digits)})"
+
+
+def baseline_table(
+    cohorts: dict[str, pl.DataFrame],
+    *,
+    continuous: Sequence[str],
+    categorical: Sequence[str],
+    labels: dict[str, str] | None = None,
+) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """Table 1: median (range) for continuous, n (%) per level for categorical, missing shown."""
+    labels = labels or {}
+    names = list(cohorts)
+    disp: list[dict[str, str]] = [{"characteristic": "Patients, n", **{c: str(cohorts[c].height) for c in names}}]
+    vals: list[dict] = []
+    for col in continuous:
+        row = {"characteristic": f"{labels.get(col, col)}, median (range)"}
+        miss_row = {"characteristic": "  Missing"}
+        any_missing = False
+        for c in names:
+            s = cohorts[c].get_column(col).cast(pl.Float64)
+            ok = s.drop_nulls().drop_nans()
+            n_miss = s.len() - ok.len()
+            any_missing |= n_miss > 0
+            if ok.len():
+                med, lo, hi = ok.median(), ok.min(), ok.max()
+                row[c] = f"{_g(med)} ({_g(lo)}{DASH}{_g(hi)})"
+            else:
+                med = lo = hi = None
+                row[c] = DASH
+            miss_row[c] = fmt_pct(n_miss, s.len())
+            vals.append({"variable": col, "cohort": c, "level": None, "statistic": "median", "value": med,
+                         "min": lo, "max": hi, "n": ok.len(), "missing": n_miss})
+        disp.append(row)
+        if any_missing:
+            disp.append(miss_row)
+    for col in categorical:
+        disp.append({"characteristic": labels.get(col, col), **dict.fromkeys(names, "")})
+        levels = (
+            pl.concat([cohorts[c].get_column(col).drop_nulls().cast(pl.String) for c in names])
+            .unique().sort().to_list()
+        )
+        for lv in levels:
+            row = {"characteristic": f"  {lv}"}
+            for c in names:
+                s = cohorts[c].get_column(col).cast(pl.String)
+                k = int((s == lv).sum())
+                row[c] = fmt_pct(k, s.len())
+                vals.append({"variable": col, "cohort": c, "level": lv, "statistic": "count", "value": float(k),
+                             "min": None, "max": None, "n": s.len(), "missing": None})
+            disp.append(row)
+        n_missing = {c: cohorts[c].get_column(col).null_count() for c in names}
+        if any(n_missing.values()):
+            disp.append({"characteristic": "  Missing",
+                         **{c: fmt_pct(n_missing[c], cohorts[c].height) for c in names}})
+            for c in names:
+                vals.append({"variable": col, "cohort": c, "level": None, "statistic": "missing",
+                             "value": float(n_missing[c]), "min": None, "max": None, "n": cohorts[c].height,
+                             "missing": n_missing[c]})
+    return pl.DataFrame(disp), pl.DataFrame(vals, infer_schema_length=None)
+
+
+def _g(x: float | None) -> str:
+    if x is None:
+        return DASH
+    return f"{x:.0f}" if float(x).is_integer() else f"{x:.1f}"
+
+
+def response_table(
+    cohorts: dict[str, pl.DataFrame],
+    *,
+    column: str,
+    complete: str = "CR",
+    partial: str = "PR",
+    stable: str = "SD",
+    progressive: str = "PD",
+    sd_duration: str | None = None,
+    sd_min: float = 24.0,
+    method: str = "clopper-pearson",
+    conf_level: float = 0.95,
+) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """Table 2: best-response counts with ORR, DCR and CBR and their CIs.
+
+    ORR = (CR + PR) / n; DCR = (CR + PR + SD) / n; CBR = (CR + PR + SD lasting at least
+    ``sd_min`` in the units of ``sd_duration``) / n. Patients with a missing response count
+    in n (intention to treat) and are shown as "Not evaluable".
+    """
+    names = list(cohorts)
+    disp, vals = [], []
+    cats = [("Complete response (CR)", complete), ("Partial response (PR)", partial),
+            ("Stable disease (SD)", stable), ("Progressive disease (PD)", progressive)]
+    counts: dict[str, dict[str, int]] = {}
+    for c in names:
+        s = cohorts[c].get_column(column).cast(pl.String)
+        counts[c] = {code: int((s == code).sum()) for _, code in cats}
+        counts[c]["__missing"] = int(s.is_null().sum() + (~s.is_in([x for _, x in cats]) & s.is_not_null()).sum())
+        if sd_duration:
+            dur = cohorts[c].get_column(sd_duration).cast(pl.Float64)
+            counts[c]["__sd_long"] = int(((s == stable) & (dur >= sd_min)).fill_null(False).sum())
+        counts[c]["__n"] = s.len()
+    for label, code in cats:
+        disp.append({"response": label, **{c: fmt_pct(counts[c][code], counts[c]["__n"]) for c in names}})
+    if any(counts[c]["__missing"] for c in names):
+        disp.append({"response": "Not evaluable / missing",
+                     **{c: fmt_pct(counts[c]["__missing"], counts[c]["__n"]) for c in names}})
+    rates = [("ORR (CR + PR)", lambda k: k[complete] + k[partial]),
+             ("DCR (CR + PR + SD)", lambda k: k[complete] + k[partial] + k[stable])]
+    if sd_duration:
+        rates.append((f"CBR (CR + PR + SD >= {sd_min:g})", lambda k: k[complete] + k[partial] + k["__sd_long"]))
+    pct = int(round(100 * conf_level))
+    for label, fn in rates:
+        row = {"response": f"{label}, % ({pct}% CI)"}
+        for c in names:
+            k, n = fn(counts[c]), counts[c]["__n"]
+            if n == 0:
+                row[c] = "not estimable (no patients)"
+                continue
+            p = proportion_ci(k, n, method=method, conf_level=conf_level)
+            row[c] = f"{k}/{n}: {fmt_ci(100 * p.estimate, 100 * p.lower, 100 * p.upper)}"
+            vals.append({"rate": label.split(" ")[0], "cohort": c, "x": k, "n": n, "estimate": p.estimate,
+                         "lower": p.lower, "upper": p.upper, "method": method})
+        disp.append(row)
+    for c in names:
+        for _, code in cats:
+            vals.append({"rate": code, "cohort": c, "x": counts[c][code], "n": counts[c]["__n"],
+                         "estimate": counts[c][code] / counts[c]["__n"] if counts[c]["__n"] else None,
+                         "lower": None, "upper": None, "method": None})
+    return pl.DataFrame(disp), pl.DataFrame(vals, infer_schema_length=None)
+
+
+def safety_table(
+    cohorts: dict[str, pl.DataFrame],
+    *,
+    grades: dict[str, str],
+    min_grade: int = 3,
+    discontinuation: str | None = None,
+    discontinuation_reason: str | None = None,
+    method: str = "clopper-pearson",
+    conf_level: float = 0.95,
+) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """Adverse events: any grade and grade >= ``min_grade`` rates with CIs; discontinuations."""
+    names = list(cohorts)
+    disp, vals = [], []
+    for label, col in grades.items():
+        for lo_grade, tag in ((1, "any grade"), (min_grade, f"grade >= {min_grade}")):
+            row = {"adverse_event": f"{label}, {tag}"}
+            for c in names:
+                g = cohorts[c].get_column(col).cast(pl.Float64)
+                k, n = int((g >= lo_grade).fill_null(False).sum()), g.len()
+                if n == 0:
+                    row[c] = "not estimable (no patients)"
+                    continue
+                p = proportion_ci(k, n, method=method, conf_level=conf_level)
+                row[c] = f"{k} ({fmt_ci(100 * p.estimate, 100 * p.lower, 100 * p.upper)}%)"
+                vals.append({"event": label, "grade": tag, "cohort": c, "x": k, "n": n, "estimate": p.estimate,
+                             "lower": p.lower, "upper": p.upper})
+            disp.append(row)
+    if discontinuation:
+        row = {"adverse_event": "Discontinued due to adverse event"}
+        for c in names:
+            s = cohorts[c].get_column(discontinuation).cast(pl.Float64)
+            k = int((s == 1).fill_null(False).sum())
+            txt = fmt_pct(k, s.len())
+            if discontinuation_reason and k:
+                reasons = (cohorts[c].filter(pl.col(discontinuation) == 1).get_column(discontinuation_reason)
+                           .fill_null("unspecified").value_counts(sort=True))
+                txt += ": " + ", ".join(f"{r} {m}" for r, m in reasons.iter_rows())
+            row[c] = txt
+            vals.append({"event": "discontinuation", "grade": "", "cohort": c, "x": k, "n": s.len(),
+                         "estimate": k / s.len() if s.len() else None, "lower": None, "upper": None})
+        disp.append(row)
+    return pl.DataFrame(disp), pl.DataFrame(vals, infer_schema_length=None)
