@@ -16,7 +16,6 @@ errors
 
 from riskset import datasets, errors
 from riskset._bootstrap import BootstrapResult, bootstrap
-from riskset._proportion import Proportion, proportion_ci
 from riskset._km import (
     KaplanMeierResult,
     RMSTDifference,
@@ -33,6 +32,7 @@ from riskset._logrank import (
     logrank_table,
     logrank_trend,
 )
+from riskset._proportion import Proportion, proportion_ci
 from riskset.errors import ColumnError, RisksetError, RisksetWarning
 
 __version__ = "0.1.0"

@@ -329,5 +329,53 @@ def bootstrap_command(data, time_col, event_col, entry, weights_col, drop_missin
     emit(text, output, force=force)
 
 
+@main.command("study")
+@click.argument("spec", required=False)
+@click.option("--example", type=click.Choice(["tdxd", "gbsg"]), help="Run a bundled study spec.")
+@click.option("--out", "out", required=True, help="Output folder (tables, figures, results.json, report).")
+@click.option("--force", is_flag=True, help="Replace an existing output folder.")
+@click.option("--jobs", type=int, default=1, show_default=True, help="Analyses run in parallel.")
+@click.option("--data", "data_override", help="Use this data file/folder instead of the spec's [data].")
+@click.option("--progress/--no-progress", default=None, help="Progress bar (default: on a terminal).")
+@handle_errors
+def study_command(spec, example, out, force, jobs, data_override, progress):
+    """Run a whole study from a TOML spec: tables, figures, results.json and an HTML report."""
+    from pathlib import Path
+
+    from riskset.study.run import run_study, write_study
+    from riskset.study.spec import load_spec
+
+    if bool(spec) == bool(example):
+        raise RisksetError("give a SPEC file or --example NAME (one of them)")
+    if example:
+        from importlib import resources
+
+        spec = str(resources.files("riskset.study").joinpath("examples", f"{example}.toml"))
+    if Path(out).exists() and not force:
+        raise RisksetError(f"output folder {out!r} already exists; pass --force to replace it")
+    sp = load_spec(spec)
+    if data_override:
+        sp.data_path, sp.example = str(Path(data_override).resolve()), None
+    show = sys.stderr.isatty() if progress is None else progress
+    bar = click.progressbar(length=1, label="study", file=sys.stderr, show_pos=True) if show else None
+
+    def tick(name, done, total):
+        if bar is not None:
+            bar.length = total
+            bar.label = f"study: {name}"
+            bar.update(done - bar.pos)
+
+    if bar is not None:
+        with bar:
+            result = run_study(sp, jobs=jobs, progress=tick)
+    else:
+        result = run_study(sp, jobs=jobs)
+    path = write_study(result, out, force=force)
+    click.echo(f"wrote {path}/report.html, results.json, {len(result.tables)} tables and "
+               f"{len(result.figures)} figures", err=True)
+    for n in result.notes:
+        click.echo(f"note: {n}", err=True)
+
+
 if __name__ == "__main__":  # pragma: no cover
     main()

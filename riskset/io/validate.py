@@ -29,6 +29,7 @@ from dataclasses import dataclass
 import numpy as np
 import polars as pl
 
+from riskset.engine.checks import compact_codes, dense_codes, event_codes, float_scan, int_range
 from riskset.errors import ColumnError, EmptyDataError, RisksetWarning
 
 
@@ -85,12 +86,21 @@ def _numeric(frame: pl.DataFrame, col: str, role: str) -> np.ndarray:
     return s.cast(pl.Float64).fill_null(np.nan).to_numpy().astype(np.float64, copy=False)
 
 
-def _missing(frame: pl.DataFrame, col: str) -> np.ndarray:
+def _missing(frame: pl.DataFrame, col: str) -> np.ndarray | None:
+    """Boolean mask of missing rows, or None when the column has none (the common case)."""
     s = frame.get_column(col)
-    miss = s.is_null()
+    nulls = s.null_count()
     if s.dtype.is_float():
-        miss = miss | s.is_nan().fill_null(False)
-    return miss.to_numpy()
+        if nulls == 0:
+            x = s.to_numpy()
+            if x.dtype != np.float64:
+                x = x.astype(np.float64)
+            if float_scan(x)[0] == 0:
+                return None
+        return (s.is_null() | s.is_nan().fill_null(False)).to_numpy()
+    if nulls == 0:
+        return None
+    return s.is_null().to_numpy()
 
 
 def validate_survival(
@@ -133,7 +143,7 @@ def validate_survival(
     per_col: list[tuple[str, int]] = []
     for col, role in roles:
         m = _missing(frame, col)
-        if m.any():
+        if m is not None and m.any():
             if not drop_missing:
                 n, first = _first(m)
                 raise ColumnError(
@@ -162,24 +172,14 @@ def validate_survival(
 
     # --- value checks -----------------------------------------------------------------------
     t = _numeric(frame, time, "time")
-    bad = ~np.isfinite(t)
-    if bad.any():
-        raise ColumnError(time, "(time) has infinite values", *_first(bad, rows))
-    bad = t < 0
-    if bad.any():
-        raise ColumnError(time, "(time) has negative values", *_first(bad, rows))
+    _check_finite_nonneg(t, time, "time", rows)
 
     ev = _event(frame, event, rows)
 
     ent = None
     if entry is not None:
         ent = _numeric(frame, entry, "entry")
-        bad = ~np.isfinite(ent)
-        if bad.any():
-            raise ColumnError(entry, "(entry) has infinite values", *_first(bad, rows))
-        bad = ent < 0
-        if bad.any():
-            raise ColumnError(entry, "(entry) has negative values", *_first(bad, rows))
+        _check_finite_nonneg(ent, entry, "entry", rows)
         bad = ent >= t
         if bad.any():
             raise ColumnError(
@@ -192,12 +192,7 @@ def validate_survival(
     w = None
     if weights is not None:
         w = _numeric(frame, weights, "weights")
-        bad = ~np.isfinite(w)
-        if bad.any():
-            raise ColumnError(weights, "(weights) has infinite values", *_first(bad, rows))
-        bad = w < 0
-        if bad.any():
-            raise ColumnError(weights, "(weights) has negative values", *_first(bad, rows))
+        _check_finite_nonneg(w, weights, "weights", rows)
 
     codes, keys = encode_groups(frame, by)
     return SurvivalColumns(
@@ -214,12 +209,24 @@ def validate_survival(
     )
 
 
+def _check_finite_nonneg(x: np.ndarray, col: str, role: str, rows: np.ndarray | None) -> None:
+    _n_nan, _f_nan, n_inf, f_inf, n_neg, f_neg = float_scan(x)
+    if n_inf:
+        raise ColumnError(col, f"({role}) has infinite values", n_inf, int(rows[f_inf]) if rows is not None else f_inf)
+    if n_neg:
+        raise ColumnError(col, f"({role}) has negative values", n_neg, int(rows[f_neg]) if rows is not None else f_neg)
+
+
 def _event(frame: pl.DataFrame, col: str, rows: np.ndarray | None) -> np.ndarray:
     s = frame.get_column(col)
     if s.dtype == pl.Boolean:
         return s.cast(pl.Int8).to_numpy().astype(np.int8, copy=False)
     if not s.dtype.is_numeric():
         raise ColumnError(col, f"(event) must be 0/1 or boolean, got dtype {s.dtype}")
+    raw = s.to_numpy()  # zero-copy for non-null numeric columns; the kernel is typed per dtype
+    codes, n_bad, _first_bad = event_codes(raw)
+    if n_bad == 0:
+        return codes
     v = s.cast(pl.Float64).to_numpy()
     bad = (v != 0.0) & (v != 1.0)
     if bad.any():
@@ -242,24 +249,21 @@ def encode_groups(frame: pl.DataFrame, by: Sequence[str]) -> tuple[np.ndarray, p
     n = frame.height
     if not by:
         return np.zeros(n, dtype=np.int64), pl.DataFrame()
-    combined = np.zeros(n, dtype=np.int64)
+    combined = None
     levels: list[pl.Series] = []
     for b in by:
-        s = frame.get_column(b)
-        uniq = s.unique().sort()
-        code = _level_codes(s, uniq)
+        code, uniq = _column_codes(frame.get_column(b))
         levels.append(uniq)
-        combined = combined * uniq.len() + code
+        combined = code if combined is None else combined * uniq.len() + code
     radix = [lv.len() for lv in levels]
-    total = int(np.prod(radix, dtype=np.float64))
-    if total <= max(4 * n, 1 << 20):
-        present = np.bincount(combined, minlength=total) > 0
-        observed = np.flatnonzero(present)
-        remap = np.full(total, -1, dtype=np.int64)
-        remap[observed] = np.arange(observed.size)
-        codes = remap[combined]
-    else:  # very many combinations: compact with a sort of the (few) distinct codes
-        observed, codes = np.unique(combined, return_inverse=True)
+    if len(by) == 1:
+        codes, observed = combined, np.arange(radix[0], dtype=np.int64)
+    else:
+        total = int(np.prod(radix, dtype=np.float64))
+        if total <= max(4 * n, 1 << 20):
+            codes, observed = compact_codes(combined, total)
+        else:  # very many combinations: compact with a sort of the (few) distinct codes
+            observed, codes = np.unique(combined, return_inverse=True)
     # decode observed mixed-radix codes back to one column per `by`
     cols = {}
     rest = observed.copy()
@@ -267,17 +271,16 @@ def encode_groups(frame: pl.DataFrame, by: Sequence[str]) -> tuple[np.ndarray, p
         cols[b] = lv.gather(rest % r)
         rest //= r
     keys = pl.DataFrame({b: cols[b] for b in by})
-    return np.ascontiguousarray(codes.astype(np.int64)), keys
+    return np.ascontiguousarray(codes, dtype=np.int64), keys
 
 
-def _level_codes(s: pl.Series, uniq: pl.Series) -> np.ndarray:
-    """Position of each value of ``s`` in the sorted distinct values ``uniq``."""
-    if (s.dtype.is_integer() or s.dtype == pl.Boolean) and uniq.len() > 0:
+def _column_codes(s: pl.Series) -> tuple[np.ndarray, pl.Series]:
+    """Codes of a column's values (0..k-1 in ascending value order) and its sorted levels."""
+    if (s.dtype.is_integer() or s.dtype == pl.Boolean) and s.len() > 0 and s.null_count() == 0:
         v = s.cast(pl.Int64).to_numpy()
-        u = uniq.cast(pl.Int64).to_numpy()
-        lo, hi = int(u[0]), int(u[-1])
-        if hi - lo <= 4 * v.size + 1024:  # dense integer codes: one table look-up per row
-            table = np.zeros(hi - lo + 1, dtype=np.int64)
-            table[u - lo] = np.arange(u.size)
-            return table[v - lo]
-    return uniq.search_sorted(s, side="left").to_numpy().astype(np.int64)
+        lo, hi = int_range(v)
+        if hi - lo <= 4 * v.size + 1024:  # dense integers: two linear passes, no hashing
+            codes, lv = dense_codes(v, lo, hi)
+            return codes, pl.Series(s.name, lv).cast(s.dtype)
+    uniq = s.unique().sort()
+    return uniq.search_sorted(s, side="left").to_numpy().astype(np.int64), uniq

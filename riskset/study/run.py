@@ -507,7 +507,7 @@ def _forest_rows(tab: pl.DataFrame) -> pl.DataFrame:
 # --------------------------------------------------------------------------------------------
 def run_study(spec: Spec, *, jobs: int = 1, progress: Callable[[str, int, int], None] | None = None) -> StudyResult:
     """Compute every table and figure of the study (nothing is written; see :func:`write_study`)."""
-    started = dt.datetime.now(dt.timezone.utc)
+    started = dt.datetime.now(dt.UTC)
     df, meta = load_study_data(spec)
     result = StudyResult(spec=spec)
     runner = _Runner(spec, df, result)

@@ -27,12 +27,12 @@ from __future__ import annotations
 
 import difflib
 import re
+import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import polars as pl
-import tomllib
 
 from riskset.errors import RisksetError
 
