@@ -21,7 +21,14 @@ from scipy.special import ndtr, ndtri
 from riskset._prepare import prepare
 from riskset.engine import quantile as q
 from riskset.engine.eventtable import EventTable, event_table
-from riskset.engine.km import CONF_TYPES, KMCurve, confint, km_curve, km_robust_var
+from riskset.engine.km import (
+    CONF_TYPES,
+    confint,
+    km_robust_var,
+    km_surv,
+    median_scan,
+    nelson_aalen_curve,
+)
 from riskset.engine.rmst import rmst as rmst_kernel
 from riskset.errors import EmptyDataError, OptionError, RisksetError, check_choice
 
@@ -67,14 +74,28 @@ class KaplanMeierResult:
     _et: EventTable = field(repr=False)
     _surv: np.ndarray = field(repr=False)
     _se_log: np.ndarray = field(repr=False)
-    _lower: np.ndarray = field(repr=False)
-    _upper: np.ndarray = field(repr=False)
-    _cumhaz: np.ndarray = field(repr=False)
-    _var_cumhaz: np.ndarray = field(repr=False)
     _n_rows: np.ndarray = field(repr=False)
     _z: float = field(repr=False)
 
     # ----------------------------------------------------------------------------------
+    # Pointwise limits and the Nelson–Aalen curve are computed on first use: a summary of
+    # medians needs neither for every row (see ``_median_row``).
+    @cached_property
+    def _bands(self) -> tuple[np.ndarray, np.ndarray]:
+        return confint(self._surv, self._se_log, self._z, CONF_TYPES[self.conf_type])
+
+    @property
+    def _lower(self) -> np.ndarray:
+        return self._bands[0]
+
+    @property
+    def _upper(self) -> np.ndarray:
+        return self._bands[1]
+
+    @cached_property
+    def _nelson_aalen(self) -> tuple[np.ndarray, np.ndarray]:
+        return nelson_aalen_curve(self._et.n_risk, self._et.n_event, self._et.offsets)
+
     @property
     def n_groups(self) -> int:
         return max(self.keys.height, 1)
@@ -101,7 +122,8 @@ class KaplanMeierResult:
         """One row per group and distinct time: the full curve (see class Notes)."""
         et = self._et
         with np.errstate(invalid="ignore"):
-            ch_se = np.sqrt(self._var_cumhaz)
+            cumhaz, var_cumhaz = self._nelson_aalen
+            ch_se = np.sqrt(var_cumhaz)
         body = pl.DataFrame(
             {
                 "time": et.time,
@@ -112,7 +134,7 @@ class KaplanMeierResult:
                 "std_err": self._std_err(),
                 "lower": self._lower,
                 "upper": self._upper,
-                "cumhaz": self._cumhaz,
+                "cumhaz": cumhaz,
                 "cumhaz_std_err": ch_se,
             }
         ).fill_nan(None)
@@ -124,11 +146,16 @@ class KaplanMeierResult:
         sl = self._slice(g)
         t = self._et.time[sl]
         s = self._surv[sl]
-        lo = self._lower[sl]
-        up = self._upper[sl]
         conv = self.convention
         if t.size == 0:
             return (np.nan, np.nan, np.nan)
+        if conv == "r" and p == 0.5 and "_bands" not in self.__dict__:
+            # summary medians without materialising the pointwise bands of every row
+            se = self._se_log[sl]
+            code = CONF_TYPES[self.conf_type]
+            return tuple(float(median_scan(t, s, se, self._z, code, w, q.TOL)) for w in (0, 1, 2))
+        lo = self._lower[sl]
+        up = self._upper[sl]
         if conv == "r":
             if p == 0.5:
                 return (q.median_r_table(t, s), q.median_r_table(t, lo), q.median_r_table(t, up))
@@ -350,7 +377,7 @@ def kaplan_meier(
     cols = prepare(data, time=time, event=event, by=by, entry=entry, weights=weights, drop_missing=drop_missing)
     G = max(cols.n_groups, 1)
     et = event_table(cols.time, cols.event, cols.codes, G, cols.weights, cols.entry)
-    curve = KMCurve(*km_curve(et.n_risk, et.n_event, et.offsets))
+    surv, var_log = km_surv(et.n_risk, et.n_event, et.offsets)
     if robust is None:
         robust = cols.weights is not None and bool(np.any(cols.weights != np.round(cols.weights)))
     if robust:
@@ -359,17 +386,16 @@ def kaplan_meier(
         ent = cols.entry if cols.entry is not None else np.empty(0, dtype=np.float64)
         var_s = km_robust_var(
             cols.time, cols.event, cols.weights, cols.codes, ent, cols.entry is not None,
-            et.time, et.n_risk, et.n_event, et.offsets, curve.surv,
+            et.time, et.n_risk, et.n_event, et.offsets, surv,
         )
         with np.errstate(divide="ignore", invalid="ignore"):
             # R (logse = FALSE) converts se(S) to se(log S) as se / S, and 0 where se = 0
-            se_log = np.where(var_s == 0, 0.0, np.sqrt(var_s) / curve.surv)
+            se_log = np.where(var_s == 0, 0.0, np.sqrt(var_s) / surv)
         variance = "robust"
     else:
         with np.errstate(invalid="ignore"):
-            se_log = np.sqrt(curve.var_log)
+            se_log = np.sqrt(var_log)
         variance = "greenwood"
-    lower, upper = confint(curve.surv, se_log, z, CONF_TYPES[conf_type])
     if cols.n_groups == 0 and et.time.size == 0:
         raise EmptyDataError("no rows to analyse")
     return KaplanMeierResult(
@@ -380,12 +406,8 @@ def kaplan_meier(
         convention=convention,
         variance=variance,
         _et=et,
-        _surv=curve.surv,
+        _surv=surv,
         _se_log=se_log,
-        _lower=lower,
-        _upper=upper,
-        _cumhaz=curve.cumhaz,
-        _var_cumhaz=curve.var_cumhaz,
         _n_rows=et.n_rows,
         _z=z,
     )

@@ -93,10 +93,11 @@ def _sums(
     wt: _Weighting,
 ) -> _Sums:
     """O, E, V from role arrays (no validation; codes in range)."""
-    pooled = event_table(time, event, strata, n_strata, weights, entry)
-    cells = strata * n_groups + groups
+    cells = strata * n_groups + groups if n_strata > 1 else groups
     n_cells = n_strata * n_groups
     ct = event_table(time, event, cells, n_cells, weights, entry)
+    # each stratum's distinct times: a merge of its groups' sorted tables (no second sort)
+    p_time, p_off = lr.pooled_times(ct.time, ct.offsets, n_strata, n_groups)
     weighted = weights is not None
     has_entry = entry is not None
     if has_entry:
@@ -107,10 +108,10 @@ def _sums(
         ev = ew = np.empty(0, dtype=np.float64)
         eoff = np.zeros(n_cells + 1, dtype=np.int64)
     nr, dr = lr.risk_by_group(
-        pooled.time, pooled.offsets, ct.time, ct.n_event + ct.n_censor, ct.n_event, ct.offsets,
+        p_time, p_off, ct.time, ct.n_event + ct.n_censor, ct.n_event, ct.offsets,
         n_groups, ev, ew, eoff, has_entry, weighted,
     )
-    obs, exp_, var = lr.logrank_sums(nr, dr, pooled.offsets, wt.mode, wt.rho, wt.gamma)
+    obs, exp_, var = lr.logrank_sums(nr, dr, p_off, wt.mode, wt.rho, wt.gamma)
     return _Sums(obs, exp_, var)
 
 

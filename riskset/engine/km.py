@@ -55,18 +55,14 @@ class KMCurve(NamedTuple):
 
 
 @kernel
-def km_curve(n_risk, n_event, offsets):
-    """Kaplan–Meier, Greenwood, Nelson–Aalen and its variance for every group (see contract)."""
+def km_surv(n_risk, n_event, offsets):
+    """Kaplan–Meier and its Greenwood variance of log S for every group (see contract)."""
     m = n_risk.shape[0]
     surv = np.empty(m, dtype=np.float64)
     var_log = np.empty(m, dtype=np.float64)
-    cumhaz = np.empty(m, dtype=np.float64)
-    var_h = np.empty(m, dtype=np.float64)
     for g in range(offsets.shape[0] - 1):
         s = 1.0
         v = 0.0
-        h = 0.0
-        vh = 0.0
         for j in range(offsets[g], offsets[g + 1]):
             d = n_event[j]
             if d > 0.0:
@@ -74,13 +70,36 @@ def km_curve(n_risk, n_event, offsets):
                 s *= (n - d) / n
                 # d == n gives d / 0 = +inf (error_model="numpy"): the curve has reached 0
                 v += d / (n * (n - d))
-                h += d / n
-                vh += d / (n * n)
             surv[j] = s
             var_log[j] = v
+    return surv, var_log
+
+
+@kernel
+def nelson_aalen_curve(n_risk, n_event, offsets):
+    """Nelson–Aalen cumulative hazard and its variance ``sum d / n^2`` (see contract)."""
+    m = n_risk.shape[0]
+    cumhaz = np.empty(m, dtype=np.float64)
+    var_h = np.empty(m, dtype=np.float64)
+    for g in range(offsets.shape[0] - 1):
+        h = 0.0
+        vh = 0.0
+        for j in range(offsets[g], offsets[g + 1]):
+            d = n_event[j]
+            if d > 0.0:
+                n = n_risk[j]
+                h += d / n
+                vh += d / (n * n)
             cumhaz[j] = h
             var_h[j] = vh
-    return surv, var_log, cumhaz, var_h
+    return cumhaz, var_h
+
+
+def km_curve(n_risk: np.ndarray, n_event: np.ndarray, offsets: np.ndarray) -> KMCurve:
+    """All four curves at once (convenience for callers that need everything)."""
+    surv, var_log = km_surv(n_risk, n_event, offsets)
+    cumhaz, var_h = nelson_aalen_curve(n_risk, n_event, offsets)
+    return KMCurve(surv, var_log, cumhaz, var_h)
 
 
 @kernel
@@ -216,3 +235,35 @@ def km_robust_var(time, event, weights, codes, entry, has_entry, tab_time, n_ris
             tot = f + gt * gt * s0 - 2.0 * gt * s1 + s2
             var[j] = surv[j] * surv[j] * max(tot, 0.0)
     return var
+
+
+@kernel
+def median_scan(time, surv, se_log, z, code, which, tol):
+    """R's summary-table median (``survmean``'s minmin rule) of S (which=0) or of the lower
+    (1) / upper (2) pointwise limit, computing limits on the fly and stopping at the answer.
+
+    First row with ``y < 0.5 + tol``; if ``|y - 0.5| < tol`` and a later row has a smaller
+    y, the midpoint of the two times; else that row's time; NaN if no row qualifies.
+    Equivalent to :func:`riskset.engine.quantile.median_r_table` on the full curve.
+    """
+    first = -1
+    y_first = 0.0
+    for j in range(time.shape[0]):
+        if which == 0:
+            y = surv[j]
+        else:
+            lo, hi = _confint_one(surv[j], se_log[j], z, code)
+            y = lo if which == 1 else hi
+        if y != y:  # undefined limit: R drops NA rows
+            continue
+        if first < 0:
+            if y < 0.5 + tol:
+                first = j
+                y_first = y
+                if abs(y - 0.5) >= tol:
+                    return time[j]
+        elif y < y_first:
+            return (time[first] + time[j]) / 2.0
+    if first < 0:
+        return np.nan
+    return time[first]

@@ -27,9 +27,9 @@ Tie rule
     Events at ``t`` count in the risk set at ``t``; a row censored at ``t`` is at risk at
     ``t`` (R ``survival``'s convention, the same as :mod:`riskset.engine.eventtable`).
 Method
-    The caller builds two event tables with :func:`riskset.engine.eventtable.event_table`:
-    a pooled one keyed by stratum (gives each stratum's distinct times) and a cell one keyed
-    by ``s * G + g``. :func:`risk_by_group` walks each stratum's pooled times from the tail
+    The caller builds one event table with :func:`riskset.engine.eventtable.event_table`
+    keyed by cell ``s * G + g``; :func:`pooled_times` merges each stratum's cell tables
+    into the stratum's distinct times (no second sort of the rows). :func:`risk_by_group` walks each stratum's pooled times from the tail
     and, per group, accumulates exits at or after ``t`` minus entries at or after ``t`` (the
     summation order of the event-table kernel, so ``n_g(t)`` equals the cell table's
     ``n_risk`` where the cell has a row). :func:`logrank_sums` then makes one forward pass
@@ -140,3 +140,36 @@ def logrank_sums(nr, dr, p_off, mode, rho, gamma):
             if km < 0.0:  # weighted n - d can round below 0 at a stratum's last event
                 km = 0.0
     return obs, exp_, var
+
+
+@kernel
+def pooled_times(c_time, c_off, n_strata, n_groups):
+    """Each stratum's distinct times, merged from its groups' (sorted) cell tables.
+
+    Replaces a second partition-and-sort of every row: a G-way merge of the cells' distinct
+    times, O(m_pooled G) per stratum. Returns ``(p_time[m], p_off[S+1])``.
+    """
+    m_max = c_time.shape[0]
+    p_time = np.empty(m_max, dtype=np.float64)
+    p_off = np.zeros(n_strata + 1, dtype=np.int64)
+    pos = np.empty(n_groups, dtype=np.int64)
+    pm = 0
+    for s in range(n_strata):
+        for g in range(n_groups):
+            pos[g] = c_off[s * n_groups + g]
+        while True:
+            best = np.inf
+            for g in range(n_groups):
+                if pos[g] < c_off[s * n_groups + g + 1]:
+                    v = c_time[pos[g]]
+                    if v < best:
+                        best = v
+            if best == np.inf:
+                break
+            p_time[pm] = best
+            pm += 1
+            for g in range(n_groups):
+                if pos[g] < c_off[s * n_groups + g + 1] and c_time[pos[g]] == best:
+                    pos[g] += 1
+        p_off[s + 1] = pm
+    return p_time[:pm].copy(), p_off
