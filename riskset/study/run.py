@@ -11,6 +11,7 @@ in one rename, so a reader never sees a half-written study.
 from __future__ import annotations
 
 import datetime as dt
+import decimal
 import hashlib
 import json
 import math
@@ -132,9 +133,11 @@ def load_study_data(spec: Spec) -> tuple[pl.DataFrame, dict[str, Any]]:
     for name, expr in spec.derive.items():
         try:
             lf = lf.with_columns(pl.sql_expr(expr).alias(name))
-            lf.collect_schema()
+            dtype = lf.collect_schema()[name]
         except Exception as exc:
             raise SpecError(f"derived variable {name!r} = {expr!r} failed: {exc}") from None
+        if isinstance(dtype, pl.Decimal):  # SQL numeric literals such as 30.4375 are decimals
+            lf = lf.with_columns(pl.col(name).cast(pl.Float64))
     for e in spec.endpoints:
         if e.start:
             unit = UNITS[e.unit]
@@ -543,6 +546,8 @@ def _jsonable(obj):
         return _jsonable(obj.item())
     if isinstance(obj, (dt.date, dt.datetime)):
         return obj.isoformat()
+    if isinstance(obj, decimal.Decimal):
+        return float(obj)
     if isinstance(obj, dict):
         return {k: _jsonable(v) for k, v in obj.items()}
     if isinstance(obj, (list, tuple)):
@@ -570,7 +575,9 @@ def write_study(result: StudyResult, out: str | Path, *, force: bool = False) ->
             if isinstance(obj, pl.DataFrame):
                 fig = F.forest_figure(obj, title=title)
             else:
-                fig = F.km_figure(obj, title=title, pvalue=p, xlabel=f"Time ({result.spec.time_unit})")
+                labels = [", ".join(str(v) for v in row) for row in obj.keys.iter_rows()] if obj.by else None
+                fig = F.km_figure(obj, title=title, pvalue=p, labels=labels,
+                                  xlabel=f"Time ({result.spec.time_unit})")
             F.save_figure(fig, tmp / "figures" / name)
             fig_objs[name] = (fig, title)
         payload = {
