@@ -32,7 +32,7 @@ import riskset
 from riskset.errors import RisksetError, RisksetWarning
 from riskset.io.read import scan_table
 from riskset.study import tables as T
-from riskset.study.spec import UNITS, Endpoint, Spec, SpecError
+from riskset.study.spec import UNITS, Endpoint, Spec, SpecError, sql
 
 OVERALL = "Overall"
 
@@ -80,7 +80,7 @@ def data_hash(files: list[Path]) -> str:
 
 
 def _roots(expr: str) -> set[str]:
-    return set(pl.sql_expr(expr).meta.root_names())
+    return set(sql(expr).meta.root_names())
 
 
 def used_columns(spec: Spec, available: list[str]) -> list[str]:
@@ -129,29 +129,32 @@ def load_study_data(spec: Spec) -> tuple[pl.DataFrame, dict[str, Any]]:
     lf, files = _source(spec)
     available = lf.collect_schema().names()
     need = used_columns(spec, available)
-    lf = lf.select(need)
+    try:
+        df = lf.select(need).collect()  # the only read of the source: used columns only
+    except Exception as exc:
+        raise SpecError(f"reading the study data failed: {exc}") from None
+    # derived variables one at a time, so a failing expression is named
     for name, expr in spec.derive.items():
         try:
-            lf = lf.with_columns(pl.sql_expr(expr).alias(name))
-            dtype = lf.collect_schema()[name]
+            df = df.with_columns(sql(expr).alias(name))
         except Exception as exc:
             raise SpecError(f"derived variable {name!r} = {expr!r} failed: {exc}") from None
-        if isinstance(dtype, pl.Decimal):  # SQL numeric literals such as 30.4375 are decimals
-            lf = lf.with_columns(pl.col(name).cast(pl.Float64))
+        if isinstance(df.schema[name], pl.Decimal):  # e.g. a DECIMAL column in the data
+            df = df.with_columns(pl.col(name).cast(pl.Float64))
     for e in spec.endpoints:
         if e.start:
             unit = UNITS[e.unit]
-            end = pl.coalesce(pl.col(e.event_date), pl.col(e.censor_date))
-            days = (end.cast(pl.Date) - pl.col(e.start).cast(pl.Date)).dt.total_days()
-            lf = lf.with_columns(
-                (days / unit).alias(e.time_col),
-                pl.when(pl.col(e.start).is_null()).then(None)
-                .otherwise(pl.col(e.event_date).is_not_null().cast(pl.Int8)).alias(e.event_col),
-            )
-    try:
-        df = lf.collect()
-    except Exception as exc:
-        raise SpecError(f"reading the study data failed: {exc}") from None
+            try:
+                end = pl.coalesce(pl.col(e.event_date), pl.col(e.censor_date))
+                days = (end.cast(pl.Date) - pl.col(e.start).cast(pl.Date)).dt.total_days()
+                df = df.with_columns(
+                    (days / unit).alias(e.time_col),
+                    pl.when(pl.col(e.start).is_null()).then(None)
+                    .otherwise(pl.col(e.event_date).is_not_null().cast(pl.Int8)).alias(e.event_col),
+                )
+            except Exception as exc:
+                raise SpecError(f"endpoint {e.name!r}: cannot derive the time from dates "
+                                f"({e.start}, {e.event_date}, {e.censor_date}): {exc}") from None
     meta = {"data_files": [str(f) for f in files], "data_sha256": data_hash(files), "n_rows": df.height,
             "columns_read": need}
     return df, meta
@@ -161,14 +164,14 @@ def load_study_data(spec: Spec) -> tuple[pl.DataFrame, dict[str, Any]]:
 def _cohorts(spec: Spec, df: pl.DataFrame) -> dict[str, pl.DataFrame]:
     out = {OVERALL: df}
     for c in spec.cohorts:
-        out[c["name"]] = df.filter(pl.sql_expr(c["filter"]).fill_null(False)) if c.get("filter") else df
+        out[c["name"]] = df.filter(sql(c["filter"]).fill_null(False)) if c.get("filter") else df
     return out
 
 
 def _endpoint_frame(ep: Endpoint, frame: pl.DataFrame) -> tuple[pl.DataFrame, int]:
     """Rows in the endpoint's population with a usable time; returns (rows, n excluded)."""
     if ep.population:
-        frame = frame.filter(pl.sql_expr(ep.population).fill_null(False))
+        frame = frame.filter(sql(ep.population).fill_null(False))
     usable = frame.filter(pl.col(ep.time_col).is_not_null() & pl.col(ep.event_col).is_not_null())
     return usable, frame.height - usable.height
 

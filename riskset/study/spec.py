@@ -175,9 +175,33 @@ def _check_table(text: str, where: list[str], got: dict[str, Any], schema: dict[
                             + (f" in [{where[0]}] entry {where[1][1:]}" if len(where) > 1 else ""))
 
 
+_NUMBER = re.compile(r"(?<![\w.])(\d+\.\d*|\.\d+)(?![\w.])")
+
+
+def float_literals(expr: str) -> str:
+    """Make decimal-point numeric literals double precision (``30.4375`` -> ``30.4375e0``).
+
+    Polars SQL reads ``30.4375`` as a fixed-scale DECIMAL, so ``days / 30.4375`` would be
+    rounded to 6 decimals; survival times must not be altered, so every such literal outside
+    quoted strings is made a float. Literals with an exponent or without a point are kept.
+    """
+    out, i = [], 0
+    for m in re.finditer(r"'(?:[^']|'')*'|\"(?:[^\"]|\"\")*\"", expr):
+        out.append(_NUMBER.sub(r"\1e0", expr[i:m.start()]))
+        out.append(m.group(0))
+        i = m.end()
+    out.append(_NUMBER.sub(r"\1e0", expr[i:]))
+    return "".join(out)
+
+
+def sql(expr: str) -> pl.Expr:
+    """Compile a spec expression (Polars SQL, float literals; never Python) to a Polars expression."""
+    return pl.sql_expr(float_literals(expr))
+
+
 def _check_expr(text: str, where: list[str], expr: str) -> None:
     try:
-        pl.sql_expr(expr)
+        sql(expr)
     except Exception as exc:  # polars raises several error types for bad SQL
         raise SpecError(f"expression {expr!r} at {_where(text, where)} is not valid SQL: {exc}") from None
 

@@ -1,0 +1,131 @@
+"""Study runner: spec validation, results equal the engine API, robustness, outputs."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import polars as pl
+import pytest
+from click.testing import CliRunner
+
+import riskset
+from riskset.cli.main import main
+from riskset.study.run import run_study, write_study
+from riskset.study.spec import SpecError, load_spec, parse_spec
+
+GBSG_SPEC = Path(riskset.__file__).parent / "study" / "examples" / "gbsg.toml"
+
+
+def small_spec(tmp_path: Path, extra: str = "", data: pl.DataFrame | None = None) -> Path:
+    d = data if data is not None else riskset.datasets.load("gbsg")
+    d.write_csv(tmp_path / "d.csv")
+    text = f'''
+[study]
+title = "test"
+[data]
+path = "d.csv"
+[derive]
+months = "rfstime / 30.4375"
+[[cohort]]
+name = "tam"
+filter = "hormon = 1"
+[[cohort]]
+name = "nobody"
+filter = "age > 200"
+[[endpoint]]
+name = "RFS"
+time = "months"
+event = "status"
+landmarks = [12, 24]
+[[factor]]
+name = "Grade"
+column = "grade"
+endpoint = "RFS"
+{extra}
+'''
+    p = tmp_path / "spec.toml"
+    p.write_text(text)
+    return p
+
+
+def test_results_equal_engine_api(tmp_path):
+    res = run_study(load_spec(small_spec(tmp_path)))
+    km = res.values["km_RFS"].filter((pl.col("cohort") == "tam") & (pl.col("subgroup") == "All")).row(0, named=True)
+    d = riskset.datasets.load("gbsg").filter(pl.col("hormon") == 1).with_columns(months=pl.col("rfstime") / 30.4375)
+    fit = riskset.kaplan_meier(d, time="months", event="status")
+    s = fit.summary.row(0, named=True)
+    assert (km["n"], km["median"], km["median_lower"], km["median_upper"]) == (
+        s["n"], s["median"], s["median_lower"], s["median_upper"])
+    assert km["surv_12"] == fit.at([12])["survival"][0]
+    grid = res.values["logrank"].filter(pl.col("cohort") == "Overall").row(0, named=True)
+    lr = riskset.logrank(riskset.datasets.load("gbsg"), time="rfstime", event="status", group="grade")
+    assert grid["p_value"] == pytest.approx(lr.p_value, rel=1e-12)  # time scale does not matter
+
+
+def test_empty_cohort_is_reported_not_a_crash(tmp_path):
+    res = run_study(load_spec(small_spec(tmp_path)))
+    row = res.values["km_RFS"].filter(pl.col("cohort") == "nobody").row(0, named=True)
+    assert row["n"] == 0 and "not estimable" in row["note"]
+
+
+def test_spec_errors_name_key_line_and_suggest(tmp_path):
+    with pytest.raises(SpecError, match=r"'endpoint.landmark \(entry 1\)' \(line \d+\); did you mean 'landmarks'"):
+        parse_spec(small_spec(tmp_path).read_text().replace("landmarks", "landmark"))
+    with pytest.raises(SpecError, match=r"unknown table \[respons\].*did you mean \[response\]"):
+        parse_spec(small_spec(tmp_path).read_text() + "\n[respons]\ncolumn = 'x'\n")
+    with pytest.raises(SpecError, match="not valid SQL"):
+        parse_spec(small_spec(tmp_path).read_text().replace("rfstime / 30.4375", "rfstime //// 2"))
+    with pytest.raises(SpecError, match="unknown endpoint 'OS'"):
+        parse_spec(small_spec(tmp_path, '[[cox]]\nname = "m"\nendpoint = "OS"\ncovariates = ["age"]\n').read_text())
+
+
+def test_missing_column_names_column_and_suggests(tmp_path):
+    spec = load_spec(small_spec(tmp_path, '[[compare]]\nname = "x"\ncolumn = "gradee"\nendpoint = "RFS"\n'))
+    with pytest.raises(SpecError, match="column 'gradee' used in the spec is not in the data; did you mean 'grade'"):
+        run_study(spec)
+
+
+def test_failing_derived_expression_names_it(tmp_path):
+    p = small_spec(tmp_path)
+    p.write_text(p.read_text().replace('months = "rfstime / 30.4375"', 'months = "rfstime / 30.4375"\nbad = "UPPER(age)"'))
+    with pytest.raises(SpecError, match="derived variable 'bad'"):
+        run_study(load_spec(p))
+
+
+def test_only_used_columns_are_read(tmp_path):
+    res = run_study(load_spec(small_spec(tmp_path)))
+    assert set(res.meta["columns_read"]) == {"rfstime", "status", "hormon", "age", "grade"}
+
+
+def test_write_is_atomic_and_refuses_overwrite(tmp_path):
+    res = run_study(load_spec(small_spec(tmp_path)))
+    out = tmp_path / "out"
+    write_study(res, out)
+    for f in ("results.json", "report.html", "report.md", "tables/km_RFS.csv"):
+        assert (out / f).exists(), f
+    payload = json.loads((out / "results.json").read_text())
+    assert payload["meta"]["riskset_version"] == riskset.__version__ and payload["meta"]["data_sha256"]
+    assert "[study]" in payload["meta"]["spec"]
+    with pytest.raises(riskset.RisksetError, match="already exists"):
+        write_study(res, out)
+    (out / "marker").write_text("old")
+    write_study(res, out, force=True)
+    assert not (out / "marker").exists()
+    assert not [p for p in tmp_path.iterdir() if p.name.startswith(".out.")]  # no temp left
+
+
+def test_cli_example_gbsg(tmp_path):
+    out = tmp_path / "g"
+    r = CliRunner().invoke(main, ["study", "--example", "gbsg", "--out", str(out), "--jobs", "2"])
+    assert r.exit_code == 0, r.output
+    assert (out / "figures" / "km_rfs_by_cohort.png").exists()
+    r = CliRunner().invoke(main, ["study", "--example", "gbsg", "--out", str(out)])
+    assert r.exit_code == 2 and "already exists" in r.output
+
+
+def test_parallel_equals_serial(tmp_path):
+    spec = load_spec(GBSG_SPEC)
+    a, b = run_study(spec, jobs=1), run_study(spec, jobs=3)
+    for k in a.values:
+        assert a.values[k].equals(b.values[k]), k
