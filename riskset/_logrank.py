@@ -557,6 +557,48 @@ def _sub_test(cols, mask, s_codes, n_strata, sub_g, wt) -> tuple[float, int, flo
     return stat, df, _chi2_sf(stat, df)
 
 
+class _GridOrder:
+    """Rows sorted once by (by-level, stratum, time, event) for every factor of a grid.
+
+    One counting partition by cell and one argsort of each cell's packed time keys; each
+    factor then costs a gather of its codes and one linear pass (:func:`lr.grid_sums`)
+    instead of a partition and sort per test.
+    """
+
+    def __init__(self, cols, b_codes: np.ndarray, n_by: int, s_codes: np.ndarray, n_strata: int):
+        cells = b_codes * n_strata + s_codes
+        self.n_by, self.n_strata = n_by, n_strata
+        keys, rows, off = lr.partition_keys_indexed(cols.time, cols.event, cells, n_by * n_strata)
+        for c in range(off.size - 1):
+            lo, hi = int(off[c]), int(off[c + 1])
+            if hi - lo > 1:
+                o = np.argsort(keys[lo:hi])
+                keys[lo:hi] = keys[lo:hi][o]
+                rows[lo:hi] = rows[lo:hi][o]
+        self.rows = rows
+        self.off = off
+        # time and event come back out of the sorted keys (no random gather)
+        self.time = (keys >> np.uint64(1)).view(np.float64)
+        self.event = (keys & np.uint64(1)).astype(np.int8)
+        self.weighted = cols.weights is not None
+        self.w = np.ascontiguousarray(cols.weights[rows]) if self.weighted else np.empty(0)
+
+    def sums_all(self, codes: list[np.ndarray], n_levels: list[int], wt: _Weighting):
+        """Per by-level and factor O, E, V (summed over strata) and N, all factors in one pass."""
+        small = max(n_levels) <= 127
+        dtype = np.int8 if small else np.int16
+        # factor codes as one row-major matrix in sorted row order: a stack, a transpose and
+        # one gather of each row's (cache-line sized) codes
+        mat = lr.transpose_codes(np.stack([np.asarray(c).astype(dtype, copy=False) for c in codes]))
+        codes_s = lr.gather_rows(mat, self.rows)
+        O, E, V, N = lr.grid_sums_multi(self.time, self.event, self.w, self.weighted, self.off, codes_s,
+                                        np.asarray(n_levels, dtype=np.int64), wt.mode, wt.rho, wt.gamma)
+        S = self.n_strata
+        F, L = O.shape[1], O.shape[2]
+        return (O.reshape(self.n_by, S, F, L).sum(axis=1), E.reshape(self.n_by, S, F, L).sum(axis=1),
+                V.reshape(self.n_by, S, F, L, L).sum(axis=1), N.reshape(self.n_by, S, F, L).sum(axis=1))
+
+
 def logrank_table(
     data: Any,
     *,
@@ -639,6 +681,19 @@ def logrank_table(
                 hint="pass drop_missing=True to leave those rows out of this factor's tests",
             )
         present = ~miss_np
+        if not miss_np.any():  # common case: codes straight from the column, no filtering
+            from riskset.engine.checks import int_range
+            from riskset.io.validate import _column_codes
+
+            if s.dtype.is_integer() and s.len():
+                raw = s.to_numpy()
+                lo, hi = int_range(raw)
+                if 0 <= lo and hi < 127:  # small non-negative integers are their own codes
+                    encoded.append((f, present, raw, int(hi) + 1, [str(v) for v in range(int(hi) + 1)]))
+                    continue
+            f_codes_all, lv = _column_codes(s)
+            encoded.append((f, present, f_codes_all, lv.len(), _labels(lv.to_frame())))
+            continue
         f_codes_all = np.full(s.len(), -1, dtype=np.int64)
         n_levels = 0
         labels: list[str] = []
@@ -651,12 +706,21 @@ def logrank_table(
 
     out: dict[str, list] = {k: [] for k in ("factor", "levels", "n", "statistic", "df", "p_value", "note")}
     by_rows: list[int] = []
-    for b in range(n_by):
-        in_b = b_codes == b
-        for f, present, f_codes_all, n_levels, f_labels in encoded:
-            mask = present & in_b
-            fcodes = f_codes_all[mask]
-            counts = np.bincount(fcodes, minlength=n_levels)
+    grid = _GridOrder(cols, b_codes, n_by, s_all, n_strata) if cols.entry is None else None
+    all_sums = grid.sums_all([e[2] for e in encoded], [e[3] for e in encoded], wt) if grid else None
+    for j, (f, present, f_codes_all, n_levels, f_labels) in enumerate(encoded):
+        sums = None
+        if all_sums is not None:
+            O, E, V, N = all_sums
+            sums = (O[:, j, :n_levels], E[:, j, :n_levels], V[:, j, :n_levels, :n_levels], N[:, j, :n_levels])
+        for b in range(n_by):
+            if sums is not None:
+                counts = sums[3][b]
+            else:
+                in_b = b_codes == b
+                mask = present & in_b
+                fcodes = f_codes_all[mask]
+                counts = np.bincount(fcodes, minlength=n_levels)
             seen = np.flatnonzero(counts)
             n_str = "; ".join(f"{f_labels[k]}={int(counts[k])}" for k in seen)
             by_rows.append(b)
@@ -670,14 +734,22 @@ def logrank_table(
                 what = f"only one level ({n_str})" if seen.size == 1 else "no rows"
                 out["note"].append(f"not tested: {what}")
                 continue
-            remap = np.full(n_levels, -1, dtype=np.int64)
-            remap[seen] = np.arange(seen.size)
-            sub_g = np.ascontiguousarray(remap[fcodes])
-            stat, df, p = _sub_test(cols, mask, s_all, n_strata, sub_g, wt)
+            if sums is not None:
+                O, E, V = sums[0][b][seen], sums[1][b][seen], sums[2][b][np.ix_(seen, seen)]
+                stat, df = _chisq(O - E, E, V)
+                p = _chi2_sf(stat, df)
+            else:
+                remap = np.full(n_levels, -1, dtype=np.int64)
+                remap[seen] = np.arange(seen.size)
+                sub_g = np.ascontiguousarray(remap[fcodes])
+                stat, df, p = _sub_test(cols, mask, s_all, n_strata, sub_g, wt)
             out["statistic"].append(stat)
             out["df"].append(df)
             out["p_value"].append(p if math.isfinite(p) else None)
             out["note"].append(None)
+    order = np.lexsort((np.arange(len(by_rows)), np.asarray(by_rows)))  # by-level, then factor order
+    out = {k: [v[i] for i in order] for k, v in out.items()}
+    by_rows = [by_rows[i] for i in order]
     body = pl.DataFrame(
         {
             "factor": pl.Series(out["factor"], dtype=pl.String),
