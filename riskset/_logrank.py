@@ -591,12 +591,13 @@ class _GridOrder:
         # one gather of each row's (cache-line sized) codes
         mat = lr.transpose_codes(np.stack([np.asarray(c).astype(dtype, copy=False) for c in codes]))
         codes_s = lr.gather_rows(mat, self.rows)
-        O, E, V, N = lr.grid_sums_multi(self.time, self.event, self.w, self.weighted, self.off, codes_s,
-                                        np.asarray(n_levels, dtype=np.int64), wt.mode, wt.rho, wt.gamma)
+        obs, expd, var, cnt = lr.grid_sums_multi(
+            self.time, self.event, self.w, self.weighted, self.off, codes_s,
+            np.asarray(n_levels, dtype=np.int64), wt.mode, wt.rho, wt.gamma)
         S = self.n_strata
-        F, L = O.shape[1], O.shape[2]
-        return (O.reshape(self.n_by, S, F, L).sum(axis=1), E.reshape(self.n_by, S, F, L).sum(axis=1),
-                V.reshape(self.n_by, S, F, L, L).sum(axis=1), N.reshape(self.n_by, S, F, L).sum(axis=1))
+        F, L = obs.shape[1], obs.shape[2]
+        return (obs.reshape(self.n_by, S, F, L).sum(axis=1), expd.reshape(self.n_by, S, F, L).sum(axis=1),
+                var.reshape(self.n_by, S, F, L, L).sum(axis=1), cnt.reshape(self.n_by, S, F, L).sum(axis=1))
 
 
 def logrank_table(
@@ -711,8 +712,9 @@ def logrank_table(
     for j, (f, present, f_codes_all, n_levels, f_labels) in enumerate(encoded):
         sums = None
         if all_sums is not None:
-            O, E, V, N = all_sums
-            sums = (O[:, j, :n_levels], E[:, j, :n_levels], V[:, j, :n_levels, :n_levels], N[:, j, :n_levels])
+            obs, expd, var, cnt = all_sums
+            sums = (obs[:, j, :n_levels], expd[:, j, :n_levels], var[:, j, :n_levels, :n_levels],
+                    cnt[:, j, :n_levels])
         for b in range(n_by):
             if sums is not None:
                 counts = sums[3][b]
@@ -735,8 +737,8 @@ def logrank_table(
                 out["note"].append(f"not tested: {what}")
                 continue
             if sums is not None:
-                O, E, V = sums[0][b][seen], sums[1][b][seen], sums[2][b][np.ix_(seen, seen)]
-                stat, df = _chisq(O - E, E, V)
+                obs_b, exp_b, var_b = sums[0][b][seen], sums[1][b][seen], sums[2][b][np.ix_(seen, seen)]
+                stat, df = _chisq(obs_b - exp_b, exp_b, var_b)
                 p = _chi2_sf(stat, df)
             else:
                 remap = np.full(n_levels, -1, dtype=np.int64)

@@ -206,85 +206,6 @@ def partition_keys_indexed(time, event, cells, n_cells):
 
 
 @kernel
-def grid_sums(time_s, event_s, w_s, weighted, cell_off, codes_s, n_levels, mode, rho, gamma):
-    """Log-rank sums of one factor in every cell, from rows sorted by (cell, time).
-
-    ``codes_s[n]`` are the factor's level codes in the sorted row order (-1: missing, the row
-    is left out of this factor's tests). Same formulas, weights and conventions as
-    :func:`logrank_sums` (pooled left-continuous KM for Fleming–Harrington weights; no
-    variance from times with pooled weighted risk set <= 1). Risk sets are totals minus
-    exits so far: delayed entry is not supported here (callers use the per-test path).
-    Returns ``O[C, L], E[C, L], V[C, L, L], N[C, L]`` (N: rows per level, unweighted).
-    """
-    n_cells = cell_off.shape[0] - 1
-    L = n_levels
-    O = np.zeros((n_cells, L))
-    E = np.zeros((n_cells, L))
-    V = np.zeros((n_cells, L, L))
-    N = np.zeros((n_cells, L), dtype=np.int64)
-    tot = np.empty(L)
-    exits = np.empty(L)
-    d_l = np.empty(L)
-    c_l = np.empty(L)
-    n_l = np.empty(L)
-    for c in range(n_cells):
-        lo = cell_off[c]
-        hi = cell_off[c + 1]
-        tot[:] = 0.0
-        exits[:] = 0.0
-        for i in range(lo, hi):
-            k = codes_s[i]
-            if k >= 0:
-                tot[k] += w_s[i] if weighted else 1.0
-                N[c, k] += 1
-        s_km = 1.0
-        i = lo
-        while i < hi:
-            t = time_s[i]
-            d_l[:] = 0.0
-            c_l[:] = 0.0
-            while i < hi and time_s[i] == t:
-                k = codes_s[i]
-                if k >= 0:
-                    w = w_s[i] if weighted else 1.0
-                    if event_s[i] == 1:
-                        d_l[k] += w
-                    else:
-                        c_l[k] += w
-                i += 1
-            nn = 0.0
-            dd = 0.0
-            for k in range(L):
-                n_l[k] = tot[k] - exits[k]
-                nn += n_l[k]
-                dd += d_l[k]
-            if dd > 0.0 and nn > 0.0:
-                if mode == 1:
-                    wt = nn
-                elif mode == 2:
-                    wt = math.sqrt(nn)
-                else:
-                    wt = 1.0
-                    if rho != 0.0:
-                        wt *= s_km**rho
-                    if gamma != 0.0:
-                        wt *= (1.0 - s_km) ** gamma
-                for k in range(L):
-                    O[c, k] += wt * d_l[k]
-                    E[c, k] += wt * dd * n_l[k] / nn
-                if nn > 1.0:
-                    f = wt * wt * dd * (nn - dd) / (nn - 1.0)
-                    for k in range(L):
-                        pk = n_l[k] / nn
-                        for h in range(L):
-                            V[c, k, h] += f * pk * ((1.0 if k == h else 0.0) - n_l[h] / nn)
-                s_km = max(s_km * (nn - dd) / nn, 0.0)
-            for k in range(L):
-                exits[k] += d_l[k] + c_l[k]
-    return O, E, V, N
-
-
-@kernel
 def gather_rows(mat, rows):
     """``out[i, :] = mat[rows[i], :]`` for a row-major code matrix (one cache line per row)."""
     n = rows.shape[0]
@@ -299,21 +220,21 @@ def gather_rows(mat, rows):
 
 @kernel
 def grid_sums_multi(time_s, event_s, w_s, weighted, cell_off, codes_s, n_levels, mode, rho, gamma):
-    """:func:`grid_sums` for F factors at once: ``codes_s[n, F]`` (int16, -1 = missing).
+    """Log-rank sums of F factors in every cell at once: ``codes_s[n, F]`` (int16, -1 = missing).
 
     One pass over the sorted rows updates every factor's per-level event and exit sums; at
     the end of each distinct time every factor's contribution is added. Returns
-    ``O[C, F, L], E[C, F, L], V[C, F, L, L], N[C, F, L]`` with ``L = max(n_levels)``.
+    ``obs[C, F, L], expd[C, F, L], var[C, F, L, L], cnt[C, F, L]`` with ``L = max(n_levels)``.
     """
     n_cells = cell_off.shape[0] - 1
     F = codes_s.shape[1]
     L = 1
     for f in range(F):
         L = max(L, n_levels[f])
-    O = np.zeros((n_cells, F, L))
-    E = np.zeros((n_cells, F, L))
-    V = np.zeros((n_cells, F, L, L))
-    N = np.zeros((n_cells, F, L), dtype=np.int64)
+    obs = np.zeros((n_cells, F, L))
+    expd = np.zeros((n_cells, F, L))
+    var = np.zeros((n_cells, F, L, L))
+    cnt = np.zeros((n_cells, F, L), dtype=np.int64)
     tot = np.empty((F, L))
     exits = np.empty((F, L))
     dl = np.empty((F, L))
@@ -332,7 +253,7 @@ def grid_sums_multi(time_s, event_s, w_s, weighted, cell_off, codes_s, n_levels,
                 k = codes_s[i, f]
                 if k >= 0:
                     tot[f, k] += w
-                    N[c, f, k] += 1
+                    cnt[c, f, k] += 1
         i = lo
         while i < hi:
             t = time_s[i]
@@ -372,18 +293,18 @@ def grid_sums_multi(time_s, event_s, w_s, weighted, cell_off, codes_s, n_levels,
                             if gamma != 0.0:
                                 wt *= (1.0 - s_km[f]) ** gamma
                         for k in range(Lf):
-                            O[c, f, k] += wt * dl[f, k]
-                            E[c, f, k] += wt * dd * nl[k] / nn
+                            obs[c, f, k] += wt * dl[f, k]
+                            expd[c, f, k] += wt * dd * nl[k] / nn
                         if nn > 1.0:
                             g = wt * wt * dd * (nn - dd) / (nn - 1.0)
                             for k in range(Lf):
                                 pk = nl[k] / nn
                                 for h in range(Lf):
-                                    V[c, f, k, h] += g * pk * ((1.0 if k == h else 0.0) - nl[h] / nn)
+                                    var[c, f, k, h] += g * pk * ((1.0 if k == h else 0.0) - nl[h] / nn)
                         s_km[f] = max(s_km[f] * (nn - dd) / nn, 0.0)
                 for k in range(Lf):
                     exits[f, k] += dl[f, k] + cl[f, k]
-    return O, E, V, N
+    return obs, expd, var, cnt
 
 
 @kernel
