@@ -223,7 +223,7 @@ def _combine(values: np.ndarray, how: str | None) -> np.ndarray:
 def bootstrap(
     data: Any,
     *,
-    statistic: str | Callable[[pl.DataFrame], float],
+    statistic: str | Sequence[str] | Callable[[pl.DataFrame], float],
     time: str,
     event: str,
     group: str | None = None,
@@ -252,8 +252,9 @@ def bootstrap(
         ``at``), ``rmst`` (up to ``tau``), or a two-group contrast ``median_difference``,
         ``median_ratio``, ``quantile_difference``, ``survival_difference``,
         ``survival_ratio``, ``rmst_difference``, ``rmst_ratio`` (second level of ``group``
-        versus the first, in sorted order) — or a callable taking a Polars DataFrame (the
-        resampled rows) and returning a float (generic path; slower).
+        versus the first, in sorted order) — or a list of these, evaluated on the same
+        resamples (one row per statistic and group) — or a callable taking a Polars
+        DataFrame (the resampled rows) and returning a float (generic path; slower).
     group
         Grouping column: one-group statistics are reported per group; contrasts need exactly
         two groups.
@@ -288,18 +289,24 @@ def bootstrap(
         )
     strata_names = as_names(strata)
     generic = callable(statistic)
+    specs: list[tuple[str, int, float, str | None]] = []  # (name, kernel code, parameter, combine)
     if not generic:
-        if statistic not in STATISTICS:
-            raise OptionError(
-                f"statistic={statistic!r} is not valid; choose one of: " + ", ".join(STATISTICS)
-                + " (or pass a callable)"
-            )
-        stat_code, param_name, how = STATISTICS[statistic]
-        param = {"at": at, "tau": tau, "p": p, None: 0.5}[param_name]
-        if param is None:
-            raise OptionError(f"statistic {statistic!r} needs {param_name}=...")
-        if stat_code == eb.STAT_QUANTILE and not 0 < param < 1:
-            raise OptionError(f"p={param!r} must be strictly between 0 and 1")
+        names = [statistic] if isinstance(statistic, str) else list(statistic)
+        if not names:
+            raise OptionError("statistic= must name at least one statistic")
+        for name in names:
+            if name not in STATISTICS:
+                raise OptionError(
+                    f"statistic={name!r} is not valid; choose one of: " + ", ".join(STATISTICS)
+                    + " (or pass a callable)"
+                )
+            code, param_name, how = STATISTICS[name]
+            param = {"at": at, "tau": tau, "p": p, None: 0.5}[param_name]
+            if param is None:
+                raise OptionError(f"statistic {name!r} needs {param_name}=...")
+            if code == eb.STAT_QUANTILE and not 0 < param < 1:
+                raise OptionError(f"p={param!r} must be strictly between 0 and 1")
+            specs.append((name, code, float(param), how))
     wanted = [time, event, *(c for c in (group, weights, cluster) if c), *strata_names]
     frame = to_polars(data, list(dict.fromkeys(wanted)) if not generic else None)
     for col in (*strata_names, *([cluster] if cluster else [])):
@@ -317,42 +324,53 @@ def bootstrap(
         frame = frame[cols.rows]
     lay = _layout(frame, cols, group, strata_names, cluster)
     n_groups = lay.group_offsets.size - 1
-    if not generic and how is not None and n_groups != 2:
-        raise RisksetError(
-            f"statistic {statistic!r} compares two groups; {group!r} has {n_groups} levels"
-            if group else f"statistic {statistic!r} needs group=... with two levels"
-        )
+    for name, _code, _param, how in specs:
+        if how is not None and n_groups != 2:
+            raise RisksetError(
+                f"statistic {name!r} compares two groups; {group!r} has {n_groups} levels"
+                if group else f"statistic {name!r} needs group=... with two levels"
+            )
     seeds = np.random.SeedSequence(seed).generate_state(n_resamples, dtype=np.uint64)
 
     # --- point estimate and replicates -------------------------------------------------------
+    # columns of ``reps``: one per (statistic, group) for per-group statistics, one per
+    # statistic for two-group contrasts; ``labels`` names them
+    labels: list[dict[str, Any]] = []
     if generic:
         theta = np.array([float(statistic(frame))])
         reps = _generic_replicates(statistic, frame, lay, seeds, progress)
-        labels = pl.DataFrame()
+        labels = [{"statistic": getattr(statistic, "__name__", "callable")}]
         jack_fn = lambda block, n_blocks: _generic_jackknife(statistic, frame, lay, block, n_blocks)  # noqa: E731
     else:
-        theta_g = np.array([
+        codes = np.array([sp[1] for sp in specs], dtype=np.int64)
+        params = np.array([sp[2] for sp in specs], dtype=np.float64)
+        keys = lay.keys.to_dicts() if group else [{}]
+
+        def flatten(vals: np.ndarray) -> np.ndarray:  # [..., K, G] -> [..., columns]
+            return np.concatenate([_combine(vals[..., k, :], sp[3]) for k, sp in enumerate(specs)], axis=-1)
+
+        for name, _c, _p, how in specs:
+            labels += [{"statistic": name, **kk} for kk in keys] if how is None else [{"statistic": name}]
+        theta_g = np.array([[
             eb.group_statistic(lay.time, lay.event, lay.base_w, lay.group_offsets[g],
-                               lay.group_offsets[g + 1], stat_code, param)
-            for g in range(n_groups)
-        ])
-        theta = _combine(theta_g, how)
+                               lay.group_offsets[g + 1], c, x)
+            for g in range(n_groups)] for c, x in zip(codes, params, strict=True)])
+        theta = flatten(theta_g)
         parts = []
         for start in range(0, n_resamples, CHUNK):
             chunk = seeds[start:start + CHUNK]
             vals = eb.replicate_statistics(chunk, lay.time, lay.event, lay.base_w, lay.unit,
-                                           lay.unit_offsets, lay.group_offsets, stat_code, param)
-            parts.append(_combine(vals, how))
+                                           lay.unit_offsets, lay.group_offsets, codes, params)
+            parts.append(flatten(vals))
             if progress is not None:
                 progress(min(start + CHUNK, n_resamples), n_resamples)
         reps = np.concatenate(parts, axis=0)
-        labels = lay.keys if (group and how is None) else pl.DataFrame()
 
         def jack_fn(block, n_blocks):
             vals = eb.jackknife_statistics(lay.time, lay.event, lay.base_w, lay.unit,
                                            int(lay.unit_offsets[-1]), block, n_blocks,
-                                           lay.group_offsets, stat_code, param)
-            return _combine(vals, how)
+                                           lay.group_offsets, codes, params)
+            return flatten(vals)
 
     alpha = 1 - conf_level
     jack = None
@@ -386,7 +404,8 @@ def bootstrap(
                 lo, hi = bca_interval(r[ok], float(theta[k]), j[~np.isnan(j)], alpha)
         rows.append((float(theta[k]), se, lo, hi, n_def, n_undef))
         if n_undef:
-            where = f" in group {labels.row(k)}" if labels.height else ""
+            extra = {kk: v for kk, v in labels[k].items() if kk != "statistic"}
+            where = f" ({labels[k]['statistic']}" + (f", {extra}" if extra else "") + ")"
             msg = (f"statistic undefined in {n_undef} of {r.size} replicates{where}"
                    + (" (excluded from the SE and CI)" if n_def > r.size / 2
                       else "; more than half undefined, so no confidence interval is given"))
@@ -396,10 +415,9 @@ def bootstrap(
         "estimate": arr[:, 0], "std_err": arr[:, 1], "lower": arr[:, 2], "upper": arr[:, 3],
         "n_defined": arr[:, 4].astype(np.int64), "n_undefined": arr[:, 5].astype(np.int64),
     }).fill_nan(None)
-    if labels.height:
-        table = pl.concat([labels, table], how="horizontal")
+    table = pl.concat([pl.DataFrame(labels), table], how="horizontal")
     return BootstrapResult(
-        statistic=statistic if isinstance(statistic, str) else getattr(statistic, "__name__", "callable"),
+        statistic=", ".join(sp[0] for sp in specs) if specs else labels[0]["statistic"],
         method=method, conf_level=float(conf_level), n_resamples=n_resamples, seed=seed,
         table=table, replicates=reps if return_replicates else None,
     )

@@ -171,3 +171,17 @@ def test_bad_input():
                           statistic="rmst", tau=5, time="t", event="e", strata="centre")
     with pytest.raises(OptionError):
         riskset.bootstrap(d, statistic="rmst", tau=5, time="t", event="e", method="studentized")
+
+
+def test_several_statistics_share_the_resamples():
+    d = _data(8, n=600)
+    both = riskset.bootstrap(d, statistic=["median", "survival_difference"], at=10, time="t", event="e",
+                             group="g", seed=5, n_resamples=300, return_replicates=True)
+    med = riskset.bootstrap(d, statistic="median", time="t", event="e", group="g", seed=5,
+                            n_resamples=300, return_replicates=True)
+    sd = riskset.bootstrap(d, statistic="survival_difference", at=10, time="t", event="e", group="g",
+                           seed=5, n_resamples=300, return_replicates=True)
+    np.testing.assert_array_equal(both.replicates, np.hstack([med.replicates, sd.replicates]))
+    assert both.table["statistic"].to_list() == ["median", "median", "survival_difference"]
+    assert both.table.drop("statistic", "g").equals(pl.concat([med.table.drop("statistic", "g"),
+                                                              sd.table.drop("statistic")]))

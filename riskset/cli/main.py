@@ -273,7 +273,7 @@ def logrank_table_command(data, time_col, event_col, entry, weights_col, drop_mi
 
 @main.command("bootstrap")
 @_common_data_options
-@click.option("--statistic", required=True, help="median, quantile, survival, rmst, or a two-group "
+@click.option("--statistic", required=True, help="Comma-separated: median, quantile, survival, rmst, or a two-group "
               "contrast: median_difference, median_ratio, quantile_difference, survival_difference, "
               "survival_ratio, rmst_difference, rmst_ratio.")
 @click.option("--group", help="Group column (per-group statistics, or the two groups of a contrast).")
@@ -298,6 +298,7 @@ def bootstrap_command(data, time_col, event_col, entry, weights_col, drop_missin
 
     if entry:
         raise RisksetError("bootstrap does not support --entry (delayed entry) yet")
+    stats = [x.strip() for x in statistic.split(",") if x.strip()]
     show = sys.stderr.isatty() if progress is None else progress
     bar_ctx = click.progressbar(length=resamples, label="bootstrap", file=sys.stderr) if show else None
 
@@ -309,12 +310,12 @@ def bootstrap_command(data, time_col, event_col, entry, weights_col, drop_missin
         warnings.simplefilter("always", riskset.RisksetWarning)
         if bar_ctx is not None:
             with bar_ctx:
-                res = riskset.bootstrap(data, statistic=statistic, time=time_col, event=event_col, group=group,
+                res = riskset.bootstrap(data, statistic=stats, time=time_col, event=event_col, group=group,
                                         weights=weights_col, at=at, tau=tau, p=p, n_resamples=resamples,
                                         method=method, conf_level=conf_level, strata=list(strata) or None,
                                         cluster=cluster, seed=seed, progress=tick, drop_missing=drop_missing)
         else:
-            res = riskset.bootstrap(data, statistic=statistic, time=time_col, event=event_col, group=group,
+            res = riskset.bootstrap(data, statistic=stats, time=time_col, event=event_col, group=group,
                                     weights=weights_col, at=at, tau=tau, p=p, n_resamples=resamples,
                                     method=method, conf_level=conf_level, strata=list(strata) or None,
                                     cluster=cluster, seed=seed, drop_missing=drop_missing)

@@ -25,7 +25,7 @@ Inputs (all in the sorted order: group, then time ascending, censorings before e
     row, ``unit_offsets[S+1]`` units of resampling stratum s are ``unit_offsets[s] ..
     unit_offsets[s+1]-1``, ``group_offsets[G+1]`` row ranges of the groups.
 Outputs
-    ``out[B, G]`` float64.
+    ``out[B, K, G]`` float64: K statistics evaluated on the same resamples.
 Reference
     Efron & Tibshirani (1993), ch. 6 and 14; R ``boot::boot`` with ``sim = "ordinary"``.
 """
@@ -73,16 +73,43 @@ def _uniform_below(state, m):
 
 
 @kernel
+def _lemire32(x, m):
+    """Map a 32-bit uniform ``x`` to [0, m): (product, low word) for the rejection test."""
+    prod = x * np.uint64(m)
+    return prod >> np.uint64(32), prod & np.uint64(0xFFFFFFFF)
+
+
+@kernel
 def _draw_counts(seed, unit_offsets, counts):
-    """Fill ``counts`` (zeroed here) with one replicate's multinomial unit counts."""
+    """Fill ``counts`` (zeroed here) with one replicate's multinomial unit counts.
+
+    Each 64-bit SplitMix64 output gives two 32-bit uniforms (high word first), each mapped to
+    ``[0, m)`` by Lemire's multiply-shift; the rare draw whose low word falls below the
+    rejection threshold is replaced by a fresh one (unbiased).
+    """
     state = np.empty(1, dtype=np.uint64)
     state[0] = seed
     counts[:] = 0
+    mask = np.uint64(0xFFFFFFFF)
     for s in range(unit_offsets.shape[0] - 1):
         lo = unit_offsets[s]
         m = unit_offsets[s + 1] - lo
-        for _ in range(m):
-            counts[lo + _uniform_below(state, m)] += 1
+        if m == 0:
+            continue
+        mm = np.uint64(m)
+        thresh = (np.uint64(0x100000000) - mm) % mm
+        k = 0
+        while k < m:
+            z = _splitmix_next(state)
+            for half in range(2):
+                if k >= m:
+                    break
+                x = (z >> np.uint64(32)) if half == 0 else (z & mask)
+                r, low = _lemire32(x, m)
+                if low < thresh:  # rejected: draw until accepted
+                    r = np.uint64(_uniform_below(state, m))
+                counts[lo + np.int64(r)] += 1
+                k += 1
 
 
 @kernel
@@ -94,11 +121,21 @@ def resample_counts(seed, unit_offsets):
 
 
 @kernel
-def group_statistic(time, event, w, lo, hi, stat, x):
-    """One statistic of the weighted KM of sorted rows ``lo:hi`` (see module contract)."""
+def group_total(w, lo, hi):
     total = 0.0
     for i in range(lo, hi):  # branch-free: resample weights are ~37% zeros
         total += w[i]
+    return total
+
+
+@kernel
+def group_statistic(time, event, w, lo, hi, stat, x, total=-1.0):
+    """One statistic of the weighted KM of sorted rows ``lo:hi`` (see module contract).
+
+    ``total`` is the rows' summed weight when the caller knows it (else computed here).
+    """
+    if total < 0.0:
+        total = group_total(w, lo, hi)
     if total <= 0.0:
         return np.nan
     target = 1.0 - x if stat == STAT_QUANTILE else 0.5
@@ -159,34 +196,49 @@ def group_statistic(time, event, w, lo, hi, stat, x):
 
 
 @parallel_kernel
-def replicate_statistics(seeds, time, event, base_w, unit, unit_offsets, group_offsets, stat, x):
-    """``out[b, g]``: the statistic of group g in replicate b (see module contract)."""
+def replicate_statistics(seeds, time, event, base_w, unit, unit_offsets, group_offsets, stats, xs):
+    """``out[b, k, g]``: statistic ``stats[k]`` (parameter ``xs[k]``) of group g in replicate b.
+
+    Every statistic of a replicate is evaluated on the same resample (one draw per replicate).
+    """
     n_rep = seeds.shape[0]
     n_groups = group_offsets.shape[0] - 1
+    n_stats = stats.shape[0]
     n = time.shape[0]
     n_units = unit_offsets[-1]
-    out = np.empty((n_rep, n_groups), dtype=np.float64)
+    out = np.empty((n_rep, n_stats, n_groups), dtype=np.float64)
     for b in numba.prange(n_rep):
         counts = np.empty(n_units, dtype=np.int64)
         _draw_counts(seeds[b], unit_offsets, counts)
         w = np.empty(n, dtype=np.float64)
-        for i in range(n):
-            w[i] = counts[unit[i]] * base_w[i]
-        for g in range(n_groups):
-            out[b, g] = group_statistic(time, event, w, group_offsets[g], group_offsets[g + 1], stat, x)
+        totals = np.zeros(n_groups, dtype=np.float64)
+        for g in range(n_groups):  # weights and each group's total in one pass
+            acc = 0.0
+            for i in range(group_offsets[g], group_offsets[g + 1]):
+                wi = counts[unit[i]] * base_w[i]
+                w[i] = wi
+                acc += wi
+            totals[g] = acc
+        for k in range(n_stats):
+            for g in range(n_groups):
+                out[b, k, g] = group_statistic(time, event, w, group_offsets[g], group_offsets[g + 1],
+                                               stats[k], xs[k], totals[g])
     return out
 
 
 @parallel_kernel
-def jackknife_statistics(time, event, base_w, unit, n_units, block, n_blocks, group_offsets, stat, x):
-    """Leave-one-block-out statistics: ``out[k, g]`` with units in block k given weight 0."""
+def jackknife_statistics(time, event, base_w, unit, n_units, block, n_blocks, group_offsets, stats, xs):
+    """Leave-one-block-out statistics ``out[j, k, g]``: units in block j get weight 0."""
     n_groups = group_offsets.shape[0] - 1
+    n_stats = stats.shape[0]
     n = time.shape[0]
-    out = np.empty((n_blocks, n_groups), dtype=np.float64)
-    for k in numba.prange(n_blocks):
+    out = np.empty((n_blocks, n_stats, n_groups), dtype=np.float64)
+    for j in numba.prange(n_blocks):
         w = np.empty(n, dtype=np.float64)
         for i in range(n):
-            w[i] = 0.0 if block[unit[i]] == k else base_w[i]
-        for g in range(n_groups):
-            out[k, g] = group_statistic(time, event, w, group_offsets[g], group_offsets[g + 1], stat, x)
+            w[i] = 0.0 if block[unit[i]] == j else base_w[i]
+        for k in range(n_stats):
+            for g in range(n_groups):
+                out[j, k, g] = group_statistic(time, event, w, group_offsets[g], group_offsets[g + 1],
+                                               stats[k], xs[k])
     return out
