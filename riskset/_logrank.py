@@ -21,7 +21,7 @@ from typing import Any
 
 import numpy as np
 import polars as pl
-from scipy import stats
+from scipy.special import chdtrc
 
 from riskset._prepare import as_names, prepare
 from riskset.engine import logrank as lr
@@ -134,7 +134,7 @@ def _chisq(o_minus_e: np.ndarray, exp_total: np.ndarray, var: np.ndarray) -> tup
 def _chi2_sf(x: float, df: int) -> float:
     if df <= 0 or not math.isfinite(x):
         return float("nan")
-    return float(stats.chi2.sf(x, df))
+    return float(chdtrc(df, x))  # chi-square upper tail, as pchisq(x, df, lower = FALSE)
 
 
 # --------------------------------------------------------------------------------------------
