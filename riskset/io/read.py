@@ -64,7 +64,8 @@ def scan_table(path: str | os.PathLike[str]) -> pl.LazyFrame:
         )
     if fmt in ("csv", "tsv"):
         sep = "\t" if fmt == "tsv" else ","
-        return pl.scan_csv(p, separator=sep, infer_schema_length=10_000, null_values=["", "NA"])
+        return pl.scan_csv(p, separator=sep, infer_schema_length=10_000, null_values=["", "NA"],
+                           try_parse_dates=True)
     if fmt == "parquet":
         return pl.scan_parquet(p)
     if fmt == "ipc":

@@ -183,7 +183,9 @@ def safety_table(
                     row[c] = "not estimable (no patients)"
                     continue
                 p = proportion_ci(k, n, method=method, conf_level=conf_level)
-                row[c] = f"{k} ({fmt_ci(100 * p.estimate, 100 * p.lower, 100 * p.upper)}%)"
+                pct = int(round(100 * conf_level))
+                row[c] = (f"{k} ({100 * p.estimate:.1f}%; {pct}% CI "
+                          f"{100 * p.lower:.1f}{DASH}{100 * p.upper:.1f})")
                 vals.append({"event": label, "grade": tag, "cohort": c, "x": k, "n": n, "estimate": p.estimate,
                              "lower": p.lower, "upper": p.upper})
             disp.append(row)
