@@ -6,6 +6,8 @@ kaplan_meier, nelson_aalen, median_followup, rmst_diff
     Kaplan–Meier family (:mod:`riskset._km`).
 logrank, logrank_trend, logrank_pairwise, logrank_table
     Log-rank family matching R ``survdiff`` (:mod:`riskset._logrank`).
+cox
+    Cox proportional-hazards regression, with Firth's penalised fit (:mod:`riskset._cox`).
 bootstrap
     Bootstrap confidence intervals for survival statistics (:mod:`riskset._bootstrap`).
 datasets
@@ -16,6 +18,7 @@ errors
 
 from riskset import datasets, errors
 from riskset._bootstrap import BootstrapResult, bootstrap
+from riskset._cox import ConvergenceWarning, CoxResult, MonotoneLikelihoodWarning, cox
 from riskset._km import (
     KaplanMeierResult,
     RMSTDifference,
@@ -38,6 +41,10 @@ from riskset.errors import ColumnError, RisksetError, RisksetWarning
 __version__ = "0.1.0"
 
 __all__ = [
+    "ConvergenceWarning",
+    "CoxResult",
+    "MonotoneLikelihoodWarning",
+    "cox",
     "BootstrapResult",
     "LogRankResult",
     "Proportion",
