@@ -94,3 +94,15 @@ def test_bootstrap_command_seeded_and_reproducible():
     assert json.loads(a.output) == json.loads(b.output)
     res = run("bootstrap", GBSG, "--time", "rfstime", "--event", "status", "--statistic", "nope")
     assert res.exit_code == 2 and "median_difference" in res.output
+
+
+def test_cox_command_flags_monotone_likelihood():
+    data = "tests/reference/data/cox_mono.csv"
+    res = run("cox", data, "--time", "time", "--event", "event", "--covariates", "lines3,x")
+    assert res.exit_code == 0, res.output
+    assert "monotone" in res.output and "firth" in res.output.lower()
+    res = run("cox", data, "--time", "time", "--event", "event", "--covariates", "lines3,x", "--firth",
+              "--format", "json")
+    out = json.loads(res.output[res.output.index("{"):])
+    api = riskset.cox(pl.read_csv(data), time="time", event="event", covariates=["lines3", "x"], firth=True)
+    assert [r["coef"] for r in out["coefficients"]] == api.coefficients["coef"].to_list()

@@ -330,6 +330,64 @@ def bootstrap_command(data, time_col, event_col, entry, weights_col, drop_missin
     emit(text, output, force=force)
 
 
+@main.command("cox")
+@_common_data_options
+@click.option("--covariates", required=True, help="Comma-separated covariate columns (categorical -> dummies).")
+@click.option("--strata", multiple=True, help="Stratification column (repeat).")
+@click.option("--cluster", help="Cluster column (robust, clustered variance).")
+@click.option("--robust/--no-robust", default=None, help="Robust sandwich variance (default: as R).")
+@click.option("--offset", help="Offset column.")
+@click.option("--ties", type=click.Choice(["efron", "breslow", "exact"]), default="efron", show_default=True)
+@click.option("--firth", is_flag=True, help="Firth's penalised partial likelihood (profile-likelihood CIs).")
+@click.option("--conf-level", type=float, default=0.95, show_default=True)
+@click.option("--reference", multiple=True, help="Reference level as COLUMN=LEVEL (repeat).")
+@click.option("--zph", is_flag=True, help="Also test proportional hazards (R cox.zph).")
+@handle_errors
+def cox_command(data, time_col, event_col, entry, weights_col, drop_missing, fmt, output, force,
+                covariates, strata, cluster, robust, offset, ties, firth, conf_level, reference, zph):
+    """Cox proportional-hazards regression, as R coxph; flags monotone likelihood, offers Firth."""
+    import warnings
+
+    import riskset
+    from riskset._km import _records
+
+    ref = {}
+    for item in reference:
+        if "=" not in item:
+            raise RisksetError(f"--reference {item!r}: expected COLUMN=LEVEL")
+        k, v = item.split("=", 1)
+        ref[k.strip()] = v.strip()
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always", riskset.RisksetWarning)
+        fit = riskset.cox(data, time=time_col, event=event_col,
+                          covariates=[c.strip() for c in covariates.split(",") if c.strip()],
+                          strata=list(strata) or None, entry=entry, weights=weights_col, cluster=cluster,
+                          robust=robust, offset=offset, ties=ties, firth=firth, conf_level=conf_level,
+                          reference=ref or None, drop_missing=drop_missing)
+        ph = fit.cox_zph() if zph else None
+    _warnings_to_stderr(caught)
+    if fmt == "json":
+        out = fit.to_dict()
+        if ph is not None:
+            out["cox_zph"] = _records(ph)
+        text = json.dumps(out, indent=2, default=str) + "\n"
+    elif fmt == "csv":
+        text = fit.coefficients.write_csv()
+    else:
+        head = (f"Cox model ({ties} ties{', Firth penalised' if firth else ''}): {data}\n"
+                f"n = {fit.n}, events = {fit.n_events:g}, iterations = {fit.iterations}, "
+                f"converged = {fit.converged}\n")
+        text = head + _frame_text(fit.coefficients)
+        for name, t in (("Likelihood ratio", fit.lr_test), ("Wald", fit.wald_test), ("Score", fit.score_test)):
+            if t:
+                text += f"{name} test = {t['statistic']:.4g} on {t['df']} df, p = {t['p']:.4g}\n"
+        if ph is not None:
+            text += "\nProportional-hazards test (cox.zph)\n" + _frame_text(ph)
+        for w in fit.warnings:
+            text += f"warning: {w}\n"
+    emit(text, output, force=force)
+
+
 @main.command("study")
 @click.argument("spec", required=False)
 @click.option("--example", type=click.Choice(["tdxd", "gbsg"]), help="Run a bundled study spec.")

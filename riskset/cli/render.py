@@ -7,7 +7,7 @@ import polars as pl
 
 def _fmt(df: pl.DataFrame) -> str:
     num = [c for c, t in df.schema.items() if t.is_float()]
-    shown = df.with_columns([pl.col(c).round(4) for c in num])
+    shown = df.with_columns([pl.col(c).round_sig_figs(4) for c in num])
     with pl.Config(tbl_rows=200, tbl_cols=30, tbl_hide_dataframe_shape=True,
                    tbl_hide_column_data_types=True, fmt_str_lengths=40, tbl_width_chars=160):
         return str(shown)
