@@ -39,6 +39,10 @@ STATISTICS: dict[str, tuple[int, str | None, str | None]] = {
     "rmst_difference": (eb.STAT_RMST, "tau", "difference"),
     "rmst_ratio": (eb.STAT_RMST, "tau", "ratio"),
 }
+#: The log-rank chi-square across the levels of ``group`` (``weighting=`` as riskset.logrank).
+LOGRANK_STATISTICS = ("logrank",)
+#: Cox statistics (one row per model term); ``hazard_ratio`` is ``exp(coef)``.
+COX_STATISTICS = ("cox_coef", "hazard_ratio")
 METHODS = ("percentile", "basic", "bca")
 #: Replicates are generated and evaluated in chunks of this many (bounds memory, drives progress).
 CHUNK = 256
@@ -164,17 +168,16 @@ class _Layout:
     frame: pl.DataFrame
 
 
-def _layout(frame, cols, group: str | None, strata: Sequence[str], cluster: str | None) -> _Layout:
-    n = cols.time.size
-    codes = cols.codes
-    order = np.lexsort((cols.event, cols.time, codes))
-    counts = np.bincount(codes, minlength=max(cols.n_groups, 1))
-    group_offsets = np.concatenate(([0], np.cumsum(counts))).astype(np.int64)
-    # resampling units: clusters or rows, grouped by resampling stratum
-    if strata:
-        s_codes, _ = encode_groups(frame, strata)
-    else:
-        s_codes = np.zeros(n, dtype=np.int64)
+def _units(frame: pl.DataFrame, strata: Sequence[str], cluster: str | None, order: np.ndarray):
+    """Resampling units of the rows taken in ``order``.
+
+    Returns ``(unit_sorted, unit_rows, unit_offsets)``: the unit of each row in ``order``, of
+    each row in frame order, and unit ranges per resampling stratum (units of a stratum are
+    contiguous). Row units are numbered in ``order`` within each stratum, so filling replicate
+    weights reads the counts sequentially.
+    """
+    n = frame.height
+    s_codes = encode_groups(frame, strata)[0] if strata else np.zeros(n, dtype=np.int64)
     if cluster is not None:
         c_codes, _ = encode_groups(frame, [cluster])
         base = int(c_codes.max()) + 1
@@ -183,24 +186,30 @@ def _layout(frame, cols, group: str | None, strata: Sequence[str], cluster: str 
         if np.unique(uniq_pairs % base).size != uniq_pairs.size:
             raise RisksetError(f"cluster column {cluster!r} has clusters that span several strata")
         unit_stratum = uniq_pairs // base  # ascending, so each stratum's units are contiguous
-        unit_sorted = unit_of_row[order]
+        unit_sorted = unit_of_row[order].astype(np.int64)
     else:
-        # row units numbered in sorted order within each stratum, so that filling the
-        # replicate weights reads the counts sequentially
         by_stratum = np.argsort(s_codes[order], kind="stable")
         unit_sorted = np.empty(n, dtype=np.int64)
         unit_sorted[by_stratum] = np.arange(n)
         unit_stratum = np.sort(s_codes)
     unit_rows = np.empty(n, dtype=np.int64)
     unit_rows[order] = unit_sorted
-    per_stratum = np.bincount(unit_stratum)
-    unit_offsets = np.concatenate(([0], np.cumsum(per_stratum))).astype(np.int64)
+    unit_offsets = np.concatenate(([0], np.cumsum(np.bincount(unit_stratum)))).astype(np.int64)
+    return np.ascontiguousarray(unit_sorted), unit_rows, unit_offsets
+
+
+def _layout(frame, cols, group: str | None, strata: Sequence[str], cluster: str | None) -> _Layout:
+    order = np.lexsort((cols.event, cols.time, cols.codes))
+    counts = np.bincount(cols.codes, minlength=max(cols.n_groups, 1))
+    group_offsets = np.concatenate(([0], np.cumsum(counts))).astype(np.int64)
+    unit_sorted, unit_rows, unit_offsets = _units(frame, strata, cluster, order)
+    n = cols.time.size
     base_w = cols.weights if cols.weights is not None else np.ones(n)
     return _Layout(
         time=np.ascontiguousarray(cols.time[order]),
         event=np.ascontiguousarray(cols.event[order]),
         base_w=np.ascontiguousarray(base_w[order]),
-        unit=np.ascontiguousarray(unit_sorted.astype(np.int64)),
+        unit=unit_sorted,
         unit_offsets=unit_offsets,
         group_offsets=group_offsets,
         keys=cols.keys,
@@ -240,6 +249,10 @@ def bootstrap(
     return_replicates: bool = False,
     progress: Callable[[int, int], None] | None = None,
     drop_missing: bool = False,
+    covariates: str | Sequence[str] | None = None,
+    cox_strata: str | Sequence[str] | None = None,
+    ties: str = "efron",
+    weighting: str | None = None,
 ) -> BootstrapResult:
     """Bootstrap confidence interval for a survival statistic.
 
@@ -269,6 +282,10 @@ def bootstrap(
         thread count.
     progress
         Called as ``progress(done, total)`` after each chunk of replicates.
+    covariates, cox_strata, ties
+        For ``statistic="cox_coef"`` or ``"hazard_ratio"``: the Cox model (see
+        :func:`riskset.cox`). Each replicate refits it from the full-data estimate with
+        the resample counts as row frequencies (Efron ties counted as in the resampled data).
 
     Notes
     -----
@@ -292,13 +309,35 @@ def bootstrap(
     specs: list[tuple[str, int, float, str | None]] = []  # (name, kernel code, parameter, combine)
     if not generic:
         names = [statistic] if isinstance(statistic, str) else list(statistic)
+        if "logrank" in names:
+            if names != ["logrank"]:
+                raise OptionError("statistic 'logrank' cannot be combined with other statistics in one call")
+            return _logrank_bootstrap(
+                data, time=time, event=event, group=group, weights=weights, strata=strata_names,
+                cluster=cluster, seed=seed, n_resamples=n_resamples, method=method,
+                conf_level=conf_level, return_replicates=return_replicates, progress=progress,
+                drop_missing=drop_missing, weighting=weighting,
+            )
+        cox_names = [x for x in names if x in COX_STATISTICS]
+        if cox_names:
+            if len(cox_names) != len(names):
+                raise OptionError("Cox statistics (cox_coef, hazard_ratio) cannot be mixed with "
+                                  "Kaplan–Meier statistics in one call")
+            if not covariates:
+                raise OptionError(f"statistic {cox_names[0]!r} needs covariates=[...]")
+            return _cox_bootstrap(
+                data, cox_names, time=time, event=event, covariates=covariates, cox_strata=cox_strata,
+                ties=ties, weights=weights, strata=strata_names, cluster=cluster, seed=seed,
+                n_resamples=n_resamples, method=method, conf_level=conf_level,
+                return_replicates=return_replicates, progress=progress, drop_missing=drop_missing,
+            )
         if not names:
             raise OptionError("statistic= must name at least one statistic")
         for name in names:
             if name not in STATISTICS:
                 raise OptionError(
-                    f"statistic={name!r} is not valid; choose one of: " + ", ".join(STATISTICS)
-                    + " (or pass a callable)"
+                    f"statistic={name!r} is not valid; choose one of: "
+                    + ", ".join([*STATISTICS, *COX_STATISTICS, *LOGRANK_STATISTICS]) + " (or pass a callable)"
                 )
             code, param_name, how = STATISTICS[name]
             param = {"at": at, "tau": tau, "p": p, None: 0.5}[param_name]
@@ -372,19 +411,29 @@ def bootstrap(
                                            lay.group_offsets, codes, params)
             return flatten(vals)
 
-    alpha = 1 - conf_level
     jack = None
     if method == "bca":
-        n_units = int(lay.unit_offsets[-1])
-        if n_units <= JACKKNIFE_BLOCKS:
-            block = np.arange(n_units, dtype=np.int64)
-            n_blocks = n_units
-        else:
-            rng = np.random.default_rng(np.random.SeedSequence(seed).spawn(1)[0])
-            block = (rng.permutation(n_units) % JACKKNIFE_BLOCKS).astype(np.int64)
-            n_blocks = JACKKNIFE_BLOCKS
+        block, n_blocks = _jackknife_blocks(int(lay.unit_offsets[-1]), seed)
         jack = jack_fn(block, n_blocks)
+    table = _interval_table(reps, theta, jack, labels, method, conf_level)
+    return BootstrapResult(
+        statistic=", ".join(sp[0] for sp in specs) if specs else labels[0]["statistic"],
+        method=method, conf_level=float(conf_level), n_resamples=n_resamples, seed=seed,
+        table=table, replicates=reps if return_replicates else None,
+    )
 
+
+def _jackknife_blocks(n_units: int, seed: int | None) -> tuple[np.ndarray, int]:
+    """Leave-one-unit-out blocks, or 2,000 seeded blocks of units when there are more."""
+    if n_units <= JACKKNIFE_BLOCKS:
+        return np.arange(n_units, dtype=np.int64), n_units
+    rng = np.random.default_rng(np.random.SeedSequence(seed).spawn(1)[0])
+    return (rng.permutation(n_units) % JACKKNIFE_BLOCKS).astype(np.int64), JACKKNIFE_BLOCKS
+
+
+def _interval_table(reps, theta, jack, labels, method, conf_level) -> pl.DataFrame:
+    """Estimate, bootstrap SE, interval and defined/undefined counts per replicate column."""
+    alpha = 1 - conf_level
     rows = []
     for k in range(reps.shape[1]):
         r = reps[:, k]
@@ -409,18 +458,119 @@ def bootstrap(
             msg = (f"statistic undefined in {n_undef} of {r.size} replicates{where}"
                    + (" (excluded from the SE and CI)" if n_def > r.size / 2
                       else "; more than half undefined, so no confidence interval is given"))
-            warnings.warn(msg, UndefinedReplicatesWarning, stacklevel=2)
+            warnings.warn(msg, UndefinedReplicatesWarning, stacklevel=3)
     arr = np.array(rows, dtype=np.float64).reshape(-1, 6)
     table = pl.DataFrame({
         "estimate": arr[:, 0], "std_err": arr[:, 1], "lower": arr[:, 2], "upper": arr[:, 3],
         "n_defined": arr[:, 4].astype(np.int64), "n_undefined": arr[:, 5].astype(np.int64),
     }).fill_nan(None)
-    table = pl.concat([pl.DataFrame(labels), table], how="horizontal")
-    return BootstrapResult(
-        statistic=", ".join(sp[0] for sp in specs) if specs else labels[0]["statistic"],
-        method=method, conf_level=float(conf_level), n_resamples=n_resamples, seed=seed,
-        table=table, replicates=reps if return_replicates else None,
-    )
+    return pl.concat([pl.DataFrame(labels), table], how="horizontal")
+
+
+def _cox_bootstrap(data, names, *, time, event, covariates, cox_strata, ties, weights, strata, cluster,
+                   seed, n_resamples, method, conf_level, return_replicates, progress, drop_missing):
+    """Cox coefficients / hazard ratios: replicates refitted from the full-data estimate."""
+    from riskset._cox import cox
+    toler_chol = float(np.finfo(float).eps ** 0.75)  # R coxph.control(toler.chol)
+
+    if ties == "exact":
+        raise OptionError("the Cox bootstrap supports ties='efron' or 'breslow'")
+    fit = cox(data, time=time, event=event, covariates=covariates, strata=cox_strata, weights=weights,
+              ties=ties, robust=False, drop_missing=drop_missing)
+    if not fit.converged or bool(np.any(fit.monotone)):
+        warnings.warn("the full-data Cox fit is monotone or did not converge; bootstrap replicates "
+                      "of a diverging coefficient are not meaningful (consider firth=True)",
+                      RisksetWarning, stacklevel=3)
+    d = fit._data
+    extra = [*strata, *([cluster] if cluster else [])]
+    frame = to_polars(data, extra) if extra else pl.DataFrame({"_": np.zeros(fit._n_input)})
+    if fit._rows is not None:
+        frame = frame[fit._rows]
+    for col in extra:
+        if frame.get_column(col).null_count():
+            s = frame.get_column(col)
+            from riskset.errors import ColumnError
+
+            raise ColumnError(col, "(strata/cluster) has missing values", s.null_count(),
+                              int(s.is_null().arg_true()[0]))
+    unit_sorted, _unit_rows, unit_offsets = _units(frame, strata, cluster, d.order)
+    seeds = np.random.SeedSequence(seed).generate_state(n_resamples, dtype=np.uint64)
+    beta0 = np.ascontiguousarray(fit._beta_c, dtype=np.float64)
+    parts = []
+    for start in range(0, n_resamples, CHUNK):
+        parts.append(eb.cox_replicates(seeds[start:start + CHUNK], d.X, d.time, d.status, d.wt, d.off,
+                                       d.bounds, d.efron, unit_sorted, unit_offsets, beta0, 20, 1e-9,
+                                       toler_chol))
+        if progress is not None:
+            progress(min(start + CHUNK, n_resamples), n_resamples)
+    coefs = np.concatenate(parts, axis=0)
+    jack = None
+    if method == "bca":
+        block, n_blocks = _jackknife_blocks(int(unit_offsets[-1]), seed)
+        jack = eb.cox_jackknife(d.X, d.time, d.status, d.wt, d.off, d.bounds, d.efron, unit_sorted,
+                                block, n_blocks, beta0, 20, 1e-9, toler_chol)
+    reps, theta, labels, jacks = [], [], [], []
+    for name in names:
+        f = np.exp if name == "hazard_ratio" else (lambda x: x)
+        reps.append(f(coefs))
+        theta.append(f(fit.coef))
+        jacks.append(f(jack) if jack is not None else None)
+        labels += [{"statistic": name, "term": t} for t in fit.terms]
+    reps_all = np.concatenate(reps, axis=1)
+    table = _interval_table(reps_all, np.concatenate(theta), np.concatenate(jacks, axis=1)
+                            if jack is not None else None, labels, method, conf_level)
+    return BootstrapResult(statistic=", ".join(names), method=method, conf_level=float(conf_level),
+                           n_resamples=n_resamples, seed=seed, table=table,
+                           replicates=reps_all if return_replicates else None)
+
+
+def _logrank_bootstrap(data, *, time, event, group, weights, strata, cluster, seed, n_resamples, method,
+                       conf_level, return_replicates, progress, drop_missing, weighting):
+    """The log-rank chi-square of ``group``: replicates as integer weights (= replicated rows)."""
+    from riskset._logrank import _resolve_weighting
+    from riskset.engine.logrank import gather_rows, transpose_codes
+
+    if not group:
+        raise OptionError("statistic 'logrank' needs group=...")
+    if method == "bca":
+        raise OptionError("BCa is not available for the log-rank statistic; use percentile or basic")
+    wt = _resolve_weighting(weighting, 0.0, 0.0)
+    wanted = [time, event, group, *(c for c in (weights, cluster) if c), *strata]
+    frame = to_polars(data, list(dict.fromkeys(wanted)))
+    cols = validate_survival(frame, time=time, event=event, weights=weights, by=[group],
+                             drop_missing=drop_missing)
+    if cols.rows is not None:
+        frame = frame[cols.rows]
+    if cols.n_groups < 2:
+        raise RisksetError(f"statistic 'logrank' needs at least two levels in {group!r}")
+    order = np.lexsort((cols.event, cols.time))
+    unit_sorted, _ur, unit_offsets = _units(frame, strata, cluster, order)
+    time_s = np.ascontiguousarray(cols.time[order])
+    event_s = np.ascontiguousarray(cols.event[order])
+    codes_s = gather_rows(transpose_codes(cols.codes.astype(np.int16)[None, :]), order)
+    base_w = np.ascontiguousarray((cols.weights if cols.weights is not None else np.ones(cols.time.size))[order])
+    theta = riskset_logrank_statistic(time_s, event_s, codes_s, base_w, cols.n_groups, wt)
+    seeds = np.random.SeedSequence(seed).generate_state(n_resamples, dtype=np.uint64)
+    parts = []
+    for start in range(0, n_resamples, CHUNK):
+        parts.append(eb.logrank_replicates(seeds[start:start + CHUNK], time_s, event_s, codes_s, base_w,
+                                           unit_sorted, unit_offsets, cols.n_groups, wt.mode, wt.rho, wt.gamma))
+        if progress is not None:
+            progress(min(start + CHUNK, n_resamples), n_resamples)
+    reps = np.concatenate(parts)[:, None]
+    table = _interval_table(reps, np.array([theta]), None, [{"statistic": "logrank"}], method, conf_level)
+    return BootstrapResult(statistic="logrank", method=method, conf_level=float(conf_level),
+                           n_resamples=n_resamples, seed=seed, table=table,
+                           replicates=reps if return_replicates else None)
+
+
+def riskset_logrank_statistic(time_s, event_s, codes_s, w, n_levels, wt) -> float:
+    """Log-rank chi-square of rows sorted by time (the bootstrap's point estimate)."""
+    from riskset.engine.logrank import grid_sums_multi
+
+    obs, expd, var, _ = grid_sums_multi(time_s, event_s, w, True, np.array([0, time_s.size], dtype=np.int64),
+                                        codes_s, np.array([n_levels], dtype=np.int64), wt.mode, wt.rho, wt.gamma)
+    return float(eb.chisq_from_sums(obs[0, 0], expd[0, 0], var[0, 0]))
 
 
 def resampled_rows(lay_unit_rows: np.ndarray, unit_offsets: np.ndarray, seed: np.uint64) -> np.ndarray:

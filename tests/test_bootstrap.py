@@ -185,3 +185,47 @@ def test_several_statistics_share_the_resamples():
     assert both.table["statistic"].to_list() == ["median", "median", "survival_difference"]
     assert both.table.drop("statistic", "g").equals(pl.concat([med.table.drop("statistic", "g"),
                                                               sd.table.drop("statistic")]))
+
+
+@pytest.mark.filterwarnings("ignore:n_resamples")
+@pytest.mark.parametrize("ties", ["efron", "breslow"])
+@pytest.mark.parametrize("cluster", [None, "centre"])
+def test_cox_replicates_equal_refit(ties, cluster):
+    """Heavily tied data (24 distinct times): the frequency-weighted Efron term must equal
+    refitting on the resampled (repeated) rows."""
+    from tests.tolerances import ITERATIVE_RTOL
+
+    d = pl.read_csv("tests/reference/data/cox_ties.csv")
+    covs = ["age", "x", "arm"]
+    res = riskset.bootstrap(d, statistic="cox_coef", time="time", event="event", covariates=covs,
+                            ties=ties, cluster=cluster, n_resamples=40, seed=3, return_replicates=True)
+    fit = riskset.cox(d, time="time", event="event", covariates=covs, ties=ties)
+    assert res.table["term"].to_list() == fit.terms
+    frame = d.select(cluster) if cluster else pl.DataFrame({"_": np.zeros(d.height)})
+    _, unit_rows, unit_offsets = __import__("riskset._bootstrap", fromlist=["_units"])._units(
+        frame, [], cluster, fit._data.order)
+    seeds = np.random.SeedSequence(3).generate_state(40, dtype=np.uint64)
+    for b in (0, 7, 39):
+        rows = resampled_rows(unit_rows, unit_offsets, seeds[b])
+        refit = riskset.cox(d[rows], time="time", event="event", covariates=covs, ties=ties)
+        np.testing.assert_allclose(res.replicates[b], refit.coef, rtol=ITERATIVE_RTOL, atol=1e-9)
+    np.testing.assert_allclose(res.table["estimate"].to_numpy(), fit.coef, rtol=1e-12)
+
+
+@pytest.mark.filterwarnings("ignore:n_resamples")
+def test_logrank_replicates_equal_refit():
+    d = pl.read_csv("tests/reference/data/veteran.csv")
+    res = riskset.bootstrap(d, statistic="logrank", time="time", event="event", group="celltype",
+                            n_resamples=50, seed=9, return_replicates=True)
+    cols = validate_survival(d, time="time", event="event", by=["celltype"])
+    order = np.lexsort((cols.event, cols.time))
+    from riskset._bootstrap import _units
+
+    _, unit_rows, unit_offsets = _units(d, [], None, order)
+    seeds = np.random.SeedSequence(9).generate_state(50, dtype=np.uint64)
+    for b in (0, 13, 49):
+        rows = resampled_rows(unit_rows, unit_offsets, seeds[b])
+        ref = riskset.logrank(d[rows], time="time", event="event", group="celltype").statistic
+        assert res.replicates[b, 0] == pytest.approx(ref, rel=1e-10)
+    assert res.estimate == pytest.approx(riskset.logrank(d, time="time", event="event", group="celltype").statistic,
+                                         rel=1e-12)

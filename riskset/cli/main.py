@@ -275,7 +275,7 @@ def logrank_table_command(data, time_col, event_col, entry, weights_col, drop_mi
 @_common_data_options
 @click.option("--statistic", required=True, help="Comma-separated: median, quantile, survival, rmst, or a two-group "
               "contrast: median_difference, median_ratio, quantile_difference, survival_difference, "
-              "survival_ratio, rmst_difference, rmst_ratio.")
+              "survival_ratio, rmst_difference, rmst_ratio; or logrank; or cox_coef / hazard_ratio.")
 @click.option("--group", help="Group column (per-group statistics, or the two groups of a contrast).")
 @click.option("--at", "at", type=float, help="Landmark time for survival statistics.")
 @click.option("--tau", type=float, help="Horizon for RMST statistics.")
@@ -286,11 +286,15 @@ def logrank_table_command(data, time_col, event_col, entry, weights_col, drop_mi
 @click.option("--seed", type=int, default=None, help="Seed: the same seed gives identical results.")
 @click.option("--strata", multiple=True, help="Resample within levels of this column (repeat).")
 @click.option("--cluster", help="Resample clusters (e.g. patients), keeping their rows together.")
+@click.option("--covariates", help="Cox statistics (cox_coef, hazard_ratio): comma-separated covariates.")
+@click.option("--ties", type=click.Choice(["efron", "breslow"]), default="efron", show_default=True)
+@click.option("--weighting", type=click.Choice(["logrank", "wilcoxon", "tarone-ware", "peto"]), default=None,
+              help="For the logrank statistic.")
 @click.option("--progress/--no-progress", default=None, help="Progress bar (default: on a terminal).")
 @handle_errors
 def bootstrap_command(data, time_col, event_col, entry, weights_col, drop_missing, fmt, output, force,
                       statistic, group, at, tau, p, resamples, method, conf_level, seed, strata, cluster,
-                      progress):
+                      covariates, ties, weighting, progress):
     """Bootstrap confidence interval for a survival statistic."""
     import warnings
 
@@ -299,6 +303,9 @@ def bootstrap_command(data, time_col, event_col, entry, weights_col, drop_missin
     if entry:
         raise RisksetError("bootstrap does not support --entry (delayed entry) yet")
     stats = [x.strip() for x in statistic.split(",") if x.strip()]
+    extra = {"ties": ties, "weighting": weighting}
+    if covariates:
+        extra["covariates"] = [c.strip() for c in covariates.split(",") if c.strip()]
     show = sys.stderr.isatty() if progress is None else progress
     bar_ctx = click.progressbar(length=resamples, label="bootstrap", file=sys.stderr) if show else None
 
@@ -313,12 +320,13 @@ def bootstrap_command(data, time_col, event_col, entry, weights_col, drop_missin
                 res = riskset.bootstrap(data, statistic=stats, time=time_col, event=event_col, group=group,
                                         weights=weights_col, at=at, tau=tau, p=p, n_resamples=resamples,
                                         method=method, conf_level=conf_level, strata=list(strata) or None,
-                                        cluster=cluster, seed=seed, progress=tick, drop_missing=drop_missing)
+                                        cluster=cluster, seed=seed, progress=tick, drop_missing=drop_missing,
+                                        **extra)
         else:
             res = riskset.bootstrap(data, statistic=stats, time=time_col, event=event_col, group=group,
                                     weights=weights_col, at=at, tau=tau, p=p, n_resamples=resamples,
                                     method=method, conf_level=conf_level, strata=list(strata) or None,
-                                    cluster=cluster, seed=seed, drop_missing=drop_missing)
+                                    cluster=cluster, seed=seed, drop_missing=drop_missing, **extra)
     _warnings_to_stderr(caught)
     if fmt == "json":
         text = json.dumps(res.to_dict(), indent=2) + "\n"

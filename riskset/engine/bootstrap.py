@@ -26,16 +26,25 @@ Inputs (all in the sorted order: group, then time ascending, censorings before e
     unit_offsets[s+1]-1``, ``group_offsets[G+1]`` row ranges of the groups.
 Outputs
     ``out[B, K, G]`` float64: K statistics evaluated on the same resamples.
+Cox statistics
+    :func:`cox_replicates` refits the Cox model on each replicate with the resample counts
+    as row frequencies (:func:`cox_pass_freq`: exactly the partial likelihood of the
+    resampled rows, Efron ties included), by R's Newton–Raphson started at the full-data
+    estimate; a replicate that does not converge is NaN (undefined).
 Reference
     Efron & Tibshirani (1993), ch. 6 and 14; R ``boot::boot`` with ``sim = "ordinary"``.
 """
 
 from __future__ import annotations
 
+import math
+
 import numba
 import numpy as np
 
 from riskset.engine._jit import kernel, parallel_kernel
+from riskset.engine.cox import _apply_events, _symmetrize, cholesky2, chsolve2
+from riskset.engine.logrank import grid_sums_multi
 
 STAT_SURV = 0
 STAT_QUANTILE = 1
@@ -241,4 +250,193 @@ def jackknife_statistics(time, event, base_w, unit, n_units, block, n_blocks, gr
             for g in range(n_groups):
                 out[j, k, g] = group_statistic(time, event, w, group_offsets[g], group_offsets[g + 1],
                                                stats[k], xs[k])
+    return out
+
+
+# --------------------------------------------------------------------------------------------
+# Cox replicates: frequency-weighted partial likelihood, Newton warm-started at the full fit
+@kernel
+def cox_pass_freq(X, time, status, freq, basew, off, beta, bounds, efron):
+    """``(loglik, U, I)`` of the data with row ``m`` repeated ``freq[m]`` times.
+
+    Identical to :func:`riskset.engine.cox.cox_pass` on the expanded data: a row's risk
+    weight is ``freq * basew * exp(eta)`` and, for Efron's approximation, a time's number of
+    tied events counts every repeat (``sum of freq`` over its events), exactly as refitting
+    on resampled rows does. Rows with ``freq = 0`` contribute nothing.
+    """
+    n, p = X.shape
+    u = np.zeros(p)
+    imat = np.zeros((p, p))
+    a = np.zeros(p)
+    a2 = np.zeros(p)
+    c = np.zeros((p, p))
+    c2 = np.zeros((p, p))
+    ll = 0.0
+    for s in range(bounds.shape[0] - 1):
+        lo = bounds[s]
+        hi = bounds[s + 1]
+        denom = 0.0
+        a[:] = 0.0
+        c[:, :] = 0.0
+        i = hi - 1
+        while i >= lo:
+            t = time[i]
+            ndead = 0
+            g = i
+            while g >= lo and time[g] == t:
+                if status[g] != 0:
+                    ndead += freq[g]
+                g -= 1
+            split = efron and ndead > 1
+            deadwt = 0.0
+            denom2 = 0.0
+            for m in range(i, g, -1):
+                f = freq[m]
+                if f == 0:
+                    continue
+                zb = off[m]
+                for k in range(p):
+                    zb += beta[k] * X[m, k]
+                wi = f * basew[m]
+                r = math.exp(zb) * wi
+                denom += r
+                for k in range(p):
+                    rx = r * X[m, k]
+                    a[k] += rx
+                    for j in range(k + 1):
+                        c[k, j] += rx * X[m, j]
+                if status[m] != 0:
+                    deadwt += wi
+                    denom2 += r
+                    ll += wi * zb
+                    for k in range(p):
+                        u[k] += wi * X[m, k]
+                    if split:
+                        for k in range(p):
+                            rx = r * X[m, k]
+                            a2[k] += rx
+                            for j in range(k + 1):
+                                c2[k, j] += rx * X[m, j]
+            i = g
+            if ndead > 0:
+                ll += _apply_events(efron, ndead, deadwt, denom, denom2, a, a2, c, c2, u, imat, True)
+                if split:
+                    a2[:] = 0.0
+                    c2[:, :] = 0.0
+    _symmetrize(imat)
+    return ll, u, imat
+
+
+@kernel
+def cox_newton_freq(X, time, status, freq, basew, off, bounds, efron, beta0, max_iter, eps, toler):
+    """R ``coxph.fit``'s Newton–Raphson (step-halving, ``|1 - ll_old/ll_new| <= eps``) on the
+    frequency-weighted data, started at ``beta0``; returns ``(beta, converged)``."""
+    beta = beta0.copy()
+    ll, u, imat = cox_pass_freq(X, time, status, freq, basew, off, beta, bounds, efron)
+    chol, _rank, _nn = cholesky2(imat, toler)
+    newbeta = beta + chsolve2(chol, u)
+    halving = False
+    for _it in range(max_iter):
+        newlk, u, imat = cox_pass_freq(X, time, status, freq, basew, off, newbeta, bounds, efron)
+        if not (newlk == newlk) or abs(newlk) == np.inf:
+            halving = True
+            newbeta = (newbeta + beta) / 2.0
+            continue
+        chol, _rank, _nn = cholesky2(imat, toler)
+        if not halving and abs(1.0 - ll / newlk) <= eps:
+            return newbeta, True
+        if not (newlk >= ll):
+            halving = True
+            newbeta = (newbeta + beta) / 2.0
+        else:
+            halving = False
+            ll = newlk
+            beta = newbeta
+            newbeta = newbeta + chsolve2(chol, u)
+    return newbeta, False
+
+
+@parallel_kernel
+def cox_replicates(seeds, X, time, status, basew, off, bounds, efron, unit, unit_offsets, beta0,
+                   max_iter, eps, toler):
+    """``out[b, :]``: Cox coefficients of replicate b (NaN if it did not converge)."""
+    n_rep = seeds.shape[0]
+    n, p = X.shape
+    n_units = unit_offsets[-1]
+    out = np.empty((n_rep, p), dtype=np.float64)
+    for b in numba.prange(n_rep):
+        counts = np.empty(n_units, dtype=np.int64)
+        _draw_counts(seeds[b], unit_offsets, counts)
+        freq = np.empty(n, dtype=np.int64)
+        for i in range(n):
+            freq[i] = counts[unit[i]]
+        beta, ok = cox_newton_freq(X, time, status, freq, basew, off, bounds, efron, beta0,
+                                   max_iter, eps, toler)
+        for k in range(p):
+            out[b, k] = beta[k] if ok else np.nan
+    return out
+
+
+@parallel_kernel
+def cox_jackknife(X, time, status, basew, off, bounds, efron, unit, block, n_blocks, beta0,
+                  max_iter, eps, toler):
+    """Leave-one-block-out Cox coefficients ``out[j, :]`` (units of block j removed)."""
+    n, p = X.shape
+    out = np.empty((n_blocks, p), dtype=np.float64)
+    for j in numba.prange(n_blocks):
+        freq = np.empty(n, dtype=np.int64)
+        for i in range(n):
+            freq[i] = 0 if block[unit[i]] == j else 1
+        beta, ok = cox_newton_freq(X, time, status, freq, basew, off, bounds, efron, beta0,
+                                   max_iter, eps, toler)
+        for k in range(p):
+            out[j, k] = beta[k] if ok else np.nan
+    return out
+
+
+# --------------------------------------------------------------------------------------------
+# Log-rank chi-square replicates (rows sorted by time; integer weights = replicated rows)
+@kernel
+def chisq_from_sums(obs, expd, var):
+    """R ``survdiff``'s chi-square: groups with expected > 0, the first of them dropped."""
+    L = obs.shape[0]
+    keep = np.empty(L, dtype=np.int64)
+    m = 0
+    for k in range(L):
+        if expd[k] > 0.0:
+            keep[m] = k
+            m += 1
+    if m < 2:
+        return np.nan
+    q = m - 1
+    u = np.empty(q)
+    v = np.empty((q, q))
+    for a in range(q):
+        u[a] = obs[keep[a + 1]] - expd[keep[a + 1]]
+        for b in range(q):
+            v[a, b] = var[keep[a + 1], keep[b + 1]]
+    if q == 1:
+        return u[0] * u[0] / v[0, 0] if v[0, 0] > 0.0 else np.nan
+    sol = np.linalg.solve(v, u)
+    return float(np.dot(sol, u))
+
+
+@parallel_kernel
+def logrank_replicates(seeds, time_s, event_s, codes_s, base_w, unit, unit_offsets, n_levels,
+                       mode, rho, gamma):
+    """Log-rank (weighted family) chi-square of each replicate; rows sorted by time."""
+    n_rep = seeds.shape[0]
+    n = time_s.shape[0]
+    n_units = unit_offsets[-1]
+    out = np.empty(n_rep, dtype=np.float64)
+    cell_off = np.array([0, n], dtype=np.int64)
+    lv = np.array([n_levels], dtype=np.int64)
+    for b in numba.prange(n_rep):
+        counts = np.empty(n_units, dtype=np.int64)
+        _draw_counts(seeds[b], unit_offsets, counts)
+        w = np.empty(n, dtype=np.float64)
+        for i in range(n):
+            w[i] = counts[unit[i]] * base_w[i]
+        obs, expd, var, _cnt = grid_sums_multi(time_s, event_s, w, True, cell_off, codes_s, lv, mode, rho, gamma)
+        out[b] = chisq_from_sums(obs[0, 0], expd[0, 0], var[0, 0])
     return out
