@@ -28,8 +28,8 @@ Outputs
     ``out[B, K, G]`` float64: K statistics evaluated on the same resamples.
 Cox statistics
     :func:`cox_replicates` refits the Cox model on each replicate with the resample counts
-    as row frequencies (:func:`cox_pass_freq`: exactly the partial likelihood of the
-    resampled rows, Efron ties included), by R's Newton–Raphson started at the full-data
+    as row frequencies (:func:`riskset.engine.cox.cox_pass` with ``freq``: exactly the
+    partial likelihood of the resampled rows, Efron ties included), by R's Newton–Raphson started at the full-data
     estimate; a replicate that does not converge is NaN (undefined).
 Reference
     Efron & Tibshirani (1993), ch. 6 and 14; R ``boot::boot`` with ``sim = "ordinary"``.
@@ -37,13 +37,11 @@ Reference
 
 from __future__ import annotations
 
-import math
-
 import numba
 import numpy as np
 
 from riskset.engine._jit import kernel, parallel_kernel
-from riskset.engine.cox import _apply_events, _symmetrize, cholesky2, chsolve2
+from riskset.engine.cox import cholesky2, chsolve2, cox_pass
 from riskset.engine.logrank import grid_sums_multi
 
 STAT_SURV = 0
@@ -256,88 +254,16 @@ def jackknife_statistics(time, event, base_w, unit, n_units, block, n_blocks, gr
 # --------------------------------------------------------------------------------------------
 # Cox replicates: frequency-weighted partial likelihood, Newton warm-started at the full fit
 @kernel
-def cox_pass_freq(X, time, status, freq, basew, off, beta, bounds, efron):
-    """``(loglik, U, I)`` of the data with row ``m`` repeated ``freq[m]`` times.
-
-    Identical to :func:`riskset.engine.cox.cox_pass` on the expanded data: a row's risk
-    weight is ``freq * basew * exp(eta)`` and, for Efron's approximation, a time's number of
-    tied events counts every repeat (``sum of freq`` over its events), exactly as refitting
-    on resampled rows does. Rows with ``freq = 0`` contribute nothing.
-    """
-    n, p = X.shape
-    u = np.zeros(p)
-    imat = np.zeros((p, p))
-    a = np.zeros(p)
-    a2 = np.zeros(p)
-    c = np.zeros((p, p))
-    c2 = np.zeros((p, p))
-    ll = 0.0
-    for s in range(bounds.shape[0] - 1):
-        lo = bounds[s]
-        hi = bounds[s + 1]
-        denom = 0.0
-        a[:] = 0.0
-        c[:, :] = 0.0
-        i = hi - 1
-        while i >= lo:
-            t = time[i]
-            ndead = 0
-            g = i
-            while g >= lo and time[g] == t:
-                if status[g] != 0:
-                    ndead += freq[g]
-                g -= 1
-            split = efron and ndead > 1
-            deadwt = 0.0
-            denom2 = 0.0
-            for m in range(i, g, -1):
-                f = freq[m]
-                if f == 0:
-                    continue
-                zb = off[m]
-                for k in range(p):
-                    zb += beta[k] * X[m, k]
-                wi = f * basew[m]
-                r = math.exp(zb) * wi
-                denom += r
-                for k in range(p):
-                    rx = r * X[m, k]
-                    a[k] += rx
-                    for j in range(k + 1):
-                        c[k, j] += rx * X[m, j]
-                if status[m] != 0:
-                    deadwt += wi
-                    denom2 += r
-                    ll += wi * zb
-                    for k in range(p):
-                        u[k] += wi * X[m, k]
-                    if split:
-                        for k in range(p):
-                            rx = r * X[m, k]
-                            a2[k] += rx
-                            for j in range(k + 1):
-                                c2[k, j] += rx * X[m, j]
-            i = g
-            if ndead > 0:
-                ll += _apply_events(efron, ndead, deadwt, denom, denom2, a, a2, c, c2, u, imat, True)
-                if split:
-                    a2[:] = 0.0
-                    c2[:, :] = 0.0
-    _symmetrize(imat)
-    return ll, u, imat
-
-
-@kernel
 def cox_newton_freq(X, time, status, freq, basew, off, bounds, efron, beta0, max_iter, eps, toler):
     """R ``coxph.fit``'s Newton–Raphson (step-halving, ``|1 - ll_old/ll_new| <= eps``) on the
     frequency-weighted data, started at ``beta0``; returns ``(beta, converged)``."""
     beta = beta0.copy()
-    ll, u, imat = cox_pass_freq(X, time, status, freq, basew, off, beta, bounds, efron)
+    ll, u, imat = cox_pass(X, time, status, basew, off, beta, bounds, efron, True, freq)
     chol, _rank, _nn = cholesky2(imat, toler)
     newbeta = beta + chsolve2(chol, u)
     halving = False
     for _it in range(max_iter):
-        newlk, u, imat = cox_pass_freq(X, time, status, freq, basew, off, newbeta, bounds, efron)
+        newlk, u, imat = cox_pass(X, time, status, basew, off, newbeta, bounds, efron, True, freq)
         if not (newlk == newlk) or abs(newlk) == np.inf:
             halving = True
             newbeta = (newbeta + beta) / 2.0

@@ -219,11 +219,15 @@ def _symmetrize(imat):
 
 
 @kernel
-def cox_pass(X, time, status, wt, off, beta, bounds, efron, want_imat):
+def cox_pass(X, time, status, wt, off, beta, bounds, efron, want_imat, freq=None):
     """Right-censored data: ``(loglik, U, I)`` at ``beta`` (see module contract).
 
     Each group of tied rows is scanned once for its events first, so the separate sums of
     the events (``a2``, ``c2``) are only accumulated where Efron needs them (``nd > 1``).
+
+    ``freq`` (int64, optional) repeats row ``m`` ``freq[m]`` times: the result is that of the
+    expanded data, Efron's count of tied events included (the bootstrap's replicates).
+    Numba compiles the ``freq=None`` case without the frequency code.
     """
     n, p = X.shape
     u = np.zeros(p)
@@ -245,16 +249,24 @@ def cox_pass(X, time, status, wt, off, beta, bounds, efron, want_imat):
             ndead = 0
             g = i
             while g >= lo and time[g] == t:
-                ndead += status[g] != 0
+                if freq is None:
+                    ndead += status[g] != 0
+                elif status[g] != 0:
+                    ndead += freq[g]
                 g -= 1
             split = efron and ndead > 1  # Efron needs the events' own sums
             deadwt = 0.0
             denom2 = 0.0
             for m in range(i, g, -1):
+                if freq is None:
+                    wi = wt[m]
+                else:
+                    if freq[m] == 0:
+                        continue
+                    wi = freq[m] * wt[m]
                 zb = off[m]
                 for k in range(p):
                     zb += beta[k] * X[m, k]
-                wi = wt[m]
                 r = math.exp(zb) * wi
                 denom += r
                 if want_imat:
