@@ -394,7 +394,7 @@ def kaplan_meier(
         variance = "robust"
     else:
         with np.errstate(invalid="ignore"):
-            se_log = np.sqrt(var_log)
+            se_log = np.sqrt(var_log, out=var_log)  # in place: var_log is not used again
         variance = "greenwood"
     if cols.n_groups == 0 and et.time.size == 0:
         raise EmptyDataError("no rows to analyse")

@@ -124,3 +124,22 @@ def compact_codes(combined, total):
     for i in range(combined.shape[0]):
         out[i] = table[combined[i]]
     return out, present
+
+
+@kernel
+def levels_present(v, lo, hi):
+    """The distinct values of integer ``v[n]`` in ``[lo, hi]``, ascending (one pass)."""
+    span = hi - lo + 1
+    seen = np.zeros(span, dtype=np.bool_)
+    for i in range(v.shape[0]):
+        seen[v[i] - lo] = True
+    k = 0
+    for j in range(span):
+        k += seen[j]
+    out = np.empty(k, dtype=np.int64)
+    k = 0
+    for j in range(span):
+        if seen[j]:
+            out[k] = j + lo
+            k += 1
+    return out

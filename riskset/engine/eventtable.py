@@ -23,7 +23,8 @@ Method (no comparison sort of row indices)
     2. The caller sorts each segment in place: ``ndarray.sort`` on uint64 (SIMD, no index
        array) when unweighted; an argsort of the segment when weights must travel with it.
        This is the only O(n log n) step and costs about one value sort of the time column.
-    3. :func:`table_from_keys` counts the distinct times (so outputs are allocated once), makes
+    3. :func:`table_from_keys` counts the distinct times (so outputs are allocated once; the
+       times are decoded in place over the key buffer), makes
        one forward pass per group that collapses runs of equal times into rows, then one
        backward pass that fills ``n_risk`` as a running sum of exits at or after ``t`` minus
        entries at or after ``t`` (summing from the tail, as R does, keeps small late risk sets
@@ -129,12 +130,14 @@ def table_from_keys(keys, wts, offsets, weighted, entry_vals, entry_wts, entry_o
             m += 1
             for i in range(lo + 1, hi):
                 m += (keys[i] >> one) != (keys[i - 1] >> one)
-    out_t = np.empty(m, dtype=np.float64)
     out_r = np.empty(m, dtype=np.float64)
     out_d = np.empty(m, dtype=np.float64)
     out_c = np.empty(m, dtype=np.float64)
     out_off = np.zeros(n_groups + 1, dtype=np.int64)
-    tbits = out_t.view(np.uint64)
+    # times are decoded in place over the key buffer: row ``pos`` is written only after key
+    # ``i >= pos`` has been read, so no key is overwritten before it is used
+    tbits = keys
+    out_t = keys.view(np.float64)
     # pass 2: one row per run of equal times; the low key bit is the event flag
     pos = -1
     for g in range(n_groups):
@@ -170,7 +173,7 @@ def table_from_keys(keys, wts, offsets, weighted, entry_vals, entry_wts, entry_o
                     entered_after += entry_wts[ien] if weighted else 1.0
                     ien -= 1
             out_r[j] = acc - entered_after
-    return out_t, out_r, out_d, out_c, out_off
+    return out_t[:m], out_r, out_d, out_c, out_off
 
 
 def sort_segments(
@@ -210,4 +213,6 @@ def event_table(
         evals = ewts = np.empty(0, dtype=np.float64)
         eoff = np.zeros(n_groups + 1, dtype=np.int64)
     t, r, d, c, toff = table_from_keys(keys, wts, off, weighted, evals, ewts, eoff, has_entry)
+    if t.size < keys.size // 2:  # heavily tied: do not keep the whole key buffer alive
+        t = t.copy()
     return EventTable(t, r, d, c, toff, np.diff(off))

@@ -29,7 +29,14 @@ from dataclasses import dataclass
 import numpy as np
 import polars as pl
 
-from riskset.engine.checks import compact_codes, dense_codes, event_codes, float_scan, int_range
+from riskset.engine.checks import (
+    compact_codes,
+    dense_codes,
+    event_codes,
+    float_scan,
+    int_range,
+    levels_present,
+)
 from riskset.errors import ColumnError, EmptyDataError, RisksetWarning
 
 
@@ -279,8 +286,12 @@ def _column_codes(s: pl.Series) -> tuple[np.ndarray, pl.Series]:
     if (s.dtype.is_integer() or s.dtype == pl.Boolean) and s.len() > 0 and s.null_count() == 0:
         v = s.cast(pl.Int64).to_numpy()
         lo, hi = int_range(v)
-        if hi - lo <= 4 * v.size + 1024:  # dense integers: two linear passes, no hashing
-            codes, lv = dense_codes(v, lo, hi)
+        if hi - lo <= 4 * v.size + 1024:  # dense integers: linear passes, no hashing
+            lv = levels_present(v, lo, hi)
+            if lo == 0 and lv.size == hi + 1 and v.dtype == np.int64:
+                codes = v  # values are already their codes 0..k-1: keep the column (no copy)
+            else:
+                codes, lv = dense_codes(v, lo, hi)
             return codes, pl.Series(s.name, lv).cast(s.dtype)
     uniq = s.unique().sort()
     return uniq.search_sorted(s, side="left").to_numpy().astype(np.int64), uniq
