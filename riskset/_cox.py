@@ -17,8 +17,7 @@ from typing import Any
 
 import numpy as np
 import polars as pl
-from scipy.special import ndtr, ndtri
-from scipy.stats import chi2
+from scipy.special import chdtrc, ndtr, ndtri
 
 from riskset._prepare import as_names
 from riskset.engine import cox as ce
@@ -44,7 +43,7 @@ class ConvergenceWarning(RisksetWarning):
 def _chisq_p(stat: float, df: int) -> float:
     if df <= 0 or not math.isfinite(stat):
         return float("nan")
-    return float(chi2.sf(stat, df))
+    return float(chdtrc(df, stat))
 
 
 def _exp(x: np.ndarray) -> np.ndarray:
