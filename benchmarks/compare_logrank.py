@@ -31,9 +31,8 @@ import numpy as np
 import polars as pl
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-from benchmarks.data import make_km_data  # noqa: E402
-
 import riskset  # noqa: E402
+from benchmarks.data import make_km_data  # noqa: E402
 
 
 def timed(fn, repeat: int) -> float:
