@@ -758,7 +758,13 @@ def cox(
         tm, ev, ent, wts, codes = cols.time, cols.event, cols.entry, cols.weights, cols.codes
     keys = cols.keys
     if strata_names:
-        used, codes = np.unique(codes, return_inverse=True)
+        # compact to the strata still present (rows may have been dropped): linear, no sort
+        present = np.bincount(codes, minlength=keys.height) > 0
+        used = np.flatnonzero(present)
+        if used.size < keys.height:
+            remap = np.cumsum(present, dtype=np.int64) - 1
+            codes = remap[codes]
+        codes = np.ascontiguousarray(codes, dtype=np.int64)
         keys = keys[used]
         n_strata = int(used.size)
     else:

@@ -299,6 +299,9 @@ def _split_codes(keys: pl.DataFrame, codes: np.ndarray, strata: tuple[str, ...],
     else:
         s_of_key, s_keys = np.zeros(keys.height, dtype=np.int64), pl.DataFrame()
     g_of_key, g_keys = encode_groups(keys, group)
+    if not strata and np.array_equal(g_of_key, np.arange(keys.height)):
+        # unstratified: the combined codes already are the group codes (no per-row gathers)
+        return np.zeros(codes.size, dtype=np.int64), 1, s_keys, np.ascontiguousarray(codes), g_keys
     return (
         np.ascontiguousarray(s_of_key[codes]),
         max(s_keys.height, 1),

@@ -399,9 +399,13 @@ def cox_pass_counting(X, start, time, status, wt, zbs, rs, bounds, sorder, efron
 # sorting and the problem bundle
 # --------------------------------------------------------------------------------------
 @kernel
-def _stratum_scatter(order, codes, n_strata):
-    """Stable counting scatter of ``order`` by ``codes[order]``; returns (order, bounds)."""
-    n = order.shape[0]
+def _stratum_partition(codes, n_strata):
+    """Stable counting sort of the rows by stratum code: ``(rows, bounds[S+1])``.
+
+    Reads ``codes`` in row order and writes into one output run per stratum, so memory
+    access stays sequential (no random reads of ``codes`` through a time order).
+    """
+    n = codes.shape[0]
     counts = np.zeros(n_strata + 1, dtype=np.int64)
     for i in range(n):
         counts[codes[i] + 1] += 1
@@ -409,8 +413,7 @@ def _stratum_scatter(order, codes, n_strata):
         counts[g + 1] += counts[g]
     bounds = counts.copy()
     out = np.empty(n, dtype=np.int64)
-    for m in range(n):
-        i = order[m]
+    for i in range(n):
         g = codes[i]
         out[counts[g]] = i
         counts[g] += 1
@@ -454,10 +457,18 @@ def gather_center(X, order, wt, weighted):
 
 def sort_rows(time: np.ndarray, codes: np.ndarray, n_strata: int) -> tuple[np.ndarray, np.ndarray]:
     """Row order by (stratum, time) ascending, stable; returns ``(order, bounds[S+1])``."""
-    order = np.argsort(time).astype(np.int64, copy=False)  # tie order is immaterial
     if n_strata <= 1:
+        order = np.argsort(time).astype(np.int64, copy=False)  # tie order is immaterial
         return order, np.array([0, time.size], dtype=np.int64)
-    return _stratum_scatter(order, codes, n_strata)
+    # rows grouped by stratum first (one sequential counting pass), then each stratum's
+    # times sorted on their own: no scattered reads through a global time order
+    rows, bounds = _stratum_partition(np.ascontiguousarray(codes, dtype=np.int64), n_strata)
+    seg_time = time[rows]
+    for s in range(n_strata):
+        lo, hi = int(bounds[s]), int(bounds[s + 1])
+        if hi - lo > 1:
+            rows[lo:hi] = rows[lo:hi][np.argsort(seg_time[lo:hi])]
+    return rows, bounds
 
 
 class CoxData(NamedTuple):
