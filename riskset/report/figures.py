@@ -5,7 +5,7 @@ without ``pyplot`` (so no backend is switched, nothing is registered globally an
 needs closing) and inside a :func:`matplotlib.rc_context` (so the style never leaks into the
 caller's rcParams).
 
-Public functions: :func:`km_figure`, :func:`forest_figure`, :func:`save_figure`,
+Public functions: :func:`km_figure`, :func:`forest_figure`, :func:`render_figure`, :func:`save_figure`,
 :func:`format_p`.
 """
 
@@ -30,7 +30,7 @@ from matplotlib.ticker import FixedLocator, FuncFormatter, MaxNLocator, NullLoca
 
 from riskset.errors import OptionError, RisksetError
 
-__all__ = ["PALETTE", "forest_figure", "format_p", "km_figure", "save_figure"]
+__all__ = ["PALETTE", "forest_figure", "format_p", "km_figure", "render_figure", "save_figure"]
 
 #: Okabe–Ito colour-blind-safe palette (yellow last: it is faint on white).
 PALETTE: tuple[str, ...] = (
@@ -611,13 +611,35 @@ def _atomic_write_bytes(target: Path, data: bytes) -> None:
         raise
 
 
+def render_figure(fig: Figure, *, dpi: int = 150) -> dict[str, bytes]:
+    """``{"png": bytes, "svg": bytes}`` of ``fig``, laid out once.
+
+    The first render (PNG) runs the figure's layout engine; the SVG is then drawn with the
+    positions it computed (the layout engine is switched off for that render and restored),
+    so a figure costs one layout instead of one per format. Pass the result to
+    :func:`save_figure` and :func:`riskset.report.html.figure_from_matplotlib` so that the
+    files and the report share one rendering.
+    """
+    out = {"png": _render(fig, "png", dpi=dpi)}
+    engine = fig.get_layout_engine()
+    if engine is not None:
+        fig.set_layout_engine("none")
+    try:
+        out["svg"] = _render(fig, "svg", dpi=dpi)
+    finally:
+        if engine is not None:
+            fig.set_layout_engine(engine)
+    return out
+
+
 def save_figure(fig: Figure, stem: str | os.PathLike[str], *, force: bool = False,
-                dpi: int = 150) -> dict[str, Path]:
+                dpi: int = 150, rendered: dict[str, bytes] | None = None) -> dict[str, Path]:
     """Write ``<stem>.png`` (``dpi``, default 150) and ``<stem>.svg``, each atomically.
 
     Each file is written to a temporary file in the same folder and renamed into place.
     Refuses (:class:`riskset.errors.RisksetError`) if either file exists, unless ``force``;
-    nothing is written in that case. Returns ``{"png": path, "svg": path}``.
+    nothing is written in that case. ``rendered`` (from :func:`render_figure`) reuses bytes
+    already drawn. Returns ``{"png": path, "svg": path}``.
     """
     stem = Path(stem)
     targets = {ext: stem.parent / f"{stem.name}.{ext}" for ext in ("png", "svg")}
@@ -629,6 +651,7 @@ def save_figure(fig: Figure, stem: str | os.PathLike[str], *, force: bool = Fals
                 + " already exists; pass force=True (--force) to overwrite"
             )
     stem.parent.mkdir(parents=True, exist_ok=True)
+    data = rendered if rendered is not None else render_figure(fig, dpi=dpi)
     for ext, path in targets.items():
-        _atomic_write_bytes(path, _render(fig, ext, dpi=dpi))
+        _atomic_write_bytes(path, data[ext])
     return targets

@@ -86,13 +86,18 @@ class Report:
 
 
 def figure_from_matplotlib(title: str, fig: Any, caption: str | None = None, *,
-                           dpi: int = 150, svg: bool = True) -> Figure:
-    """Render a matplotlib figure in memory to PNG bytes (``dpi``) and SVG text."""
-    from riskset.report.figures import _render
+                           dpi: int = 150, svg: bool = True,
+                           rendered: dict[str, bytes] | None = None) -> Figure:
+    """Render a matplotlib figure in memory to PNG bytes (``dpi``) and SVG text.
 
-    png = _render(fig, "png", dpi=dpi)
-    svg_text = _render(fig, "svg").decode("utf-8") if svg else None
-    return Figure(title=title, png=png, svg=svg_text, caption=caption)
+    ``rendered`` (from :func:`riskset.report.figures.render_figure`) reuses bytes already drawn.
+    """
+    from riskset.report.figures import _render, render_figure
+
+    if rendered is None:
+        rendered = render_figure(fig, dpi=dpi) if svg else {"png": _render(fig, "png", dpi=dpi)}
+    svg_text = rendered["svg"].decode("utf-8") if svg else None
+    return Figure(title=title, png=rendered["png"], svg=svg_text, caption=caption)
 
 
 # --------------------------------------------------------------------------------------------

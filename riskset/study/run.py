@@ -581,15 +581,16 @@ def write_study(result: StudyResult, out: str | Path, *, force: bool = False) ->
                 labels = [", ".join(str(v) for v in row) for row in obj.keys.iter_rows()] if obj.by else None
                 fig = F.km_figure(obj, title=title, pvalue=p, labels=labels,
                                   xlabel=f"Time ({result.spec.time_unit})")
-            F.save_figure(fig, tmp / "figures" / name)
-            fig_objs[name] = (fig, title)
+            rendered = F.render_figure(fig)  # drawn once: the files and the report share it
+            F.save_figure(fig, tmp / "figures" / name, rendered=rendered)
+            fig_objs[name] = (fig, title, rendered)
         payload = {
             "meta": _jsonable(result.meta),
             "notes": result.notes,
             "tables": {k: _jsonable(v.to_dicts()) for k, v in result.tables.items()},
             "values": {k: _jsonable(v.to_dicts()) for k, v in result.values.items()},
             "figures": {k: {"png": f"figures/{k}.png", "svg": f"figures/{k}.svg", "title": t}
-                        for k, (_f, t) in fig_objs.items()},
+                        for k, (_f, t, _r) in fig_objs.items()},
         }
         (tmp / "results.json").write_text(json.dumps(payload, indent=2), encoding="utf-8")
         report = _report_model(result, fig_objs, H)
@@ -597,7 +598,7 @@ def write_study(result: StudyResult, out: str | Path, *, force: bool = False) ->
         (tmp / "report.md").write_text(H.render_markdown(report, figure_dir="figures"), encoding="utf-8")
         import matplotlib.pyplot as plt
 
-        for fig, _t in fig_objs.values():
+        for fig, _t, _r in fig_objs.values():
             plt.close(fig)
         if out.exists():
             shutil.rmtree(out)
@@ -631,9 +632,11 @@ def _report_model(result: StudyResult, fig_objs, H):
         tabs = [H.Table(title=n.replace("_", " "), frame=result.tables[n]) for n in names]
         figs = []
         if key == "km_":
-            figs = [H.figure_from_matplotlib(t, f) for k, (f, t) in fig_objs.items() if k.startswith("km_")]
+            figs = [H.figure_from_matplotlib(t, f, rendered=r) for k, (f, t, r) in fig_objs.items()
+                    if k.startswith("km_")]
         if key == "cox":
-            figs = [H.figure_from_matplotlib(t, f) for k, (f, t) in fig_objs.items() if k.startswith("forest")]
+            figs = [H.figure_from_matplotlib(t, f, rendered=r) for k, (f, t, r) in fig_objs.items()
+                    if k.startswith("forest")]
         sections.append(H.Section(title=title, tables=tabs, figures=figs))
     fu = [v for k, v in result.values.items() if k.startswith("followup_")]
     if fu:
