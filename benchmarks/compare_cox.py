@@ -311,7 +311,7 @@ def profile_pieces(df: pl.DataFrame, p: int, model: str, repeat: int) -> list[tu
     def p_strata_codes():
         cols = st["cols"]
         if strata:
-            used, codes = np.unique(cols.codes, return_inverse=True)
+            codes, used = rc._compact_codes(cols.codes, cols.keys.height)
             st["codes"], st["k"] = codes, int(used.size)
         else:
             st["codes"], st["k"] = cols.codes, 1
@@ -349,7 +349,7 @@ def profile_pieces(df: pl.DataFrame, p: int, model: str, repeat: int) -> list[tu
     pieces = [
         ("to_polars + validate_survival (time, event, strata)", p_validate),
         ("build_design (covariate columns -> X) + missing scan", p_design),
-        ("stratum codes (np.unique)", p_strata_codes),
+        ("stratum codes (compacted)", p_strata_codes),
         ("_check_constant", p_constant),
         ("sort_rows (argsort time [+ stratum scatter])", p_sort),
         ("gather_center (means + sorted, centred copy of X)", p_center),

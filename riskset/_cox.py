@@ -46,6 +46,18 @@ def _chisq_p(stat: float, df: int) -> float:
     return float(chdtrc(df, stat))
 
 
+def _compact_codes(codes: np.ndarray, n_keys: int) -> tuple[np.ndarray, np.ndarray]:
+    """Renumber codes ``0..n_keys-1`` to the levels still present (rows may have been dropped).
+
+    Linear (a bincount), no sort. Returns ``(codes, used)`` with ``used`` the kept old codes.
+    """
+    present = np.bincount(codes, minlength=n_keys) > 0
+    used = np.flatnonzero(present)
+    if used.size < n_keys:
+        codes = (np.cumsum(present, dtype=np.int64) - 1)[codes]
+    return np.ascontiguousarray(codes, dtype=np.int64), used
+
+
 def _exp(x: np.ndarray) -> np.ndarray:
     with np.errstate(over="ignore"):
         return np.exp(x)
@@ -758,13 +770,7 @@ def cox(
         tm, ev, ent, wts, codes = cols.time, cols.event, cols.entry, cols.weights, cols.codes
     keys = cols.keys
     if strata_names:
-        # compact to the strata still present (rows may have been dropped): linear, no sort
-        present = np.bincount(codes, minlength=keys.height) > 0
-        used = np.flatnonzero(present)
-        if used.size < keys.height:
-            remap = np.cumsum(present, dtype=np.int64) - 1
-            codes = remap[codes]
-        codes = np.ascontiguousarray(codes, dtype=np.int64)
+        codes, used = _compact_codes(codes, keys.height)
         keys = keys[used]
         n_strata = int(used.size)
     else:
