@@ -294,16 +294,7 @@ class _Runner:
             for cname in self.endpoint_cohorts(ep):
                 frame, _ = _endpoint_frame(ep, self.cohorts[cname])
                 wanted = [f for f in facs if cname in (f.get("cohorts") or self.endpoint_cohorts(ep))]
-                for f in wanted:
-                    sub = frame.filter(pl.col(f["column"]).is_not_null())
-                    try:
-                        g = riskset.logrank_table(sub, time=ep.time_col, event=ep.event_col, factors=[f["column"]])
-                        g = g.with_columns(pl.lit(ep.name).alias("endpoint"), pl.lit(cname).alias("cohort"),
-                                           pl.lit(f["name"]).alias("factor_label"))
-                    except RisksetError as exc:
-                        g = pl.DataFrame({"endpoint": [ep.name], "cohort": [cname], "factor_label": [f["name"]],
-                                          "factor": [f["column"]], "note": [f"not tested: {exc}"]})
-                    parts.append(g)
+                parts.extend(self._logrank_factors(ep, cname, frame, wanted))
         if not parts:
             return
         grid = pl.concat(parts, how="diagonal_relaxed")
@@ -318,6 +309,41 @@ class _Runner:
         wide = disp.pivot(on="cohort", index=["endpoint", "factor"], values="log-rank p", aggregate_function="first")
         self.r.tables["table3_logrank"] = wide
         self.r.tables["logrank_detail"] = disp
+
+    def _logrank_factors(self, ep, cname: str, frame: pl.DataFrame, wanted: list[dict]) -> list[pl.DataFrame]:
+        """Table 3 rows of one endpoint x cohort: all factors in one batch grid.
+
+        One ``logrank_table`` call sorts the endpoint once for every factor; a factor's
+        missing values leave only that factor's tests (``drop_missing=True``; the endpoint
+        frame has no missing times or events). If the batch fails (a factor column that
+        cannot be tested at all), each factor is tried on its own so the others still get
+        their p-values and the failing one a note.
+        """
+        if not wanted:
+            return []
+
+        def label(g: pl.DataFrame, fs: list[dict]) -> pl.DataFrame:
+            names = {f["column"]: f["name"] for f in fs}
+            rows = [g.filter(pl.col("factor") == f["column"]).with_columns(pl.lit(names[f["column"]]).alias("factor_label"))
+                    for f in fs]  # one row per spec factor, in spec order (a column may repeat)
+            return pl.concat(rows).with_columns(pl.lit(ep.name).alias("endpoint"), pl.lit(cname).alias("cohort"))
+
+        cols = list(dict.fromkeys(f["column"] for f in wanted))
+        try:
+            g = riskset.logrank_table(frame, time=ep.time_col, event=ep.event_col, factors=cols, drop_missing=True)
+            return [label(g, wanted)]
+        except RisksetError:
+            pass
+        parts = []
+        for f in wanted:
+            try:
+                g = riskset.logrank_table(frame, time=ep.time_col, event=ep.event_col, factors=[f["column"]],
+                                          drop_missing=True)
+                parts.append(label(g, [f]))
+            except RisksetError as exc:
+                parts.append(pl.DataFrame({"endpoint": [ep.name], "cohort": [cname], "factor_label": [f["name"]],
+                                           "factor": [f["column"]], "note": [f"not tested: {exc}"]}))
+        return parts
 
     # ---- Cox models -------------------------------------------------------------------------
     def cox_models(self) -> None:
