@@ -68,18 +68,21 @@ def baseline_table(
             disp.append(miss_row)
     for col in categorical:
         disp.append({"characteristic": labels.get(col, col), **dict.fromkeys(names, "")})
-        levels = (
-            pl.concat([cohorts[c].get_column(col).drop_nulls().cast(pl.String) for c in names])
-            .unique().sort().to_list()
-        )
+        # one count per (cohort, level) on the column's own dtype; only the levels become text
+        counts = {}
+        for c in names:
+            vc = cohorts[c].get_column(col).drop_nulls().value_counts()
+            counts[c] = dict(zip(vc.get_column(col).cast(pl.String).to_list(),
+                                 vc.get_column("count").to_list(), strict=True))
+        levels = sorted(set().union(*counts.values()))
         for lv in levels:
             row = {"characteristic": f"  {lv}"}
             for c in names:
-                s = cohorts[c].get_column(col).cast(pl.String)
-                k = int((s == lv).sum())
-                row[c] = fmt_pct(k, s.len())
+                n_c = cohorts[c].height
+                k = int(counts[c].get(lv, 0))
+                row[c] = fmt_pct(k, n_c)
                 vals.append({"variable": col, "cohort": c, "level": lv, "statistic": "count", "value": float(k),
-                             "min": None, "max": None, "n": s.len(), "missing": None})
+                             "min": None, "max": None, "n": n_c, "missing": None})
             disp.append(row)
         n_missing = {c: cohorts[c].get_column(col).null_count() for c in names}
         if any(n_missing.values()):
