@@ -41,7 +41,6 @@ import json
 import math
 import os
 import platform
-import shutil
 import statistics
 import subprocess
 import sys
@@ -57,6 +56,7 @@ import polars as pl
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 import riskset  # noqa: E402
+from benchmarks.compare import r_available  # noqa: E402
 from riskset.engine import cox as ce  # noqa: E402
 
 BETA5 = (0.5, -0.3, 0.2, 0.0, 0.1)
@@ -195,14 +195,6 @@ for (m in models) {
   cat("ITER", m, fit$iter, "\n")
 }
 """
-
-
-def r_available() -> str | None:
-    rs = shutil.which("Rscript")
-    if rs is None:
-        return None
-    ok = subprocess.run([rs, "-e", "library(survival)"], capture_output=True, text=True)
-    return rs if ok.returncode == 0 else None
 
 
 def r_versions(rs: str) -> str:

@@ -38,25 +38,12 @@ OUT_DIR <- file.path(REF_DIR, "fixtures", "study")
 dir.create(OUT_DIR, showWarnings = FALSE, recursive = TRUE)
 
 ## ---------------------------------------------------------------------------
-## Number formatting (as make_r.R / make_cox.R)
+## Number formatting: json_helpers.R (shared with make_r.R / make_cox.R); here a
+## NULL or empty value (a statistic R did not produce) is written as null too
 ## ---------------------------------------------------------------------------
-shortest_num <- function(x) {
-  out <- sprintf("%.15g", x)
-  fin <- is.finite(x)
-  for (d in 16:17) {
-    bad <- which(fin)[as.numeric(out[fin]) != x[fin]]
-    if (!length(bad)) break
-    out[bad] <- sprintf(paste0("%.", d, "g"), x[bad])
-  }
-  out
-}
-jnum <- function(x) {
-  if (is.null(x) || length(x) == 0) return(structure("null", class = "json"))
-  stopifnot(length(x) == 1)
-  x <- as.numeric(x)
-  s <- if (is.na(x)) "null" else if (is.infinite(x)) (if (x > 0) '"Inf"' else '"-Inf"') else shortest_num(x)
-  structure(s, class = "json")
-}
+source(file.path(REF_DIR, "json_helpers.R"))
+jnum_strict <- jnum
+jnum <- function(x) if (is.null(x) || length(x) == 0) JNULL else jnum_strict(x)
 
 ## ---------------------------------------------------------------------------
 ## Data and derivations (riskset/study/examples/tdxd.toml)
