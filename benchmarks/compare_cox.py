@@ -842,6 +842,9 @@ def render(rows, iters, profiles, mem, notes, vers, r_reader, args, total, load_
         rs_ = [(it, it["evaluate"] / min(it["numpy"], it["numba"]),
                 it["evaluate_min"] / min(it["numpy_min"], it["numba_min"]))
                for it in iters if it["n"] >= 10**6]
+    if iters and not rs_:
+        out.append("3. one Newton iteration within 10x of one X'w pass: not measured (no N >= 1e6).")
+    elif iters:
         ok = all(v <= 10 for _, v, _ in rs_)
         ok_min = all(v <= 10 for _, _, v in rs_)
         out.append("3. one Newton iteration within 10x of one X'w pass (the cheaper of NumPy / Numba): "
