@@ -212,6 +212,33 @@ def test_logrank_table_grid_and_one_level_note():
         assert row["n"] == counts
 
 
+def test_logrank_table_missing_factor_values_leave_only_that_factor():
+    """drop_missing=True: a factor's nulls drop rows from that factor's tests only (the study's
+    Table 3 runs all factors in one grid this way); without it the missing values raise."""
+    df = synth(11)
+    holes = np.zeros(df.height, dtype=bool)
+    holes[::7] = True
+    df = df.with_columns(
+        pl.when(pl.Series(holes)).then(None).otherwise(pl.col("grp")).alias("f_miss"),
+        pl.col("grp").alias("f_full"),
+    )
+    with pytest.raises(ColumnError, match="'f_miss'"):
+        rl.logrank_table(df, time="time", event="event", factors=["f_miss", "f_full"], by="stratum")
+    tab = rl.logrank_table(df, time="time", event="event", factors=["f_miss", "f_full"], by="stratum",
+                           drop_missing=True)
+    assert tab.height == 2 * df["stratum"].n_unique()
+    for row in tab.iter_rows(named=True):
+        sub = df.filter((pl.col("stratum") == row["stratum"]) & pl.col(row["factor"]).is_not_null())
+        one = rl.logrank(sub, time="time", event="event", group=row["factor"])
+        assert_close(row["statistic"], one.statistic, f"{row['factor']} stat")
+        assert row["df"] == one.df
+        assert row["n"] == "; ".join(f"{k}={v}" for k, v in zip(one.table[row["factor"]], one.table["n"],
+                                                                strict=True))
+    full = tab.filter(pl.col("factor") == "f_full")["n"].to_list()
+    miss = tab.filter(pl.col("factor") == "f_miss")["n"].to_list()
+    assert full != miss  # the holes really were left out of f_miss only
+
+
 def test_errors():
     df = synth(1)
     with pytest.raises(ColumnError, match="'grp'"):
