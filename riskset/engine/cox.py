@@ -456,7 +456,11 @@ def gather_center(X, order, wt, weighted):
 
 
 def sort_rows(time: np.ndarray, codes: np.ndarray, n_strata: int) -> tuple[np.ndarray, np.ndarray]:
-    """Row order by (stratum, time) ascending, stable; returns ``(order, bounds[S+1])``."""
+    """Row order by (stratum, time) ascending; returns ``(order, bounds[S+1])``.
+
+    The order of rows tied on time within a stratum is unspecified (immaterial: every pass
+    treats a run of tied times as one group).
+    """
     if n_strata <= 1:
         order = np.argsort(time).astype(np.int64, copy=False)  # tie order is immaterial
         return order, np.array([0, time.size], dtype=np.int64)

@@ -322,24 +322,22 @@ class _Runner:
         if not wanted:
             return []
 
-        def label(g: pl.DataFrame, fs: list[dict]) -> pl.DataFrame:
-            names = {f["column"]: f["name"] for f in fs}
-            rows = [g.filter(pl.col("factor") == f["column"]).with_columns(pl.lit(names[f["column"]]).alias("factor_label"))
+        def tested(fs: list[dict]) -> pl.DataFrame:
+            cols = list(dict.fromkeys(f["column"] for f in fs))
+            g = riskset.logrank_table(frame, time=ep.time_col, event=ep.event_col, factors=cols,
+                                      drop_missing=True)
+            rows = [g.filter(pl.col("factor") == f["column"]).with_columns(pl.lit(f["name"]).alias("factor_label"))
                     for f in fs]  # one row per spec factor, in spec order (a column may repeat)
             return pl.concat(rows).with_columns(pl.lit(ep.name).alias("endpoint"), pl.lit(cname).alias("cohort"))
 
-        cols = list(dict.fromkeys(f["column"] for f in wanted))
         try:
-            g = riskset.logrank_table(frame, time=ep.time_col, event=ep.event_col, factors=cols, drop_missing=True)
-            return [label(g, wanted)]
+            return [tested(wanted)]
         except RisksetError:
             pass
         parts = []
         for f in wanted:
             try:
-                g = riskset.logrank_table(frame, time=ep.time_col, event=ep.event_col, factors=[f["column"]],
-                                          drop_missing=True)
-                parts.append(label(g, [f]))
+                parts.append(tested([f]))
             except RisksetError as exc:
                 parts.append(pl.DataFrame({"endpoint": [ep.name], "cohort": [cname], "factor_label": [f["name"]],
                                            "factor": [f["column"]], "note": [f"not tested: {exc}"]}))
