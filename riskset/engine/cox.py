@@ -56,6 +56,7 @@ import numpy as np
 from numba import prange
 
 from riskset.engine._jit import kernel, parallel_kernel
+from riskset.engine.checks import is_sorted
 
 
 # --------------------------------------------------------------------------------------
@@ -462,7 +463,9 @@ def sort_rows(time: np.ndarray, codes: np.ndarray, n_strata: int) -> tuple[np.nd
     treats a run of tied times as one group).
     """
     if n_strata <= 1:
-        order = np.argsort(time).astype(np.int64, copy=False)  # tie order is immaterial
+        if is_sorted(time):  # rows given in time order (e.g. by a study runner): no sort
+            return np.arange(time.size, dtype=np.int64), np.array([0, time.size], dtype=np.int64)
+        order = np.argsort(time, kind="stable").astype(np.int64, copy=False)
         return order, np.array([0, time.size], dtype=np.int64)
     # rows grouped by stratum first (one sequential counting pass), then each stratum's
     # times sorted on their own: no scattered reads through a global time order
@@ -470,8 +473,8 @@ def sort_rows(time: np.ndarray, codes: np.ndarray, n_strata: int) -> tuple[np.nd
     seg_time = time[rows]
     for s in range(n_strata):
         lo, hi = int(bounds[s]), int(bounds[s + 1])
-        if hi - lo > 1:
-            rows[lo:hi] = rows[lo:hi][np.argsort(seg_time[lo:hi])]
+        if hi - lo > 1 and not is_sorted(seg_time[lo:hi]):
+            rows[lo:hi] = rows[lo:hi][np.argsort(seg_time[lo:hi], kind="stable")]
     return rows, bounds
 
 

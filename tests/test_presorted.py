@@ -1,0 +1,101 @@
+"""Rows given already in time order skip the kernels' sorts and give the same results.
+
+The study runner orders each endpoint once and hands every analysis rows in that order;
+the Kaplan–Meier, log-rank (single and batch grid) and Cox entry points detect the order
+(``engine.checks.is_sorted``) and skip their sorts. These properties check that sorted and
+shuffled inputs agree, and pin the detector and the few-level string encoding.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import polars as pl
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+import riskset
+from riskset.engine.checks import is_sorted, masked_counts
+from riskset.io.validate import encode_groups
+from tests.tolerances import ITERATIVE_RTOL, REORDER_RTOL
+
+
+def _data(seed: int, n: int = 400) -> pl.DataFrame:
+    rng = np.random.default_rng(seed)
+    return pl.DataFrame({
+        "t": np.round(rng.exponential(5.0, n), 0),  # heavy ties
+        "e": (rng.random(n) < 0.6).astype(np.int8),
+        "g": rng.choice(["a", "b", "c"], n),
+        "h": rng.integers(0, 2, n),
+        "s": rng.integers(0, 3, n),
+        "x": rng.normal(size=n),
+    })
+
+
+def _time_sorted(df: pl.DataFrame) -> pl.DataFrame:
+    return df.sort(["t", "e"])  # the order the runner produces: time, censorings first
+
+
+@pytest.mark.parametrize("seed", [1, 2, 3])
+def test_km_sorted_equals_shuffled(seed):
+    df = _data(seed)
+    a = riskset.kaplan_meier(df, time="t", event="e", by="g")
+    b = riskset.kaplan_meier(_time_sorted(df), time="t", event="e", by="g")
+    assert a.table.columns == b.table.columns
+    for col in ("time", "n_risk", "n_event", "survival", "std_err", "lower", "upper"):
+        np.testing.assert_allclose(a.table[col].to_numpy(), b.table[col].to_numpy(), rtol=REORDER_RTOL)
+
+
+@pytest.mark.parametrize("seed", [1, 2, 3])
+def test_logrank_and_grid_sorted_equal_shuffled(seed):
+    df = _data(seed)
+    srt = _time_sorted(df)
+    for kw in ({"group": "g"}, {"group": "h", "strata": "s"}):
+        a = riskset.logrank(df, time="t", event="e", **kw)
+        b = riskset.logrank(srt, time="t", event="e", **kw)
+        assert b.statistic == pytest.approx(a.statistic, rel=REORDER_RTOL)
+    ga = riskset.logrank_table(df, time="t", event="e", factors=["g", "h"], by="s")
+    gb = riskset.logrank_table(srt, time="t", event="e", factors=["g", "h"], by="s")
+    np.testing.assert_allclose(gb["statistic"].to_numpy(), ga["statistic"].to_numpy(), rtol=REORDER_RTOL)
+
+
+@pytest.mark.parametrize("strata", [None, "s"])
+def test_cox_sorted_equals_shuffled(strata):
+    df = _data(7, 600)
+    a = riskset.cox(df, time="t", event="e", covariates=["x", "g"], strata=strata)
+    b = riskset.cox(_time_sorted(df), time="t", event="e", covariates=["x", "g"], strata=strata)
+    for col in ("coef", "se"):
+        np.testing.assert_allclose(b.coefficients[col].to_numpy(), a.coefficients[col].to_numpy(),
+                                   rtol=ITERATIVE_RTOL)
+
+
+def test_is_sorted():
+    assert is_sorted(np.array([], dtype=np.float64))
+    assert is_sorted(np.array([1.0, 1.0, 2.0]))
+    assert not is_sorted(np.array([1.0, 3.0, 2.0]))
+    assert is_sorted(np.array([1, 2, 2, 9], dtype=np.uint64))
+    assert not is_sorted(np.array([2, 1], dtype=np.uint64))
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.lists(st.one_of(st.none(), st.sampled_from([f"L{i:02d}" for i in range(40)])), min_size=1,
+                max_size=80))
+def test_few_level_string_codes_match_sorted_search(values):
+    """Codes number the sorted distinct values (nulls first), however they are computed."""
+    s = pl.Series("f", values, dtype=pl.String)
+    if s.null_count() == s.len():
+        return
+    codes, keys = encode_groups(s.to_frame(), ["f"])
+    uniq = s.unique().sort()
+    assert keys.get_column("f").to_list() == uniq.to_list()
+    np.testing.assert_array_equal(codes, uniq.search_sorted(s, side="left").to_numpy())
+
+
+def test_masked_counts_matches_bincount():
+    rng = np.random.default_rng(3)
+    codes = rng.integers(0, 5, 1000)
+    masks = rng.random((2, 1000)) < 0.4
+    got = masked_counts(codes, 5, masks)
+    np.testing.assert_array_equal(got[0], np.bincount(codes, minlength=5))
+    for m in range(2):
+        np.testing.assert_array_equal(got[m + 1], np.bincount(codes[masks[m]], minlength=5))
