@@ -167,12 +167,12 @@ def instrument(tm: Timers) -> None:
     # data loading and set-up (serial, before the pool)
     tm.wrap(R, "load_study_data", "load: load_study_data (total)")
     tm.wrap(R, "data_hash", "load: data_hash (SHA-256 of the files)")
-    tm.wrap(R, "_cohorts", "setup: _cohorts (cohort filters)")
+    tm.wrap(R, "_cohort_masks", "setup: _cohort_masks (cohort filters)")
     # engine entry points and helpers called inside the tasks (summed over threads)
     for attr in ("kaplan_meier", "median_followup", "logrank_table", "logrank", "cox", "proportion_ci"):
         if hasattr(riskset, attr):
             tm.wrap(riskset, attr, f"engine: riskset.{attr}")
-    tm.wrap(R, "_endpoint_frame", "helper: _endpoint_frame (population filter)")
+    tm.wrap(R._Runner, "_build_endpoint_rows", "helper: _build_endpoint_rows (select, filter, order once)")
     for attr in ("baseline_table", "response_table", "safety_table"):
         tm.wrap(T, attr, f"tables: {attr}")
     # writer

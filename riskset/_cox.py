@@ -148,15 +148,12 @@ def build_design(
                         + ", ".join(repr(v) for v in lv)
                     )
             assign[name] = []
-            arr = full.to_numpy() if dt != pl.Boolean else full.cast(pl.Int8).to_numpy()
             levels[name] = (lv, ref)
             for v in lv:
                 if v == ref:
                     continue
-                key = int(v) if dt == pl.Boolean else v
-                with np.errstate(invalid="ignore"):
-                    col = (arr == key).astype(np.float64)
-                col[full.is_null().to_numpy()] = np.nan
+                # compared in Polars: no per-row Python objects for string columns
+                col = (full == v).cast(pl.Float64).fill_null(np.nan).to_numpy()
                 assign[name].append(len(terms))
                 terms.append(f"{name}{_level_label(v)}")
                 cols.append(col)

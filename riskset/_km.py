@@ -266,6 +266,26 @@ class KaplanMeierResult:
         body = pl.DataFrame(cols).fill_nan(None)
         return self._with_keys(body, ts.size)
 
+    def reverse(self, *, conf_type: str = "log", conf_level: float = 0.95, convention: str = "r") -> KaplanMeierResult:
+        """The reverse Kaplan–Meier curve (censoring as the event) from this fit's event table.
+
+        Equal to refitting with the event indicator flipped (R ``survfit(Surv(time, 1 -
+        event) ~ by)``): the distinct times and numbers at risk are the same, events and
+        censorings swap. Costs O(distinct times), no pass over the rows. Greenwood variance
+        only (the robust variance needs the rows: use :func:`median_followup`).
+        """
+        if self.variance != "greenwood":
+            raise OptionError("reverse() needs a Greenwood fit; use median_followup(..., robust=True)")
+        check_choice("convention", convention, tuple(CONVENTIONS))
+        check_choice("conf_type", conf_type, tuple(CONF_TYPES))
+        et = self._et._replace(n_event=self._et.n_censor, n_censor=self._et.n_event)
+        surv, var_log = km_surv(et.n_risk, et.n_event, et.offsets)
+        with np.errstate(invalid="ignore"):
+            se_log = np.sqrt(var_log, out=var_log)
+        return KaplanMeierResult(by=self.by, keys=self.keys, conf_type=conf_type, conf_level=float(conf_level),
+                                 convention=convention, variance="greenwood", _et=et, _surv=surv,
+                                 _se_log=se_log, _n_rows=self._n_rows, _z=_z(conf_level))
+
     def rmst(self, tau: float) -> pl.DataFrame:
         """Restricted mean survival time up to ``tau`` with its standard error and CI.
 
@@ -457,6 +477,10 @@ def median_followup(
     ``reverse = TRUE`` differs at times where events and censorings tie: it removes the
     events from the risk set first.)
     """
+    if (weights is None and robust is not True) or robust is False:  # Greenwood: reverse the fit's own event table
+        fit = kaplan_meier(data, time=time, event=event, by=by, entry=entry, weights=weights, robust=False,
+                           drop_missing=drop_missing)
+        return followup_summary(fit.reverse(conf_type=conf_type, conf_level=conf_level))
     cols = prepare(
         data, time=time, event=event, by=by, entry=entry, weights=weights, drop_missing=drop_missing
     )
@@ -473,9 +497,13 @@ def median_followup(
         weights="weights" if cols.weights is not None else None,
         conf_type=conf_type, conf_level=conf_level, robust=robust,
     )
-    out = rev.summary.rename({"events": "censored", "median": "median_followup",
-                              "median_lower": "lower", "median_upper": "upper"})
-    return out
+    return followup_summary(rev)
+
+
+def followup_summary(rev: KaplanMeierResult) -> pl.DataFrame:
+    """:func:`median_followup`'s table from a reverse Kaplan–Meier fit."""
+    return rev.summary.rename({"events": "censored", "median": "median_followup",
+                               "median_lower": "lower", "median_upper": "upper"})
 
 
 @dataclass(frozen=True)

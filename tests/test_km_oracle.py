@@ -163,3 +163,25 @@ def test_multiple_by_columns_match_separate_fits():
         one = riskset.kaplan_meier({k: v[m] for k, v in d.items()}, time="time", event="event")
         got = fit.table.filter((pl.col("g") == g) & (pl.col("h") == h)).drop("g", "h")
         assert got.equals(one.table)
+
+
+@pytest.mark.parametrize("with_entry", [False, True])
+def test_reverse_equals_refit_with_flipped_event(with_entry):
+    """fit.reverse() (event table swap) == a fit of the censoring indicator, row by row."""
+    rng = np.random.default_rng(11)
+    n = 300
+    t = np.round(rng.exponential(5.0, n), 0) + 1.0
+    d = {"t": t, "e": (rng.random(n) < 0.5).astype(np.int8), "g": rng.integers(0, 3, n),
+         "w": rng.integers(1, 4, n).astype(float)}
+    d["flip"] = (1 - d["e"]).astype(np.int8)
+    kw = {"entry": "en"} if with_entry else {}
+    if with_entry:
+        d["en"] = np.floor(t * rng.random(n) * 0.5)
+    for weights in (None, "w"):
+        fit = riskset.kaplan_meier(d, time="t", event="e", by="g", weights=weights, **kw)
+        rev = fit.reverse()
+        ref = riskset.kaplan_meier(d, time="t", event="flip", by="g", weights=weights, conf_type="log", **kw)
+        for col in ("time", "n_risk", "n_event", "n_censor", "survival", "std_err", "lower", "upper"):
+            np.testing.assert_allclose(rev.table[col].to_numpy(), ref.table[col].to_numpy(),
+                                       rtol=CLOSED_RTOL, equal_nan=True)
+        assert rev.summary.equals(ref.summary)
