@@ -393,7 +393,7 @@ class _Runner:
                 if ep.cohorts and c["name"] not in ep.cohorts:
                     continue
                 fr, _ = self.endpoint_frame(ep, c["name"])
-                parts.append(fr.with_columns(pl.lit(c["name"]).alias("cohort")))
+                parts.append(fr.select(ep.time_col, ep.event_col, pl.lit(c["name"]).alias("cohort")))
             both = pl.concat(parts, how="vertical_relaxed") if parts else pl.DataFrame()
             if both.height and both.get_column("cohort").n_unique() >= 2:
                 fit = riskset.kaplan_meier(both, time=ep.time_col, event=ep.event_col, by="cohort", **self.km_kw)
@@ -405,7 +405,9 @@ class _Runner:
                 continue
             for cname in fac.get("cohorts") or self.endpoint_cohorts(ep):
                 frame, _ = self.endpoint_frame(ep, cname)
-                frame = frame.filter(pl.col(fac["column"]).is_not_null())
+                frame = frame.select(list(dict.fromkeys((ep.time_col, ep.event_col, fac["column"]))))
+                if frame.get_column(fac["column"]).null_count():
+                    frame = frame.filter(pl.col(fac["column"]).is_not_null())
                 if frame.height == 0:
                     continue
                 fit = riskset.kaplan_meier(frame, time=ep.time_col, event=ep.event_col, by=fac["column"],
@@ -591,7 +593,8 @@ class _Runner:
             for lv in frame0.get_column(c["column"]).drop_nulls().unique().sort().to_list():
                 sub = frame0.filter(pl.col(c["column"]) == lv)
                 row = {"comparison": c["name"], "level": str(lv), "n": sub.height}
-                fr = ep_rows.filter(pl.col(c["column"]) == lv)
+                fr = ep_rows.select(list(dict.fromkeys((ep.time_col, ep.event_col, c["column"])))).filter(
+                    pl.col(c["column"]) == lv)
                 if fr.height:
                     s = riskset.kaplan_meier(fr, time=ep.time_col, event=ep.event_col, **self.km_kw).summary.row(0, named=True)
                     row.update(median=s["median"], median_lower=s["median_lower"], median_upper=s["median_upper"])
