@@ -576,7 +576,7 @@ class _GridOrder:
         for c in range(off.size - 1):
             lo, hi = int(off[c]), int(off[c + 1])
             if hi - lo > 1 and not is_sorted(keys[lo:hi]):  # rows given in time order: no sort
-                o = np.argsort(keys[lo:hi], kind="stable")  # radix-like on ties, ~2x quicksort here
+                o = np.argsort(keys[lo:hi])
                 keys[lo:hi] = keys[lo:hi][o]
                 rows[lo:hi] = rows[lo:hi][o]
         self.rows = rows

@@ -99,3 +99,16 @@ def test_masked_counts_matches_bincount():
     np.testing.assert_array_equal(got[0], np.bincount(codes, minlength=5))
     for m in range(2):
         np.testing.assert_array_equal(got[m + 1], np.bincount(codes[masks[m]], minlength=5))
+
+
+@pytest.mark.parametrize(("dtype", "values"), [
+    (pl.Int8, [-128, 127, 0, 5, 127, -128]), (pl.Int16, [-30000, 30000, 7, 7]),
+    (pl.Int32, [5, -5, 5, 2**31 - 1]), (pl.UInt8, [0, 255, 3, 3]), (pl.Boolean, [True, False, True]),
+])
+def test_small_integer_codes_keep_their_dtype(dtype, values):
+    """Small integer columns are coded without a widening copy; codes and levels as before."""
+    s = pl.Series("f", values, dtype=dtype)
+    codes, keys = encode_groups(s.to_frame(), ["f"])
+    np.testing.assert_array_equal(codes, s.unique().sort().search_sorted(s, side="left").to_numpy())
+    assert keys.get_column("f").to_list() == sorted(set(values))
+    assert keys.get_column("f").dtype == dtype

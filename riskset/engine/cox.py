@@ -465,7 +465,7 @@ def sort_rows(time: np.ndarray, codes: np.ndarray, n_strata: int) -> tuple[np.nd
     if n_strata <= 1:
         if is_sorted(time):  # rows given in time order (e.g. by a study runner): no sort
             return np.arange(time.size, dtype=np.int64), np.array([0, time.size], dtype=np.int64)
-        order = np.argsort(time, kind="stable").astype(np.int64, copy=False)
+        order = np.argsort(time).astype(np.int64, copy=False)  # tie order is immaterial
         return order, np.array([0, time.size], dtype=np.int64)
     # rows grouped by stratum first (one sequential counting pass), then each stratum's
     # times sorted on their own: no scattered reads through a global time order
@@ -474,7 +474,7 @@ def sort_rows(time: np.ndarray, codes: np.ndarray, n_strata: int) -> tuple[np.nd
     for s in range(n_strata):
         lo, hi = int(bounds[s]), int(bounds[s + 1])
         if hi - lo > 1 and not is_sorted(seg_time[lo:hi]):
-            rows[lo:hi] = rows[lo:hi][np.argsort(seg_time[lo:hi], kind="stable")]
+            rows[lo:hi] = rows[lo:hi][np.argsort(seg_time[lo:hi])]
     return rows, bounds
 
 

@@ -284,7 +284,8 @@ def encode_groups(frame: pl.DataFrame, by: Sequence[str]) -> tuple[np.ndarray, p
 def _column_codes(s: pl.Series) -> tuple[np.ndarray, pl.Series]:
     """Codes of a column's values (0..k-1 in ascending value order) and its sorted levels."""
     if (s.dtype.is_integer() or s.dtype == pl.Boolean) and s.len() > 0 and s.null_count() == 0:
-        v = s.cast(pl.Int64).to_numpy()
+        # small integer types stay as they are (no 8-byte copy); the kernels are typed per dtype
+        v = s.to_numpy() if s.dtype in (pl.Int8, pl.Int16, pl.Int32, pl.Int64) else s.cast(pl.Int64).to_numpy()
         lo, hi = int_range(v)
         if hi - lo <= 4 * v.size + 1024:  # dense integers: linear passes, no hashing
             lv = levels_present(v, lo, hi)

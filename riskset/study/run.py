@@ -135,31 +135,63 @@ def load_study_data(spec: Spec) -> tuple[pl.DataFrame, dict[str, Any]]:
         df = lf.select(need).collect()  # the only read of the source: used columns only
     except Exception as exc:
         raise SpecError(f"reading the study data failed: {exc}") from None
-    # derived variables one at a time, so a failing expression is named
-    for name, expr in spec.derive.items():
-        try:
-            df = df.with_columns(sql(expr).alias(name))
-        except Exception as exc:
-            raise SpecError(f"derived variable {name!r} = {expr!r} failed: {exc}") from None
-        if isinstance(df.schema[name], pl.Decimal):  # e.g. a DECIMAL column in the data
-            df = df.with_columns(pl.col(name).cast(pl.Float64))
-    for e in spec.endpoints:
-        if e.start:
-            unit = UNITS[e.unit]
+    df = _derive(df, spec.derive)
+    dated = [e for e in spec.endpoints if e.start]
+    try:  # all date-derived endpoints in one pass; on failure, one at a time to name the endpoint
+        df = df.with_columns(x for e in dated for x in _endpoint_exprs(e))
+    except Exception:
+        for e in dated:
             try:
-                end = pl.coalesce(pl.col(e.event_date), pl.col(e.censor_date))
-                days = (end.cast(pl.Date) - pl.col(e.start).cast(pl.Date)).dt.total_days()
-                df = df.with_columns(
-                    (days / unit).alias(e.time_col),
-                    pl.when(pl.col(e.start).is_null()).then(None)
-                    .otherwise(pl.col(e.event_date).is_not_null().cast(pl.Int8)).alias(e.event_col),
-                )
+                df = df.with_columns(_endpoint_exprs(e))
             except Exception as exc:
                 raise SpecError(f"endpoint {e.name!r}: cannot derive the time from dates "
                                 f"({e.start}, {e.event_date}, {e.censor_date}): {exc}") from None
     meta = {"data_files": [str(f) for f in files], "data_sha256": data_hash(files), "n_rows": df.height,
             "columns_read": need}
     return df, meta
+
+
+def _endpoint_exprs(e: Endpoint) -> list[pl.Expr]:
+    """Time (end date - start date, in the endpoint's unit) and event (1 = event date set)."""
+    end = pl.coalesce(pl.col(e.event_date), pl.col(e.censor_date))
+    days = (end.cast(pl.Date) - pl.col(e.start).cast(pl.Date)).dt.total_days()
+    return [(days / UNITS[e.unit]).alias(e.time_col),
+            pl.when(pl.col(e.start).is_null()).then(None)
+            .otherwise(pl.col(e.event_date).is_not_null().cast(pl.Int8)).alias(e.event_col)]
+
+
+def _derive(df: pl.DataFrame, derive: dict[str, str]) -> pl.DataFrame:
+    """Add the derived variables, in spec order.
+
+    Consecutive expressions that do not read each other are evaluated together (Polars runs
+    them in parallel); a batch that fails is redone one expression at a time, so the error
+    names the failing expression.
+    """
+
+    def one(frame: pl.DataFrame, name: str, expr: str) -> pl.DataFrame:
+        try:
+            return frame.with_columns(sql(expr).alias(name))
+        except Exception as exc:
+            raise SpecError(f"derived variable {name!r} = {expr!r} failed: {exc}") from None
+
+    def flush(frame: pl.DataFrame, batch: list[tuple[str, str]]) -> pl.DataFrame:
+        if not batch:
+            return frame
+        try:
+            frame = frame.with_columns(sql(expr).alias(name) for name, expr in batch)
+        except Exception:
+            for name, expr in batch:
+                frame = one(frame, name, expr)
+        decimal = [n for n, _ in batch if isinstance(frame.schema[n], pl.Decimal)]  # e.g. DECIMAL data
+        return frame.with_columns(pl.col(n).cast(pl.Float64) for n in decimal) if decimal else frame
+
+    batch: list[tuple[str, str]] = []
+    for name, expr in derive.items():
+        if _roots(expr) & {n for n, _ in batch} or name in {n for n, _ in batch}:
+            df = flush(df, batch)
+            batch = []
+        batch.append((name, expr))
+    return flush(df, batch)
 
 
 # --------------------------------------------------------------------------------------------
@@ -559,9 +591,8 @@ class _Runner:
         r = self.spec.response
         if not r:
             return
-        cols = [r["column"], *([r["sd_duration"]] if r.get("sd_duration") else [])]
         disp, vals = T.response_table(
-            self.cohort_frames(cols), column=r["column"], complete=r.get("complete", "CR"), partial=r.get("partial", "PR"),
+            self.df, self.masks, column=r["column"], complete=r.get("complete", "CR"), partial=r.get("partial", "PR"),
             stable=r.get("stable", "SD"), progressive=r.get("progressive", "PD"),
             sd_duration=r.get("sd_duration"), sd_min=float(r.get("sd_min", 24)),
             method=self.spec.binomial_ci, conf_level=self.spec.conf_level)
@@ -572,9 +603,8 @@ class _Runner:
         s = self.spec.safety
         if not s:
             return
-        cols = [*s["grades"].values(), *(s[k] for k in ("discontinuation", "discontinuation_reason") if s.get(k))]
         disp, vals = T.safety_table(
-            self.cohort_frames(cols), grades=s["grades"], min_grade=int(s.get("min_grade", 3)),
+            self.df, self.masks, grades=s["grades"], min_grade=int(s.get("min_grade", 3)),
             discontinuation=s.get("discontinuation"), discontinuation_reason=s.get("discontinuation_reason"),
             method=self.spec.binomial_ci, conf_level=self.spec.conf_level)
         self.r.tables["safety"] = disp
@@ -712,10 +742,9 @@ def run_study(spec: Spec, *, jobs: int = 1, progress: Callable[[str, int, int], 
         ("log-rank grid", runner.logrank_grid), ("Cox models", runner.cox_models), ("comparisons", runner.compare),
     ]
     tasks += [(f"Kaplan-Meier {ep.name}", (lambda ep=ep: runner.km_endpoint(ep))) for ep in spec.endpoints]
-    # submitted Kaplan-Meier first: each orders its endpoint's rows, which the log-rank, Cox
-    # and comparison tasks then reuse; the descriptive tables fill the gaps
-    n_desc = 6
-    schedule = list(range(n_desc, len(tasks))) + list(range(n_desc))
+    # submitted Kaplan-Meier first (each orders its endpoint's rows), then the log-rank, Cox
+    # and comparison tasks that reuse those rows; the descriptive tables fill the gaps
+    schedule = list(range(6, len(tasks))) + [3, 4, 5, 0, 1, 2]
     done = 0
     if progress:
         progress("starting", 0, len(tasks))

@@ -131,7 +131,8 @@ def _g(x: float | None) -> str:
 
 
 def response_table(
-    cohorts: dict[str, pl.DataFrame],
+    frame: pl.DataFrame,
+    masks: Mapping[str, pl.Series | None],
     *,
     column: str,
     complete: str = "CR",
@@ -147,21 +148,29 @@ def response_table(
 
     ORR = (CR + PR) / n; DCR = (CR + PR + SD) / n; CBR = (CR + PR + SD lasting at least
     ``sd_min`` in the units of ``sd_duration``) / n. Patients with a missing response count
-    in n (intention to treat) and are shown as "Not evaluable".
+    in n (intention to treat) and are shown as "Not evaluable". ``frame`` holds every
+    patient and ``masks`` each cohort's rows (None: all), as in :func:`baseline_table`.
     """
-    names = list(cohorts)
+    names = list(masks)
     disp, vals = [], []
     cats = [("Complete response (CR)", complete), ("Partial response (PR)", partial),
             ("Stable disease (SD)", stable), ("Progressive disease (PD)", progressive)]
+    s = frame.get_column(column).cast(pl.String)
+    # one boolean per category over all rows; each cohort's counts are mask-and-count passes
+    flags = {code: (s == code).fill_null(False).to_numpy() for _, code in cats}
+    known = np.zeros(frame.height, dtype=np.bool_)
+    for code in flags:
+        known |= flags[code]
+    if sd_duration:
+        dur = frame.get_column(sd_duration).cast(pl.Float64)
+        flags["__sd_long"] = flags[stable] & (dur >= sd_min).fill_null(False).to_numpy()
+    np_masks = _np_masks(masks)
     counts: dict[str, dict[str, int]] = {}
     for c in names:
-        s = cohorts[c].get_column(column).cast(pl.String)
-        counts[c] = {code: int((s == code).sum()) for _, code in cats}
-        counts[c]["__missing"] = int(s.is_null().sum() + (~s.is_in([x for _, x in cats]) & s.is_not_null()).sum())
-        if sd_duration:
-            dur = cohorts[c].get_column(sd_duration).cast(pl.Float64)
-            counts[c]["__sd_long"] = int(((s == stable) & (dur >= sd_min)).fill_null(False).sum())
-        counts[c]["__n"] = s.len()
+        m = np_masks[c]
+        counts[c] = {k: _count(v, m) for k, v in flags.items()}
+        counts[c]["__n"] = frame.height if m is None else int(np.count_nonzero(m))
+        counts[c]["__missing"] = counts[c]["__n"] - _count(known, m)
     for label, code in cats:
         disp.append({"response": label, **{c: fmt_pct(counts[c][code], counts[c]["__n"]) for c in names}})
     if any(counts[c]["__missing"] for c in names):
@@ -192,8 +201,18 @@ def response_table(
     return pl.DataFrame(disp), pl.DataFrame(vals, infer_schema_length=None)
 
 
+def _np_masks(masks: Mapping[str, pl.Series | None]) -> dict[str, np.ndarray | None]:
+    return {c: None if m is None else m.to_numpy() for c, m in masks.items()}
+
+
+def _count(flag: np.ndarray, mask: np.ndarray | None) -> int:
+    """Rows where ``flag`` holds, within ``mask`` (None: all rows)."""
+    return int(np.count_nonzero(flag if mask is None else flag & mask))
+
+
 def safety_table(
-    cohorts: dict[str, pl.DataFrame],
+    frame: pl.DataFrame,
+    masks: Mapping[str, pl.Series | None],
     *,
     grades: dict[str, str],
     min_grade: int = 3,
@@ -202,20 +221,26 @@ def safety_table(
     method: str = "clopper-pearson",
     conf_level: float = 0.95,
 ) -> tuple[pl.DataFrame, pl.DataFrame]:
-    """Adverse events: any grade and grade >= ``min_grade`` rates with CIs; discontinuations."""
-    names = list(cohorts)
+    """Adverse events: any grade and grade >= ``min_grade`` rates with CIs; discontinuations.
+
+    ``frame`` holds every patient and ``masks`` each cohort's rows (None: all).
+    """
+    names = list(masks)
+    np_masks = _np_masks(masks)
+    size = {c: frame.height if m is None else int(np.count_nonzero(m)) for c, m in np_masks.items()}
     disp, vals = [], []
+    pct = int(round(100 * conf_level))
     for label, col in grades.items():
+        g = frame.get_column(col).cast(pl.Float64)
         for lo_grade, tag in ((1, "any grade"), (min_grade, f"grade >= {min_grade}")):
+            flag = (g >= lo_grade).fill_null(False).to_numpy()
             row = {"adverse_event": f"{label}, {tag}"}
             for c in names:
-                g = cohorts[c].get_column(col).cast(pl.Float64)
-                k, n = int((g >= lo_grade).fill_null(False).sum()), g.len()
+                k, n = _count(flag, np_masks[c]), size[c]
                 if n == 0:
                     row[c] = "not estimable (no patients)"
                     continue
                 p = proportion_ci(k, n, method=method, conf_level=conf_level)
-                pct = int(round(100 * conf_level))
                 row[c] = (f"{k} ({100 * p.estimate:.1f}%; {pct}% CI "
                           f"{100 * p.lower:.1f}{DASH}{100 * p.upper:.1f})")
                 vals.append({"event": label, "grade": tag, "cohort": c, "x": k, "n": n, "estimate": p.estimate,
@@ -223,16 +248,18 @@ def safety_table(
             disp.append(row)
     if discontinuation:
         row = {"adverse_event": "Discontinued due to adverse event"}
+        stopped = (frame.get_column(discontinuation).cast(pl.Float64) == 1).fill_null(False)
         for c in names:
-            s = cohorts[c].get_column(discontinuation).cast(pl.Float64)
-            k = int((s == 1).fill_null(False).sum())
-            txt = fmt_pct(k, s.len())
+            m = masks[c]
+            sel = stopped if m is None else stopped & m
+            k = int(sel.sum())
+            txt = fmt_pct(k, size[c])
             if discontinuation_reason and k:
-                reasons = (cohorts[c].filter(pl.col(discontinuation) == 1).get_column(discontinuation_reason)
+                reasons = (frame.get_column(discontinuation_reason).filter(sel)
                            .fill_null("unspecified").value_counts(sort=True))
                 txt += ": " + ", ".join(f"{r} {m}" for r, m in reasons.iter_rows())
             row[c] = txt
-            vals.append({"event": "discontinuation", "grade": "", "cohort": c, "x": k, "n": s.len(),
-                         "estimate": k / s.len() if s.len() else None, "lower": None, "upper": None})
+            vals.append({"event": "discontinuation", "grade": "", "cohort": c, "x": k, "n": size[c],
+                         "estimate": k / size[c] if size[c] else None, "lower": None, "upper": None})
         disp.append(row)
     return pl.DataFrame(disp), pl.DataFrame(vals, infer_schema_length=None)
