@@ -1,11 +1,19 @@
 """Run a whole study from a :class:`~riskset.study.spec.Spec`: tables, figures, report.
 
 Data flow: the data source is scanned lazily and only the columns the spec uses are read;
-derived variables and endpoint columns are added once; each analysis (KM per endpoint x
-cohort x factor level, log-rank grids, Cox models, response, baseline, safety, comparisons)
-is an independent task run on a thread pool (``jobs``; the Numba kernels and Polars release
-the GIL). Outputs are written into a temporary folder next to ``out`` and moved into place
-in one rename, so a reader never sees a half-written study.
+derived variables and date-derived endpoint columns are added once. Cohorts are boolean row
+masks, never copies. Each endpoint's usable rows (population, time and event present; only
+the columns its analyses read) are ordered by (time, event) once and cached; every
+Kaplan–Meier fit, follow-up (the fit's own reverse curve), log-rank grid, figure p-value,
+Cox model and comparison of that endpoint takes its rows from that frame (filters keep the
+order) and the kernels detect the order and do not sort again. Each endpoint x cohort's
+log-rank rows are computed once and shared by Table 3 and the figures. The descriptive
+tables (baseline, response, safety) count over all rows with the cohort masks.
+
+Each analysis is a task on a thread pool (``jobs``; the Numba kernels and Polars release
+the GIL) writing into its own bucket; buckets are merged in a fixed order, so outputs do
+not depend on ``jobs``. Outputs are written into a temporary folder next to ``out`` and
+moved into place in one rename, so a reader never sees a half-written study.
 """
 
 from __future__ import annotations
@@ -402,8 +410,8 @@ class _Runner:
             frame, n_excl = self.endpoint_frame(ep, cname)
             label = {"endpoint": ep.name, "cohort": cname, "subgroup": "All", "level": ""}
             if n_excl:
-                self.note(f"{ep.name}, {cname}: {n_excl} patients outside the endpoint population or "
-                          "without an endpoint time were excluded")
+                self.note(f"{ep.name}, {cname}: {n_excl} patients in the endpoint population without an "
+                          "endpoint time or event were excluded")
             if frame.height == 0:
                 rows.append({**label, "n": 0, "note": "not estimable: no patients"})
                 continue
