@@ -15,7 +15,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 import riskset
-from riskset.engine.checks import is_sorted, masked_counts
+from riskset.engine.checks import is_sorted
 from riskset.io.validate import encode_groups
 from tests.tolerances import ITERATIVE_RTOL, REORDER_RTOL
 
@@ -89,16 +89,6 @@ def test_few_level_string_codes_match_sorted_search(values):
     uniq = s.unique().sort()
     assert keys.get_column("f").to_list() == uniq.to_list()
     np.testing.assert_array_equal(codes, uniq.search_sorted(s, side="left").to_numpy())
-
-
-def test_masked_counts_matches_bincount():
-    rng = np.random.default_rng(3)
-    codes = rng.integers(0, 5, 1000)
-    masks = rng.random((2, 1000)) < 0.4
-    got = masked_counts(codes, 5, masks)
-    np.testing.assert_array_equal(got[0], np.bincount(codes, minlength=5))
-    for m in range(2):
-        np.testing.assert_array_equal(got[m + 1], np.bincount(codes[masks[m]], minlength=5))
 
 
 @pytest.mark.parametrize(("dtype", "values"), [

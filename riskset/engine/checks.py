@@ -13,9 +13,6 @@ Contract
 ``compact_codes(combined, total)``
     Mixed-radix combination codes in ``[0, total)`` -> codes of the combinations present,
     numbered in ascending combined order, and the present combined values.
-``masked_counts(codes, k, masks)``
-    ``codes[n]`` in ``0..k-1`` and boolean ``masks[C, n]`` -> ``counts[C + 1, k]``: row 0
-    counts every row, row ``c + 1`` the rows where ``masks[c]`` holds (one pass for all).
 ``is_sorted(a)``
     True when ``a[n]`` (any numeric dtype, no NaN) is non-decreasing. Sorting entry points
     call it first, so data that arrive already ordered (a study runner sorts each endpoint
@@ -159,16 +156,3 @@ def is_sorted(a):
         if a[i] < a[i - 1]:
             return False
     return True
-
-
-@kernel
-def masked_counts(codes, k, masks):
-    """Level counts over all rows and within each mask, in one pass (see contract)."""
-    n_masks = masks.shape[0]
-    out = np.zeros((n_masks + 1, k), dtype=np.int64)
-    for i in range(codes.shape[0]):
-        c = codes[i]
-        out[0, c] += 1
-        for m in range(n_masks):
-            out[m + 1, c] += masks[m, i]
-    return out

@@ -15,8 +15,6 @@ import numpy as np
 import polars as pl
 
 from riskset._proportion import proportion_ci
-from riskset.engine.checks import masked_counts
-from riskset.io.validate import encode_groups
 
 DASH = "–"
 
@@ -54,7 +52,6 @@ def baseline_table(
     labels = labels or {}
     names = list(masks)
     size = {c: frame.height if m is None else int(m.sum()) for c, m in masks.items()}
-    np_masks = {c: None if m is None else m.to_numpy() for c, m in masks.items()}
     disp: list[dict[str, str]] = [{"characteristic": "Patients, n", **{c: str(size[c]) for c in names}}]
     vals: list[dict] = []
     for col in continuous:
@@ -79,9 +76,10 @@ def baseline_table(
         disp.append(row)
         if any_missing:
             disp.append(miss_row)
+    level_counts = _level_counts(frame, masks, list(categorical)) if categorical else {}
     for col in categorical:
         disp.append({"characteristic": labels.get(col, col), **dict.fromkeys(names, "")})
-        counts, n_missing = _level_counts(frame.get_column(col), np_masks)
+        counts, n_missing = level_counts[col]
         for lv in sorted(set().union(*counts.values())):
             row = {"characteristic": f"  {lv}"}
             for c in names:
@@ -99,29 +97,32 @@ def baseline_table(
     return pl.DataFrame(disp), pl.DataFrame(vals, infer_schema_length=None)
 
 
-def _level_counts(s: pl.Series, masks: Mapping[str, np.ndarray | None]) -> tuple[dict[str, dict[str, int]], dict[str, int]]:
-    """Per cohort: {level text: count} over non-missing values, and the count of nulls."""
-    valid = s.is_not_null()
-    if s.null_count():
-        present = s.filter(valid)
-        keep = valid.to_numpy()
-        sub = {c: None if m is None else m[keep] for c, m in masks.items()}
-    else:
-        present, keep, sub = s, None, masks
-    if present.len():
-        codes, keys = encode_groups(present.to_frame(), [s.name])
-        levels = keys.get_column(s.name).cast(pl.String).to_list()
-    else:
-        codes, levels = np.zeros(0, dtype=np.int64), []
-    named = [c for c, m in sub.items() if m is not None]
-    stack = np.stack([sub[c] for c in named]) if named else np.zeros((0, codes.size), dtype=np.bool_)
-    table = masked_counts(codes, len(levels), stack)  # row 0: every row; row j + 1: cohort named[j]
-    counts, missing = {}, {}
-    for c, m in masks.items():
-        k = table[0] if m is None else table[1 + named.index(c)]
-        counts[c] = {lv: int(k[j]) for j, lv in enumerate(levels) if k[j]}
-        missing[c] = (s.null_count() if m is None else int(np.count_nonzero(m & ~keep))) if keep is not None else 0
-    return counts, missing
+def _level_counts(
+    frame: pl.DataFrame, masks: Mapping[str, pl.Series | None], columns: Sequence[str]
+) -> dict[str, tuple[dict[str, dict[str, int]], dict[str, int]]]:
+    """Per column and cohort: ({level text: count} over non-missing values, null count).
+
+    One hash aggregation per column over all rows, each cohort's count a sum of its mask
+    column, and all columns' aggregations run as one parallel Polars query.
+    """
+    named = [c for c, m in masks.items() if m is not None]
+    flags = {c: f"__cohort_{i}" for i, c in enumerate(named)}
+    lf = frame.select(list(dict.fromkeys(columns))).with_columns(
+        masks[c].alias(f) for c, f in flags.items()).lazy()
+    aggs = [pl.len().alias("__all"), *(pl.col(f).sum().alias(f) for f in flags.values())]
+    tables = pl.collect_all([lf.group_by(col).agg(aggs) for col in columns])
+    out = {}
+    for col, tab in zip(columns, tables, strict=True):
+        keys = tab.get_column(col)
+        text = keys.cast(pl.String).to_list()
+        null = keys.is_null().to_list()
+        counts, missing = {}, {}
+        for c, m in masks.items():
+            k = tab.get_column("__all" if m is None else flags[c]).to_list()
+            counts[c] = {t: int(v) for t, v, isnull in zip(text, k, null, strict=True) if not isnull and v}
+            missing[c] = sum(int(v) for v, isnull in zip(k, null, strict=True) if isnull)
+        out[col] = (counts, missing)
+    return out
 
 
 def _g(x: float | None) -> str:

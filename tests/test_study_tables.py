@@ -1,0 +1,119 @@
+"""Study tables (baseline, response, safety) against naive per-cohort oracles.
+
+The tables count over all rows with cohort masks (one aggregation per column); the oracle
+filters each cohort's rows and counts them one by one, with nulls, overlapping cohorts,
+an empty cohort and several dtypes.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import polars as pl
+import pytest
+
+from riskset.study import tables as T
+
+
+@pytest.fixture(scope="module")
+def data():
+    rng = np.random.default_rng(5)
+    n = 500
+
+    def with_nulls(values, frac=0.1):
+        return [None if rng.random() < frac else v for v in values]
+
+    df = pl.DataFrame({
+        "age": with_nulls(rng.integers(30, 80, n).tolist()),
+        "score": with_nulls(rng.normal(size=n).tolist()),
+        "grp": with_nulls(rng.choice(["a", "b", "c"], n).tolist()),
+        "flag": rng.integers(0, 2, n),
+        "ok": with_nulls((rng.random(n) < 0.5).tolist(), 0.05),
+        "resp": with_nulls(rng.choice(["CR", "PR", "SD", "PD", "NE"], n).tolist()),
+        "sd_weeks": rng.uniform(0, 60, n),
+        "g1": with_nulls(rng.integers(0, 5, n).tolist()),
+        "g2": rng.integers(0, 4, n),
+        "stop": rng.integers(0, 2, n),
+        "why": with_nulls(rng.choice(["ild", "nausea"], n).tolist()),
+    }, strict=False)
+    masks = {"Overall": None, "A": df.get_column("flag") == 1, "B": (df.get_column("age") >= 50).fill_null(False),
+             "none": pl.Series([False] * n)}
+    return df, masks
+
+
+def _cohort(df, m):
+    return df if m is None else df.filter(m)
+
+
+def test_baseline_counts_and_medians_match_per_cohort_counting(data):
+    df, masks = data
+    _disp, vals = T.baseline_table(df, masks, continuous=["age", "score"], categorical=["grp", "flag", "ok"])
+    for c, m in masks.items():
+        sub = _cohort(df, m)
+        for col in ("age", "score"):
+            s = sub.get_column(col).cast(pl.Float64).drop_nulls()
+            row = vals.filter((pl.col("variable") == col) & (pl.col("cohort") == c)).row(0, named=True)
+            assert row["n"] == s.len() and row["missing"] == sub.height - s.len()
+            if s.len():
+                assert row["value"] == s.median() and row["min"] == s.min() and row["max"] == s.max()
+            else:
+                assert row["value"] is None
+        for col in ("grp", "flag", "ok"):
+            s = sub.get_column(col)
+            want = {str(v) if not isinstance(v, bool) else str(v).lower(): k
+                    for v, k in s.drop_nulls().value_counts().iter_rows()}
+            got = vals.filter((pl.col("variable") == col) & (pl.col("cohort") == c)
+                              & (pl.col("statistic") == "count"))
+            got = {r["level"]: r["value"] for r in got.iter_rows(named=True) if r["value"]}
+            assert got == want, (col, c)
+            miss = vals.filter((pl.col("variable") == col) & (pl.col("cohort") == c)
+                               & (pl.col("statistic") == "missing"))
+            assert (miss.height == 0 and df.get_column(col).null_count() == 0) or \
+                miss.get_column("value")[0] == s.null_count()
+
+
+def test_response_counts_match_per_cohort_counting(data):
+    df, masks = data
+    _disp, vals = T.response_table(df, masks, column="resp", sd_duration="sd_weeks", sd_min=24)
+    for c, m in masks.items():
+        sub = _cohort(df, m)
+        r = sub.get_column("resp")
+        n = sub.height
+        cr, pr, sd = (int((r == x).sum()) for x in ("CR", "PR", "SD"))
+        sd_long = int(((r == "SD") & (sub.get_column("sd_weeks") >= 24)).sum())
+        for code, k in (("CR", cr), ("PR", pr), ("SD", sd), ("PD", int((r == "PD").sum()))):
+            row = vals.filter((pl.col("rate") == code) & (pl.col("cohort") == c)).row(0, named=True)
+            assert row["x"] == k and row["n"] == n
+        for rate, k in (("ORR", cr + pr), ("DCR", cr + pr + sd), ("CBR", cr + pr + sd_long)):
+            got = vals.filter((pl.col("rate") == rate) & (pl.col("cohort") == c))
+            if n == 0:
+                assert got.height == 0
+            else:
+                row = got.row(0, named=True)
+                assert row["x"] == k and row["n"] == n and math.isclose(row["estimate"], k / n)
+
+
+def test_safety_counts_match_per_cohort_counting(data):
+    df, masks = data
+    _disp, vals = T.safety_table(df, masks, grades={"AE one": "g1", "AE two": "g2"}, min_grade=3,
+                                 discontinuation="stop", discontinuation_reason="why")
+    disp = _disp
+    for c, m in masks.items():
+        sub = _cohort(df, m)
+        for label, col in (("AE one", "g1"), ("AE two", "g2")):
+            g = sub.get_column(col)
+            for grade, lo in (("any grade", 1), ("grade >= 3", 3)):
+                got = vals.filter((pl.col("event") == label) & (pl.col("grade") == grade) & (pl.col("cohort") == c))
+                if sub.height == 0:
+                    assert got.height == 0
+                    continue
+                assert got.row(0, named=True)["x"] == int((g >= lo).sum())
+        stop = vals.filter((pl.col("event") == "discontinuation") & (pl.col("cohort") == c)).row(0, named=True)
+        k = int((sub.get_column("stop") == 1).sum())
+        assert stop["x"] == k and stop["n"] == sub.height
+        if k:
+            text = disp.filter(pl.col("adverse_event") == "Discontinued due to adverse event").get_column(c)[0]
+            reasons = sub.filter(pl.col("stop") == 1).get_column("why").fill_null("unspecified").value_counts()
+            for reason, count in reasons.iter_rows():
+                assert f"{reason} {count}" in text
