@@ -358,3 +358,17 @@ def test_write_report(report, tmp_path):
 )
 def test_format_cell(value, p, text):
     assert format_cell(value, p_value=p) == text
+
+
+def test_svg_clip_ids_are_stable_and_unique_per_figure(forest_rows):
+    """Clip-path names depend only on the drawing; two figures never share one."""
+    from riskset.report.figures import render_figure
+
+    a = render_figure(forest_figure(forest_rows, title="A"))["svg"].decode()
+    a2 = render_figure(forest_figure(forest_rows, title="A"))["svg"].decode()
+    b = render_figure(forest_figure(forest_rows, title="B"))["svg"].decode()
+    assert a == a2
+    ids_a = set(re.findall(r'<clipPath id="([^"]+)"', a))
+    ids_b = set(re.findall(r'<clipPath id="([^"]+)"', b))
+    assert ids_a and ids_b and not ids_a & ids_b
+    assert set(re.findall(r"url\(#([^)]+)\)", a)) <= ids_a  # every reference resolves

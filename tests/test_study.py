@@ -127,5 +127,15 @@ def test_cli_example_gbsg(tmp_path):
 def test_parallel_equals_serial(tmp_path):
     spec = load_spec(GBSG_SPEC)
     a, b = run_study(spec, jobs=1), run_study(spec, jobs=3)
+    assert list(a.values) == list(b.values) and list(a.tables) == list(b.tables)
+    assert list(a.figures) == list(b.figures) and a.notes == b.notes
     for k in a.values:
         assert a.values[k].equals(b.values[k]), k
+    for k in a.tables:
+        assert a.tables[k].equals(b.tables[k]), k
+    # figures rendered on threads are byte-identical to serial rendering
+    one, many = write_study(a, tmp_path / "one", jobs=1), write_study(a, tmp_path / "many", jobs=3)
+    files = sorted(p.relative_to(one) for p in one.rglob("*") if p.is_file())
+    assert files == sorted(p.relative_to(many) for p in many.rglob("*") if p.is_file())
+    for f in files:
+        assert (one / f).read_bytes() == (many / f).read_bytes(), f

@@ -401,7 +401,9 @@ def cox_command(data, time_col, event_col, entry, weights_col, drop_missing, fmt
 @click.option("--example", type=click.Choice(["tdxd", "gbsg"]), help="Run a bundled study spec.")
 @click.option("--out", "out", required=True, help="Output folder (tables, figures, results.json, report).")
 @click.option("--force", is_flag=True, help="Replace an existing output folder.")
-@click.option("--jobs", type=int, default=1, show_default=True, help="Analyses run in parallel.")
+@click.option("--jobs", type=click.IntRange(min=0), default=0, show_default=True,
+              help="Analyses and figures run in parallel on this many threads (0: one per CPU). "
+                   "Results do not depend on it.")
 @click.option("--data", "data_override", help="Use this data file/folder instead of the spec's [data].")
 @click.option("--progress/--no-progress", default=None, help="Progress bar (default: on a terminal).")
 @handle_errors
@@ -423,6 +425,14 @@ def study_command(spec, example, out, force, jobs, data_override, progress):
     sp = load_spec(spec)
     if data_override:
         sp.data_path, sp.example = str(Path(data_override).resolve()), None
+    if jobs == 0:
+        import os
+
+        jobs = max(1, min(8, os.cpu_count() or 1))
+    if jobs == 0:
+        import os
+
+        jobs = max(1, min(8, os.cpu_count() or 1))
     show = sys.stderr.isatty() if progress is None else progress
     bar = click.progressbar(length=1, label="study", file=sys.stderr, show_pos=True) if show else None
 
@@ -437,7 +447,7 @@ def study_command(spec, example, out, force, jobs, data_override, progress):
             result = run_study(sp, jobs=jobs, progress=tick)
     else:
         result = run_study(sp, jobs=jobs)
-    path = write_study(result, out, force=force)
+    path = write_study(result, out, force=force, jobs=jobs)
     click.echo(f"wrote {path}/report.html, results.json, {len(result.tables)} tables and "
                f"{len(result.figures)} figures", err=True)
     for n in result.notes:

@@ -12,9 +12,11 @@ Public functions: :func:`km_figure`, :func:`forest_figure`, :func:`render_figure
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import io
 import math
 import os
+import re
 import tempfile
 import textwrap
 from collections.abc import Iterator, Mapping, Sequence
@@ -30,7 +32,7 @@ from matplotlib.ticker import FixedLocator, FuncFormatter, MaxNLocator, NullLoca
 
 from riskset.errors import OptionError, RisksetError
 
-__all__ = ["PALETTE", "forest_figure", "format_p", "km_figure", "render_figure", "save_figure"]
+__all__ = ["PALETTE", "forest_figure", "format_p", "km_figure", "render_figure", "save_figure", "style"]
 
 #: Okabe–Ito colour-blind-safe palette (yellow last: it is faint on white).
 PALETTE: tuple[str, ...] = (
@@ -69,8 +71,13 @@ _STYLE: dict[str, Any] = {
 
 
 @contextlib.contextmanager
-def _style() -> Iterator[None]:
-    """The figure style, applied only for the duration of the ``with`` block."""
+def style() -> Iterator[None]:
+    """The figure style, applied only for the duration of the ``with`` block.
+
+    Every figure function applies it itself; wrap a block that builds or renders figures on
+    several threads in it too, so that a thread leaving its own style context restores the
+    style rather than the rcParams the block started with.
+    """
     with rc_context(_STYLE):
         yield
 
@@ -317,7 +324,7 @@ def km_figure(
             raise OptionError("risk_times must be non-empty, non-negative numbers")
         xmax = max(xmax, float(ticks.max()))
 
-    with _style():
+    with style():
         row_h = 0.22
         plot_h = 3.9
         table_h = (0.55 + row_h * n_groups) if risk_table else 0.0
@@ -557,7 +564,7 @@ def forest_figure(
     row_units = [1.0 + 0.55 * ne_wrapped[i].count("\n") if i in ne_wrapped else 1.0 for i in range(n)]
     height = 0.85 + row_h * (sum(row_units) + 1.6) + (0.35 if title else 0.0)
 
-    with _style():
+    with style():
         fig = _new_figure(total_w, height)
         ratios = [label_w] + ([n_w] if n_txt else []) + [plot_w, est_w] + ([p_w] if p_txt else [])
         gs = fig.add_gridspec(1, len(ratios), width_ratios=ratios, wspace=0.0)
@@ -645,6 +652,12 @@ def forest_figure(
         ax.set_xlabel(xlabel)
         if title:
             fig.suptitle(title, x=0.01, ha="left", fontweight="bold", fontsize=11)
+        # clip to the axes box, not the axes patch: on a log axis the patch is a clip *path*,
+        # which the SVG writer names after its memory address (ids would differ between runs)
+        for art in (*ax.lines, *ax.collections):
+            if art.get_clip_on():
+                art.set_clip_path(None)
+                art.set_clip_box(ax.bbox)
     return fig
 
 
@@ -653,7 +666,7 @@ def forest_figure(
 # --------------------------------------------------------------------------------------------
 def _render(fig: Figure, fmt: str, dpi: int = 150) -> bytes:
     buf = io.BytesIO()
-    with _style():
+    with style():
         meta = {"Date": None} if fmt == "svg" else {"Software": None}
         fig.savefig(buf, format=fmt, dpi=dpi, metadata=meta)
     return buf.getvalue()
@@ -672,6 +685,27 @@ def _atomic_write_bytes(target: Path, data: bytes) -> None:
         raise
 
 
+_SVG_CLIP_ID = re.compile(rb'(?<=id=")p[0-9a-f]{10}(?=")|(?<=url\(#)p[0-9a-f]{10}(?=\))')
+
+
+def _stable_svg_ids(svg: bytes) -> bytes:
+    """Rename the SVG's clip paths ``c<digest>-0``, ``c<digest>-1``, ... in order of appearance.
+
+    Matplotlib names a clip path after a hash of its exact float geometry, whose last bits
+    can differ between otherwise identical renders (constrained layout measuring text with
+    a freshly loaded font), so the same drawing could get different names. ``digest`` hashes
+    the SVG with those names blanked: equal drawings get equal names, and different figures
+    inlined in one HTML page never share one.
+    """
+    digest = hashlib.sha256(_SVG_CLIP_ID.sub(b"p", svg)).hexdigest()[:10].encode()
+    names: dict[bytes, bytes] = {}
+
+    def sub(m: re.Match) -> bytes:
+        return names.setdefault(m.group(0), b"c%s-%d" % (digest, len(names)))
+
+    return _SVG_CLIP_ID.sub(sub, svg)
+
+
 def render_figure(fig: Figure, *, dpi: int = 150) -> dict[str, bytes]:
     """``{"png": bytes, "svg": bytes}`` of ``fig``, laid out once.
 
@@ -686,7 +720,7 @@ def render_figure(fig: Figure, *, dpi: int = 150) -> dict[str, bytes]:
     if engine is not None:
         fig.set_layout_engine("none")
     try:
-        out["svg"] = _render(fig, "svg", dpi=dpi)
+        out["svg"] = _stable_svg_ids(_render(fig, "svg", dpi=dpi))
     finally:
         if engine is not None:
             fig.set_layout_engine(engine)

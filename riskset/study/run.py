@@ -799,8 +799,12 @@ def _jsonable(obj):
     return obj
 
 
-def write_study(result: StudyResult, out: str | Path, *, force: bool = False) -> Path:
-    """Write tables (CSV), results.json, figures (PNG+SVG), report.html and report.md atomically."""
+def write_study(result: StudyResult, out: str | Path, *, force: bool = False, jobs: int = 1) -> Path:
+    """Write tables (CSV), results.json, figures (PNG+SVG), report.html and report.md atomically.
+
+    Figures are built and rendered on ``jobs`` threads (each figure is independent; Agg
+    rasterisation and PNG encoding release the GIL); the files are the same for any ``jobs``.
+    """
     from riskset.report import figures as F
     from riskset.report import html as H
 
@@ -814,15 +818,22 @@ def write_study(result: StudyResult, out: str | Path, *, force: bool = False) ->
         (tmp / "figures").mkdir()
         for name, tab in result.tables.items():
             tab.write_csv(tmp / "tables" / f"{name}.csv")
-        fig_objs = {}
-        for name, (obj, p, title) in result.figures.items():
+        def make(item):
+            name, (obj, p, title) = item
             if isinstance(obj, pl.DataFrame):
                 fig = F.forest_figure(obj, title=title)
             else:
                 labels = [", ".join(str(v) for v in row) for row in obj.keys.iter_rows()] if obj.by else None
                 fig = F.km_figure(obj, title=title, pvalue=p, labels=labels,
                                   xlabel=f"Time ({result.spec.time_unit})")
-            rendered = F.render_figure(fig)  # drawn once: the files and the report share it
+            return name, fig, title, F.render_figure(fig)  # drawn once: files and report share it
+
+        # the figure style is applied around the pool as well as inside each figure, so a
+        # thread leaving its style context restores the style, never the caller's rcParams
+        with F.style(), ThreadPoolExecutor(max_workers=max(1, jobs)) as pool:
+            made = list(pool.map(make, result.figures.items()))
+        fig_objs = {}
+        for name, fig, title, rendered in made:
             F.save_figure(fig, tmp / "figures" / name, rendered=rendered)
             fig_objs[name] = (fig, title, rendered)
         payload = {
