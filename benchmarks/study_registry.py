@@ -177,6 +177,7 @@ def instrument(tm: Timers) -> None:
         tm.wrap(T, attr, f"tables: {attr}")
     # writer
     tm.wrap(F, "km_figure", "write: km_figure")
+    tm.wrap(F, "render_figure", "write: render_figure (PNG + SVG drawing, summed over threads)")
     tm.wrap(F, "forest_figure", "write: forest_figure")
     tm.wrap(F, "save_figure", "write: save_figure (PNG+SVG)")
     tm.wrap(H, "render_html", "write: render_html")
@@ -209,7 +210,7 @@ def child_study(path: Path, out: Path, jobs: int) -> dict:
     t1 = time.perf_counter()
     if out.exists():
         shutil.rmtree(out)
-    write_study(result, out)
+    write_study(result, out, jobs=jobs)
     t2 = time.perf_counter()
     sizes = {p.name: p.stat().st_size for p in out.iterdir() if p.is_file()}
     n_fig = len(list((out / "figures").iterdir()))
