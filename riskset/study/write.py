@@ -1,0 +1,145 @@
+"""Write a study's outputs: CSV tables, results.json, figures (PNG + SVG) and the reports.
+
+Everything is written into a temporary folder next to ``out`` and moved into place in one
+rename, so a reader never sees a half-written study; an existing ``out`` is replaced only
+with ``force``.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import decimal
+import json
+import math
+import os
+import shutil
+import tempfile
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import numpy as np
+import polars as pl
+
+from riskset.errors import RisksetError
+
+if TYPE_CHECKING:
+    from riskset.study.run import StudyResult
+
+
+def _jsonable(obj):
+    if isinstance(obj, float):
+        return obj if math.isfinite(obj) else None
+    if isinstance(obj, (np.floating, np.integer)):
+        return _jsonable(obj.item())
+    if isinstance(obj, (dt.date, dt.datetime)):
+        return obj.isoformat()
+    if isinstance(obj, decimal.Decimal):
+        return float(obj)
+    if isinstance(obj, dict):
+        return {k: _jsonable(v) for k, v in obj.items()}
+    if isinstance(obj, (list, tuple)):
+        return [_jsonable(v) for v in obj]
+    return obj
+
+
+def write_study(result: StudyResult, out: str | Path, *, force: bool = False, jobs: int = 1) -> Path:
+    """Write tables (CSV), results.json, figures (PNG+SVG), report.html and report.md atomically.
+
+    Figures are built and rendered on ``jobs`` threads (each figure is independent; Agg
+    rasterisation and PNG encoding release the GIL); the files are the same for any ``jobs``.
+    """
+    from riskset.report import figures as F
+    from riskset.report import html as H
+
+    out = Path(out)
+    if out.exists() and not force:
+        raise RisksetError(f"output folder {str(out)!r} already exists; pass --force to replace it")
+    out.parent.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.", dir=out.parent))
+    try:
+        (tmp / "tables").mkdir()
+        (tmp / "figures").mkdir()
+        for name, tab in result.tables.items():
+            tab.write_csv(tmp / "tables" / f"{name}.csv")
+        def make(item):
+            name, (obj, p, title) = item
+            if isinstance(obj, pl.DataFrame):
+                fig = F.forest_figure(obj, title=title)
+            else:
+                labels = [", ".join(str(v) for v in row) for row in obj.keys.iter_rows()] if obj.by else None
+                fig = F.km_figure(obj, title=title, pvalue=p, labels=labels,
+                                  xlabel=f"Time ({result.spec.time_unit})")
+            return name, fig, title, F.render_figure(fig)  # drawn once: files and report share it
+
+        # the figure style is applied around the pool as well as inside each figure, so a
+        # thread leaving its style context restores the style, never the caller's rcParams
+        with F.style(), ThreadPoolExecutor(max_workers=max(1, jobs)) as pool:
+            made = list(pool.map(make, result.figures.items()))
+        fig_objs = {}
+        for name, fig, title, rendered in made:
+            F.save_figure(fig, tmp / "figures" / name, rendered=rendered)
+            fig_objs[name] = (fig, title, rendered)
+        payload = {
+            "meta": _jsonable(result.meta),
+            "notes": result.notes,
+            "tables": {k: _jsonable(v.to_dicts()) for k, v in result.tables.items()},
+            "values": {k: _jsonable(v.to_dicts()) for k, v in result.values.items()},
+            "figures": {k: {"png": f"figures/{k}.png", "svg": f"figures/{k}.svg", "title": t}
+                        for k, (_f, t, _r) in fig_objs.items()},
+        }
+        (tmp / "results.json").write_text(json.dumps(payload, indent=2), encoding="utf-8")
+        report = _report_model(result, fig_objs, H)
+        (tmp / "report.html").write_text(H.render_html(report), encoding="utf-8")
+        (tmp / "report.md").write_text(H.render_markdown(report, figure_dir="figures"), encoding="utf-8")
+        import matplotlib.pyplot as plt
+
+        for fig, _t, _r in fig_objs.values():
+            plt.close(fig)
+        if out.exists():
+            shutil.rmtree(out)
+        os.replace(tmp, out)
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+    return out
+
+
+SECTION_TITLES = [
+    ("table1_baseline", "Table 1. Baseline characteristics"),
+    ("table2_response", "Table 2. Best response"),
+    ("km_", "Kaplan–Meier estimates"),
+    ("table3_logrank", "Table 3. Log-rank tests of factors within cohorts"),
+    ("logrank_detail", "Log-rank tests: detail"),
+    ("cox", "Cox proportional-hazards models"),
+    ("table4_compare", "Table 4. Subgroup comparison"),
+    ("safety", "Safety"),
+]
+
+
+def _report_model(result: StudyResult, fig_objs, H):
+    sections = []
+    used = set()
+    for key, title in SECTION_TITLES:
+        names = [k for k in result.tables if (k.startswith(key) if key.endswith("_") else k == key)]
+        if not names:
+            continue
+        used |= set(names)
+        tabs = [H.Table(title=n.replace("_", " "), frame=result.tables[n]) for n in names]
+        figs = []
+        if key == "km_":
+            figs = [H.figure_from_matplotlib(t, f, rendered=r) for k, (f, t, r) in fig_objs.items()
+                    if k.startswith("km_")]
+        if key == "cox":
+            figs = [H.figure_from_matplotlib(t, f, rendered=r) for k, (f, t, r) in fig_objs.items()
+                    if k.startswith("forest")]
+        sections.append(H.Section(title=title, tables=tabs, figures=figs))
+    fu = [v for k, v in result.values.items() if k.startswith("followup_")]
+    if fu:
+        sections.append(H.Section(title="Follow-up", tables=[H.Table(
+            title="Median follow-up (reverse Kaplan–Meier) and observed times",
+            frame=pl.concat(fu, how="diagonal_relaxed"))]))
+    if result.notes:
+        sections.append(H.Section(title="Notes", text="\n".join(f"- {n}" for n in result.notes)))
+    meta = {k: v for k, v in result.meta.items()}
+    return H.Report(title=result.spec.title, sections=sections, meta=meta)
