@@ -139,3 +139,21 @@ def test_parallel_equals_serial(tmp_path):
     assert files == sorted(p.relative_to(many) for p in many.rglob("*") if p.is_file())
     for f in files:
         assert (one / f).read_bytes() == (many / f).read_bytes(), f
+
+
+def test_progress_reports_running_tasks_and_completes(tmp_path):
+    calls = []
+    spec = load_spec(GBSG_SPEC)
+    res = run_study(spec, jobs=2, progress=lambda name, done, total: calls.append((name, done, total)))
+    total = calls[0][2]
+    assert total >= 6 and all(t == total for _, _, t in calls)
+    assert [d for _, d, _ in calls] == sorted(d for _, d, _ in calls)  # never goes back
+    assert calls[-1][1] == total
+    known = {"baseline", "response", "safety", "log-rank grid", "Cox models", "comparisons",
+             *(f"Kaplan-Meier {ep.name}" for ep in spec.endpoints)}
+    for name, _, _ in calls[1:]:  # each label names the tasks running at that moment
+        assert name == "analyses done" or (name.startswith("running: ")
+                                           and set(name[len("running: "):].split(", ")) <= known), name
+    assert res.values
+    r = CliRunner().invoke(main, ["study", "--example", "gbsg", "--out", str(tmp_path / "p"), "--progress"])
+    assert r.exit_code == 0, r.output

@@ -26,7 +26,7 @@ import os
 import threading
 import warnings
 from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor, as_completed
+from concurrent.futures import FIRST_COMPLETED, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -753,18 +753,32 @@ def run_study(spec: Spec, *, jobs: int = 1, progress: Callable[[str, int, int], 
     # no ordering, so it fills the wait for the largest one), then the log-rank, Cox and
     # comparison tasks that reuse the ordered rows, then the small tables
     schedule = [*range(6, len(tasks)), 0, 3, 4, 5, 1, 2]
-    done = 0
     if progress:
-        progress("starting", 0, len(tasks))
+        progress("loading done; starting the analyses", 0, len(tasks))
+    running: dict[int, None] = {}  # tasks in progress, in start order (for the progress label)
+    lock = threading.Lock()
+
+    def task(i: int) -> StudyResult:
+        with lock:
+            running[i] = None
+        try:
+            return runner.run_task(tasks[i][1])
+        finally:
+            with lock:
+                running.pop(i, None)
+
     buckets: dict[int, StudyResult] = {}
     with ThreadPoolExecutor(max_workers=max(1, jobs)) as pool:
-        futures = {pool.submit(runner.run_task, tasks[i][1]): i for i in schedule}
-        for fut in as_completed(futures):
-            i = futures[fut]
-            buckets[i] = fut.result()
-            done += 1
+        futures = {pool.submit(task, i): i for i in schedule}
+        pending = set(futures)
+        while pending:  # progress is reported from this thread only, a few times a second
+            finished, pending = wait(pending, timeout=0.25, return_when=FIRST_COMPLETED)
+            for fut in finished:
+                buckets[futures[fut]] = fut.result()
             if progress:
-                progress(tasks[i][0], done, len(tasks))
+                with lock:
+                    now = [tasks[i][0] for i in running]
+                progress("running: " + ", ".join(now) if now else "analyses done", len(buckets), len(tasks))
     for i in range(len(tasks)):
         b = buckets[i]
         result.tables.update(b.tables)
