@@ -36,6 +36,7 @@ import polars as pl
 
 import riskset
 from riskset._km import followup_summary
+from riskset.engine.eventtable import time_event_keys
 from riskset.errors import RisksetError, RisksetWarning
 from riskset.io.read import scan_table
 from riskset.study import tables as T
@@ -193,7 +194,8 @@ def _derive(df: pl.DataFrame, derive: dict[str, str]) -> pl.DataFrame:
 
     batch: list[tuple[str, str]] = []
     for name, expr in derive.items():
-        if _roots(expr) & {n for n, _ in batch} or name in {n for n, _ in batch}:
+        names = {n for n, _ in batch}
+        if name in names or _roots(expr) & names:  # reads (or replaces) a column of this batch
             df = flush(df, batch)
             batch = []
         batch.append((name, expr))
@@ -203,15 +205,13 @@ def _derive(df: pl.DataFrame, derive: dict[str, str]) -> pl.DataFrame:
 # --------------------------------------------------------------------------------------------
 def _cohort_masks(spec: Spec, df: pl.DataFrame) -> dict[str, pl.Series | None]:
     """Row mask of each cohort (None: every row). Cohorts are masks, never copies of the data."""
-    out: dict[str, pl.Series | None] = {OVERALL: None}
-    exprs = {c["name"]: sql(c["filter"]).fill_null(False) for c in spec.cohorts if c.get("filter")}
-    try:
-        flags = df.select(e.alias(f"__cohort_{i}") for i, e in enumerate(exprs.values()))
+    filtered = [c for c in spec.cohorts if c.get("filter")]
+    try:  # every filter in one parallel pass
+        flags = df.select(sql(c["filter"]).fill_null(False).alias(f"__cohort_{i}") for i, c in enumerate(filtered))
     except Exception as exc:
         raise SpecError(f"a cohort filter failed: {exc}") from None
-    for c in spec.cohorts:
-        out[c["name"]] = flags.get_column(f"__cohort_{list(exprs).index(c['name'])}") if c["name"] in exprs else None
-    return out
+    mask = {c["name"]: flags.to_series(i) for i, c in enumerate(filtered)}
+    return {OVERALL: None, **{c["name"]: mask.get(c["name"]) for c in spec.cohorts}}
 
 
 def _endpoint_columns(spec: Spec, ep: Endpoint) -> list[str]:
@@ -226,16 +226,15 @@ def _endpoint_columns(spec: Spec, ep: Endpoint) -> list[str]:
 
 
 def _time_order(frame: pl.DataFrame, time: str, event: str) -> pl.Series:
-    """Row order by (time, event): the order every kernel sorts into, so none sorts again.
+    """Row order by the kernels' own sort key (:func:`riskset.engine.eventtable.time_event_keys`),
+    so no analysis of these rows sorts again.
 
-    One sort of packed keys ``bits(time) << 1 | event`` (the key the kernels use: non-negative
-    doubles order as their bit patterns, censorings before events at tied times). Invalid
-    values are not judged here: the analyses validate their inputs and say what is wrong.
+    Invalid values are not judged here (the analyses validate their inputs and say what is
+    wrong); they only make the order useless, and the kernels then sort as usual.
     """
-    t = frame.get_column(time).cast(pl.Float64).to_numpy()
-    e = frame.get_column(event).cast(pl.Float64).to_numpy() == 1.0
-    key = (np.abs(t).view(np.uint64) << np.uint64(1)) | e.astype(np.uint64)
-    return pl.Series(key).arg_sort()  # Polars' multithreaded sort: ~2x numpy's stable argsort
+    t = np.ascontiguousarray(frame.get_column(time).cast(pl.Float64).to_numpy())
+    e = (frame.get_column(event).cast(pl.Float64).to_numpy() == 1.0).astype(np.int8)
+    return pl.Series(time_event_keys(t, e)).arg_sort()  # Polars' multithreaded sort: ~2x numpy's
 
 
 def _gather(frame: pl.DataFrame, order: pl.Series) -> pl.DataFrame:
@@ -341,10 +340,10 @@ class _Runner:
     def endpoint_cohorts(self, ep: Endpoint) -> list[str]:
         return ep.cohorts or list(self.masks)
 
-    def cohort_frames(self, columns: list[str]) -> dict[str, pl.DataFrame]:
-        """Each cohort's rows of ``columns`` only (the descriptive tables' input)."""
+    def cohort_frame(self, cname: str, columns: list[str]) -> pl.DataFrame:
+        """Cohort ``cname``'s rows of ``columns`` only."""
         cols = self.df.select(list(dict.fromkeys(columns)))
-        return {k: cols if m is None else cols.filter(m) for k, m in self.masks.items()}
+        return cols if self.masks[cname] is None else cols.filter(self.masks[cname])
 
     def endpoint_rows(self, ep: Endpoint) -> _EndpointRows:
         """The endpoint's usable rows in time order (built once, by whichever task asks first)."""
@@ -396,12 +395,6 @@ class _Runner:
             return self._grids[key]
 
     # ---- KM per endpoint x cohort (and factor levels) ---------------------------------------
-    def km_tasks(self) -> list[Callable[[], None]]:
-        tasks = []
-        for ep in self.spec.endpoints:
-            tasks.append(lambda ep=ep: self.km_endpoint(ep))
-        return tasks
-
     def km_endpoint(self, ep: Endpoint) -> None:
         rows, lms, fu = [], [], []
         figs = {}
@@ -625,7 +618,7 @@ class _Runner:
         for c in self.spec.compare:
             ep = self.spec.endpoint(c["endpoint"])
             cname = c.get("cohort", OVERALL)
-            frame0 = self.cohort_frames([c["column"], *([r["column"]] if r else [])])[cname]
+            frame0 = self.cohort_frame(cname, [c["column"], *([r["column"]] if r else [])])
             ep_rows, _ = self.endpoint_frame(ep, cname)
             for lv in frame0.get_column(c["column"]).drop_nulls().unique().sort().to_list():
                 sub = frame0.filter(pl.col(c["column"]) == lv)

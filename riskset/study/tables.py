@@ -45,13 +45,12 @@ def baseline_table(
     """Table 1: median (range) for continuous, n (%) per level for categorical, missing shown.
 
     ``frame`` holds every patient; ``masks`` maps each cohort (table column) to its row mask
-    (None: all rows). A categorical column is encoded once over all rows and each cohort's
-    level counts are one ``bincount`` of its rows' codes, so the table costs one pass per
-    column rather than one hash aggregation per column and cohort.
+    (None: all rows). Categorical counts are one aggregation per column over all rows, every
+    cohort's count a sum of its mask (see :func:`_level_counts`), not one per column and cohort.
     """
     labels = labels or {}
     names = list(masks)
-    size = {c: frame.height if m is None else int(m.sum()) for c, m in masks.items()}
+    size = _cohort_sizes(frame, masks)
     disp: list[dict[str, str]] = [{"characteristic": "Patients, n", **{c: str(size[c]) for c in names}}]
     vals: list[dict] = []
     for col in continuous:
@@ -166,11 +165,12 @@ def response_table(
         dur = frame.get_column(sd_duration).cast(pl.Float64)
         flags["__sd_long"] = flags[stable] & (dur >= sd_min).fill_null(False).to_numpy()
     np_masks = _np_masks(masks)
+    size = _cohort_sizes(frame, masks)
     counts: dict[str, dict[str, int]] = {}
     for c in names:
         m = np_masks[c]
         counts[c] = {k: _count(v, m) for k, v in flags.items()}
-        counts[c]["__n"] = frame.height if m is None else int(np.count_nonzero(m))
+        counts[c]["__n"] = size[c]
         counts[c]["__missing"] = counts[c]["__n"] - _count(known, m)
     for label, code in cats:
         disp.append({"response": label, **{c: fmt_pct(counts[c][code], counts[c]["__n"]) for c in names}})
@@ -202,6 +202,10 @@ def response_table(
     return pl.DataFrame(disp), pl.DataFrame(vals, infer_schema_length=None)
 
 
+def _cohort_sizes(frame: pl.DataFrame, masks: Mapping[str, pl.Series | None]) -> dict[str, int]:
+    return {c: frame.height if m is None else int(m.sum()) for c, m in masks.items()}
+
+
 def _np_masks(masks: Mapping[str, pl.Series | None]) -> dict[str, np.ndarray | None]:
     return {c: None if m is None else m.to_numpy() for c, m in masks.items()}
 
@@ -228,7 +232,7 @@ def safety_table(
     """
     names = list(masks)
     np_masks = _np_masks(masks)
-    size = {c: frame.height if m is None else int(np.count_nonzero(m)) for c, m in np_masks.items()}
+    size = _cohort_sizes(frame, masks)
     disp, vals = [], []
     pct = int(round(100 * conf_level))
     for label, col in grades.items():
