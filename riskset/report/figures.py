@@ -5,32 +5,26 @@ without ``pyplot`` (so no backend is switched, nothing is registered globally an
 needs closing) and inside a :func:`matplotlib.rc_context` (so the style never leaks into the
 caller's rcParams).
 
-Public functions: :func:`km_figure`, :func:`forest_figure`, :func:`render_figure`, :func:`save_figure`,
-:func:`format_p`.
+Public functions: :func:`km_figure`, :func:`forest_figure`, :func:`format_p`; the style,
+rendering and saving (:func:`style`, :func:`render_figure`, :func:`save_figure`) live in
+:mod:`riskset.report.render` and are re-exported here.
 """
 
 from __future__ import annotations
 
-import contextlib
-import hashlib
-import io
 import math
-import os
-import re
-import tempfile
 import textwrap
-from collections.abc import Iterator, Mapping, Sequence
-from pathlib import Path
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 import numpy as np
 import polars as pl
-from matplotlib import rc_context
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 from matplotlib.ticker import FixedLocator, FuncFormatter, MaxNLocator, NullLocator
 
 from riskset.errors import OptionError, RisksetError
+from riskset.report.render import _STYLE, render_figure, save_figure, style
 
 __all__ = ["PALETTE", "forest_figure", "format_p", "km_figure", "render_figure", "save_figure", "style"]
 
@@ -47,48 +41,13 @@ PALETTE: tuple[str, ...] = (
 )
 _LINESTYLES = ("-", "--", ":", "-.")
 
-_STYLE: dict[str, Any] = {
-    "font.family": "DejaVu Sans",
-    "font.size": 10,
-    "axes.titlesize": 11,
-    "axes.labelsize": 10,
-    "axes.linewidth": 0.8,
-    "axes.spines.top": False,
-    "axes.spines.right": False,
-    "xtick.labelsize": 9,
-    "ytick.labelsize": 9,
-    "xtick.direction": "out",
-    "ytick.direction": "out",
-    "legend.fontsize": 9,
-    "legend.frameon": False,
-    "lines.linewidth": 1.6,
-    "lines.solid_capstyle": "butt",
-    "savefig.facecolor": "white",
-    "figure.facecolor": "white",
-    "svg.hashsalt": "riskset",  # deterministic SVG element ids
-    "svg.fonttype": "path",
-}
-
-
-@contextlib.contextmanager
-def style() -> Iterator[None]:
-    """The figure style, applied only for the duration of the ``with`` block.
-
-    Every figure function applies it itself; wrap a block that builds or renders figures on
-    several threads in it too, so that a thread leaving its own style context restores the
-    style rather than the rcParams the block started with.
-    """
-    with rc_context(_STYLE):
-        yield
-
-
 def _new_figure(width: float, height: float, *, layout: str | None = "constrained") -> Figure:
     fig = Figure(figsize=(width, height), layout=layout)
     FigureCanvasAgg(fig)
     return fig
 
 
-def _text_width_pt(text: str, size: float, weight: str = "normal") -> float:
+def _text_width_pt(text: str, size: float) -> float:
     """Width of ``text`` in points in the figure font (font metrics only; nothing is drawn)."""
     from matplotlib.font_manager import FontProperties
     from matplotlib.textpath import text_to_path
@@ -96,7 +55,7 @@ def _text_width_pt(text: str, size: float, weight: str = "normal") -> float:
     if not text:
         return 0.0
     w, _h, _d = text_to_path.get_text_width_height_descent(
-        text, FontProperties(family=_STYLE["font.family"], size=size, weight=weight), ismath=False)
+        text, FontProperties(family=_STYLE["font.family"], size=size), ismath=False)
     return float(w)
 
 
@@ -118,7 +77,8 @@ def _place_km_axes(fig: Figure, ax: Any, tax: Any, *, names: Sequence[str], labe
     label_w = (max((_text_width_pt(n, 9) for n in names), default=0.0) + label_pad) * pt if tax is not None else 0.0
     left = outer + max(y_deco, label_w)
     right = outer + 0.3  # half of a last x tick label such as "300"
-    x_deco = (3.5 + 3.5 + 9.0 * 1.25 + 4.0 + 10.0 * 1.25) * pt  # ticks, tick labels, x label
+    x_ticks = (3.5 + 3.5 + 9.0 * 1.25 + 4.0) * pt  # tick, pad, tick labels, label pad
+    x_deco = x_ticks + 10.0 * 1.25 * pt
     top = outer + ((11.0 * 1.3 + 6.0) * pt if title else 0.05)
     bottom = (table_h if tax is not None else outer) + x_deco
     w = max(W - left - right, 0.5)
@@ -126,7 +86,7 @@ def _place_km_axes(fig: Figure, ax: Any, tax: Any, *, names: Sequence[str], labe
     ax.set_position([left / W, bottom / H, w / W, h / H])
     # axis labels at fixed offsets: matplotlib otherwise measures every tick label on each
     # draw to place them (the largest single cost of drawing these figures)
-    ax.xaxis.set_label_coords(0.5, -((3.5 + 3.5 + 9.0 * 1.25 + 4.0) * pt) / h)
+    ax.xaxis.set_label_coords(0.5, -x_ticks / h)
     ax.yaxis.set_label_coords(-y_ticks / w, 0.5)
     if tax is not None:
         t_top = table_h - (9.0 * 1.3 + 4.0) * pt  # under the "Number at risk" title
@@ -652,101 +612,4 @@ def forest_figure(
         ax.set_xlabel(xlabel)
         if title:
             fig.suptitle(title, x=0.01, ha="left", fontweight="bold", fontsize=11)
-        # clip to the axes box, not the axes patch: on a log axis the patch is a clip *path*,
-        # which the SVG writer names after its memory address (ids would differ between runs)
-        for art in (*ax.lines, *ax.collections):
-            if art.get_clip_on():
-                art.set_clip_path(None)
-                art.set_clip_box(ax.bbox)
     return fig
-
-
-# --------------------------------------------------------------------------------------------
-# saving
-# --------------------------------------------------------------------------------------------
-def _render(fig: Figure, fmt: str, dpi: int = 150) -> bytes:
-    buf = io.BytesIO()
-    with style():
-        meta = {"Date": None} if fmt == "svg" else {"Software": None}
-        fig.savefig(buf, format=fmt, dpi=dpi, metadata=meta)
-    return buf.getvalue()
-
-
-def _atomic_write_bytes(target: Path, data: bytes) -> None:
-    fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
-    try:
-        with os.fdopen(fd, "wb") as fh:
-            fh.write(data)
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(tmp, target)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-
-
-_SVG_CLIP_ID = re.compile(rb'(?<=id=")p[0-9a-f]{10}(?=")|(?<=url\(#)p[0-9a-f]{10}(?=\))')
-
-
-def _stable_svg_ids(svg: bytes) -> bytes:
-    """Rename the SVG's clip paths ``c<digest>-0``, ``c<digest>-1``, ... in order of appearance.
-
-    Matplotlib names a clip path after a hash of its exact float geometry, whose last bits
-    can differ between otherwise identical renders (constrained layout measuring text with
-    a freshly loaded font), so the same drawing could get different names. ``digest`` hashes
-    the SVG with those names blanked: equal drawings get equal names, and different figures
-    inlined in one HTML page never share one.
-    """
-    digest = hashlib.sha256(_SVG_CLIP_ID.sub(b"p", svg)).hexdigest()[:10].encode()
-    names: dict[bytes, bytes] = {}
-
-    def sub(m: re.Match) -> bytes:
-        return names.setdefault(m.group(0), b"c%s-%d" % (digest, len(names)))
-
-    return _SVG_CLIP_ID.sub(sub, svg)
-
-
-def render_figure(fig: Figure, *, dpi: int = 150) -> dict[str, bytes]:
-    """``{"png": bytes, "svg": bytes}`` of ``fig``, laid out once.
-
-    The first render (PNG) runs the figure's layout engine; the SVG is then drawn with the
-    positions it computed (the layout engine is switched off for that render and restored),
-    so a figure costs one layout instead of one per format. Pass the result to
-    :func:`save_figure` and :func:`riskset.report.html.figure_from_matplotlib` so that the
-    files and the report share one rendering.
-    """
-    out = {"png": _render(fig, "png", dpi=dpi)}
-    engine = fig.get_layout_engine()
-    if engine is not None:
-        fig.set_layout_engine("none")
-    try:
-        out["svg"] = _stable_svg_ids(_render(fig, "svg", dpi=dpi))
-    finally:
-        if engine is not None:
-            fig.set_layout_engine(engine)
-    return out
-
-
-def save_figure(fig: Figure, stem: str | os.PathLike[str], *, force: bool = False,
-                dpi: int = 150, rendered: dict[str, bytes] | None = None) -> dict[str, Path]:
-    """Write ``<stem>.png`` (``dpi``, default 150) and ``<stem>.svg``, each atomically.
-
-    Each file is written to a temporary file in the same folder and renamed into place.
-    Refuses (:class:`riskset.errors.RisksetError`) if either file exists, unless ``force``;
-    nothing is written in that case. ``rendered`` (from :func:`render_figure`) reuses bytes
-    already drawn. Returns ``{"png": path, "svg": path}``.
-    """
-    stem = Path(stem)
-    targets = {ext: stem.parent / f"{stem.name}.{ext}" for ext in ("png", "svg")}
-    if not force:
-        existing = [str(p) for p in targets.values() if p.exists()]
-        if existing:
-            raise RisksetError(
-                "output " + ", ".join(repr(p) for p in existing)
-                + " already exists; pass force=True (--force) to overwrite"
-            )
-    stem.parent.mkdir(parents=True, exist_ok=True)
-    data = rendered if rendered is not None else render_figure(fig, dpi=dpi)
-    for ext, path in targets.items():
-        _atomic_write_bytes(path, data[ext])
-    return targets

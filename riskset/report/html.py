@@ -92,7 +92,7 @@ def figure_from_matplotlib(title: str, fig: Any, caption: str | None = None, *,
 
     ``rendered`` (from :func:`riskset.report.figures.render_figure`) reuses bytes already drawn.
     """
-    from riskset.report.figures import _render, render_figure
+    from riskset.report.render import _render, render_figure
 
     if rendered is None:
         rendered = render_figure(fig, dpi=dpi) if svg else {"png": _render(fig, "png", dpi=dpi)}
@@ -460,7 +460,7 @@ def write_report(report: Report, path: str | os.PathLike[str], *, force: bool = 
     ``{"report": path, "figures": [paths]}``.
     """
     from riskset.io.write import atomic_write_text
-    from riskset.report.figures import _atomic_write_bytes
+    from riskset.report.render import _atomic_write_bytes
 
     target = Path(path)
     if fmt is None:
