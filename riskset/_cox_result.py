@@ -1,0 +1,388 @@
+"""The fitted Cox model object (R ``coxph``) and its tables: coefficients, tests, residuals,
+baseline hazard, predictions, proportional-hazards test and concordance.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from functools import cached_property
+from typing import Any
+
+import numpy as np
+import polars as pl
+from scipy.special import chdtrc, ndtr, ndtri
+
+from riskset._cox_design import Design
+from riskset.engine import cox as ce
+from riskset.engine import cox_diag as cd
+from riskset.engine.eventtable import event_table
+from riskset.errors import ColumnError, OptionError, RisksetError, check_choice
+from riskset.io.read import to_polars
+
+
+def _chisq_p(stat: float, df: int) -> float:
+    if df <= 0 or not math.isfinite(stat):
+        return float("nan")
+    return float(chdtrc(df, stat))
+
+
+
+def _exp(x: np.ndarray) -> np.ndarray:
+    with np.errstate(over="ignore"):
+        return np.exp(x)
+
+
+
+@dataclass
+class CoxResult:
+    """A fitted Cox model (R ``coxph``); see :func:`cox`.
+
+    Attributes
+    ----------
+    coefficients
+        Polars table ``term, coef, se, robust_se, z, p, hr, hr_lower, hr_upper, monotone``.
+        With ``robust``, ``z``, ``p`` and the CI use the robust standard error (R
+        ``summary.coxph``). With ``firth``, ``p`` is the penalised likelihood-ratio p-value
+        and the CI the profile penalised-likelihood interval (R ``coxphf``).
+    loglik
+        ``(initial, final)`` partial log-likelihood (penalised with ``firth``).
+    lr_test, wald_test, score_test, robust_score_test
+        Dicts ``statistic, df, p`` (R ``summary(fit)$logtest, waldtest, sctest, robscore``).
+    concordance
+        Harrell's C as R ``coxph`` reports it: ``value``, ``se`` and the pair counts.
+    variance_matrix
+        Variance of the coefficients (robust sandwich when ``robust``; ``naive_variance`` is
+        the inverse information).
+    """
+
+    terms: list[str]
+    coef: np.ndarray
+    se: np.ndarray
+    robust_se: np.ndarray | None
+    variance_matrix: np.ndarray
+    naive_variance: np.ndarray
+    loglik: tuple[float, float]
+    lr_test: dict[str, float]
+    wald_test: dict[str, float]
+    score_test: dict[str, float]
+    robust_score_test: dict[str, float] | None
+    n: int
+    n_events: int
+    iterations: int
+    converged: bool
+    ties: str
+    robust: bool
+    firth: bool
+    conf_level: float
+    monotone: np.ndarray
+    warnings: list[str]
+    means: np.ndarray
+    strata: tuple[str, ...]
+    strata_keys: pl.DataFrame
+    _design: Design = field(repr=False)
+    _data: ce.CoxData = field(repr=False)
+    _beta_c: np.ndarray = field(repr=False)  # beta (same for centred covariates)
+    _cluster: np.ndarray | None = field(repr=False)
+    _rows: np.ndarray | None = field(repr=False)
+    _n_input: int = field(repr=False)
+    _offset_name: str | None = field(default=None, repr=False)
+    _offset_mean: float = field(default=0.0, repr=False)
+    _firth_ci: np.ndarray | None = field(default=None, repr=False)
+    _firth_p: np.ndarray | None = field(default=None, repr=False)
+
+    # ----------------------------------------------------------------------------------
+    @cached_property
+    def coefficients(self) -> pl.DataFrame:
+        z_a = float(ndtri(1.0 - (1.0 - self.conf_level) / 2.0))
+        se_use = self.robust_se if self.robust_se is not None else self.se
+        with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
+            z = self.coef / se_use
+            p = 2.0 * ndtr(-np.abs(z))
+            lo = np.exp(self.coef - z_a * se_use)
+            hi = np.exp(self.coef + z_a * se_use)
+        if self.firth and self._firth_ci is not None:
+            p = self._firth_p
+            lo = np.exp(self._firth_ci[:, 0])
+            hi = np.exp(self._firth_ci[:, 1])
+        return pl.DataFrame(
+            {
+                "term": self.terms,
+                "coef": self.coef,
+                "se": self.se,
+                "robust_se": self.robust_se if self.robust_se is not None else [None] * len(self.terms),
+                "z": z,
+                "p": p,
+                "hr": _exp(self.coef),
+                "hr_lower": lo,
+                "hr_upper": hi,
+                "monotone": self.monotone.astype(bool),
+            },
+            schema_overrides={"robust_se": pl.Float64},
+        ).fill_nan(None)
+
+    @cached_property
+    def concordance(self) -> dict[str, float]:
+        """Harrell's C (R ``coxph``'s ``concordance``): value, se and pair counts."""
+        d = self._data
+        lp = d.X @ self._beta_c + d.off  # R's linear predictor (offset included); shifts cancel
+        uniq, rank = np.unique(lp, return_inverse=True)
+        has_start = d.start is not None
+        conc, disc, tied, n_row, d_row = cd.concordance_counts(
+            rank.astype(np.int64), uniq.size,
+            d.start if has_start else np.empty(0), d.time, d.status, d.wt, d.bounds,
+            d.sorder if has_start else np.empty(0, dtype=np.int64), has_start,
+        )
+        npair = conc + disc + tied
+        value = (conc + 0.5 * tied) / npair if npair > 0 else float("nan")
+        infl = d.wt * (n_row - value * d_row) / npair if npair > 0 else np.zeros_like(d.wt)
+        if self._cluster is not None:
+            cl = self._cluster[d.order]
+            infl = np.bincount(cl, weights=infl)
+        se = float(math.sqrt(np.sum(infl**2)))
+        return {"value": float(value), "se": se, "concordant": float(conc),
+                "discordant": float(disc), "tied_risk": float(tied)}
+
+    # ----------------------------------------------------------------------------------
+    @cached_property
+    def _table(self) -> cd.HazardTable:
+        return cd.table(self._data, self._beta_c)
+
+    @cached_property
+    def _resid(self) -> dict[str, np.ndarray]:
+        return cd.residuals(self._data, self._beta_c, self._table)
+
+    def _unsort(self, x: np.ndarray) -> np.ndarray:
+        out = np.empty_like(x)
+        out[self._data.order] = x
+        return out
+
+    def residuals(self, type: str = "martingale") -> np.ndarray:  # noqa: A002 - R's name
+        """Residuals in input row order (rows analysed), as R ``residuals(fit, type)``.
+
+        ``type``: ``"martingale"``, ``"deviance"``, ``"score"`` (n x p, unweighted),
+        ``"dfbeta"`` (n x p, weighted by the case weights as R's default), ``"schoenfeld"``
+        (use :meth:`schoenfeld`).
+        """
+        check_choice("type", type, ("martingale", "deviance", "score", "dfbeta", "schoenfeld"))
+        if self.ties == "exact" and type in ("score", "dfbeta", "schoenfeld"):
+            raise OptionError(f"{type} residuals are not available for ties='exact' (as R)")
+        if type == "schoenfeld":
+            return self.schoenfeld()["values"]
+        r = self._resid
+        if type == "martingale":
+            return self._unsort(r["martingale"])
+        if type == "deviance":
+            m = r["martingale"]
+            dth = self._data.status.astype(np.float64)
+            with np.errstate(divide="ignore", invalid="ignore"):
+                inner = np.where(dth > 0, dth * np.log(np.where(dth > 0, dth - m, 1.0)), 0.0)
+                dev = np.sign(m) * np.sqrt(-2.0 * (m + inner))
+            return self._unsort(dev)
+        if type == "score":
+            return self._unsort(r["score"])
+        return self._unsort((self._data.wt[:, None] * r["score"]) @ self.naive_variance)
+
+    def schoenfeld(self) -> dict[str, np.ndarray]:
+        """Schoenfeld residuals: one row per event, sorted by (stratum, time) like R.
+
+        Returns ``time``, ``row`` (zero-based input row), ``stratum`` (code) and ``values``
+        (events x p).
+        """
+        if self.ties == "exact":
+            raise OptionError("schoenfeld residuals are not available for ties='exact' (as R)")
+        d = self._data
+        r = self._resid
+        dead = d.status != 0
+        od = r["own"][dead]
+        vals = d.X[dead] - self._table.xm[od]
+        rows = d.order[dead]
+        if self._rows is not None:
+            rows = self._rows[rows]
+        strat = np.repeat(np.arange(d.bounds.size - 1), np.diff(d.bounds))[dead]
+        # R orders tied events by input row
+        o = np.lexsort((rows, d.time[dead], strat))
+        return {"time": d.time[dead][o], "row": rows[o], "stratum": strat[o], "values": vals[o]}
+
+    # ----------------------------------------------------------------------------------
+    def basehaz(self, *, centered: bool = False) -> pl.DataFrame:
+        """Cumulative baseline hazard at every distinct exit time of each stratum.
+
+        ``centered=False`` (default): at covariates 0, R ``basehaz(fit, centered = FALSE)``;
+        ``centered=True``: at the covariate means (R's default). Increments are Breslow's
+        for ``ties="breslow"`` and Efron's otherwise (R ``survfit.coxph``).
+        """
+        d = self._data
+        ht = self._table
+        # R: the baseline is at covariates 0 (or their means) and the offset at its mean
+        shift = (0.0 if centered else -float(self.means @ self.coef)) + self._offset_mean
+        out_t, out_h, out_s = [], [], []
+        for s in range(d.bounds.size - 1):
+            a, b = int(d.bounds[s]), int(d.bounds[s + 1])
+            times = np.unique(d.time[a:b])
+            t0, t1 = int(ht.offsets[s]), int(ht.offsets[s + 1])
+            cum = np.concatenate([[0.0], np.cumsum(ht.dH1[t0:t1])])
+            idx = np.searchsorted(ht.time[t0:t1], times, side="right")
+            out_t.append(times)
+            out_h.append(cum[idx] * math.exp(shift))
+            out_s.append(np.full(times.size, s))
+        body = pl.DataFrame({"time": np.concatenate(out_t), "hazard": np.concatenate(out_h)})
+        if self.strata:
+            keys = self.strata_keys[np.concatenate(out_s)]
+            body = pl.concat([keys, body], how="horizontal")
+        return body
+
+    def _newdata(self, newdata: Any) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Covariate matrix, offsets and stratum codes of ``newdata`` rows."""
+        if isinstance(newdata, list):
+            newdata = pl.DataFrame(newdata)
+        frame = to_polars(newdata)
+        n = frame.height
+        X = np.zeros((n, len(self.terms)))
+        for name, idx in self._design.assign.items():
+            if name not in frame.columns:
+                raise ColumnError(name, "(covariate) is not in newdata")
+            s = frame.get_column(name)
+            if name in self._design.levels:
+                lv, ref = self._design.levels[name]
+                non_ref = [x for x in lv if x != ref]
+                for i, v in enumerate(s.to_list()):
+                    if v not in lv:
+                        raise ColumnError(name, f"has a level {v!r} not seen in the fit")
+                    for k, col in enumerate(idx):
+                        X[i, col] = 1.0 if v == non_ref[k] else 0.0
+            else:
+                X[:, idx[0]] = s.cast(pl.Float64).to_numpy()
+        off = np.zeros(n)
+        if self._offset_name is not None:
+            if self._offset_name not in frame.columns:
+                raise ColumnError(self._offset_name, "(offset) is not in newdata")
+            off = frame.get_column(self._offset_name).cast(pl.Float64).to_numpy()
+        codes = np.zeros(n, dtype=np.int64)
+        if self.strata:
+            keys = [tuple(str(v) for v in r) for r in self.strata_keys.iter_rows()]
+            for i, r in enumerate(frame.select(list(self.strata)).iter_rows()):
+                k = tuple(str(v) for v in r)
+                if k not in keys:
+                    raise RisksetError(f"newdata row {i} has a stratum {k} not in the fit")
+                codes[i] = keys.index(k)
+        return X, off, codes
+
+    def survfit(self, newdata: Any, conf_level: float | None = None) -> list[pl.DataFrame]:
+        """Predicted survival curves for covariate rows (R ``survfit(fit, newdata)``).
+
+        One table per row of ``newdata`` (which needs the covariates, the offset and the
+        strata columns of the fit): ``time`` (distinct exit times of the row's stratum),
+        ``surv``, ``std_err`` (standard error of the cumulative hazard, R's ``std.err``),
+        ``lower``, ``upper`` (log-transformed CI, R's default). The variance includes the
+        uncertainty of the coefficients (``variance_matrix``, robust when the fit is).
+        """
+        level = self.conf_level if conf_level is None else conf_level
+        z_a = float(ndtri(1.0 - (1.0 - level) / 2.0))
+        Xn, offn, codes = self._newdata(newdata)
+        d = self._data
+        ht = self._table
+        p = len(self.terms)
+        V = self.variance_matrix
+        out = []
+        for row, o, s in zip(Xn, offn, codes, strict=True):
+            a, b = int(d.bounds[s]), int(d.bounds[s + 1])
+            t0, t1 = int(ht.offsets[s]), int(ht.offsets[s + 1])
+            times = np.unique(d.time[a:b])
+            idx = np.searchsorted(ht.time[t0:t1], times, side="right")
+            cH = np.concatenate([[0.0], np.cumsum(ht.dH1[t0:t1])])[idx]
+            cV = np.concatenate([[0.0], np.cumsum(ht.v1[t0:t1])])[idx]
+            cX = np.concatenate([np.zeros((1, p)), np.cumsum(ht.dX1[t0:t1], axis=0)])[idx]
+            xc = row - self.means
+            risk = math.exp(float(xc @ self.coef) + float(o))
+            H = cH * risk
+            dvec = (cX - np.outer(cH, xc)) * risk
+            var = cV * risk**2 + np.einsum("ij,jk,ik->i", dvec, V, dvec)
+            se = np.sqrt(var)
+            surv = np.exp(-H)
+            out.append(pl.DataFrame({
+                "time": times, "surv": surv, "std_err": se,
+                "lower": surv * np.exp(-z_a * se),
+                "upper": np.minimum(surv * np.exp(z_a * se), 1.0),
+            }))
+        return out
+
+    # ----------------------------------------------------------------------------------
+    def cox_zph(self, transform: str = "km", *, terms: bool = True) -> pl.DataFrame:
+        """Test of proportional hazards (R ``cox.zph(fit, transform)``, survival >= 3.0).
+
+        The score test for adding ``x * g(t)`` to the model, ``g`` the transformed time
+        centred at its mean over events; per term (all its columns) and ``GLOBAL``.
+        ``transform``: ``"km"`` (1 - left-continuous KM of all rows), ``"identity"``,
+        ``"log"``, ``"rank"``.
+        """
+        check_choice("transform", transform, ("km", "identity", "log", "rank"))
+        d = self._data
+        t = d.time
+        dead = d.status != 0
+        if transform == "identity":
+            g = t.copy()
+        elif transform == "log":
+            g = np.log(t)
+        elif transform == "rank":
+            from scipy.stats import rankdata
+
+            g = rankdata(t)
+        else:
+            zero = np.zeros(t.size, dtype=np.int64)
+            et = event_table(t, d.status, zero, 1, None, d.start)
+            with np.errstate(divide="ignore", invalid="ignore"):
+                surv = np.cumprod(1.0 - et.n_event / et.n_risk)
+            idx = np.searchsorted(et.time, t, side="left")  # rows with time < t
+            g = 1.0 - np.concatenate([[1.0], surv])[idx]
+        g = g - g[dead].mean()
+        has_start = d.start is not None
+        u2, i11, i12, i22 = cd.zph_sums(
+            d.X, d.start if has_start else np.empty(0), d.time, d.status, d.wt, d.off,
+            self._beta_c, d.bounds, d.sorder if has_start else np.empty(0, dtype=np.int64),
+            has_start, d.efron, np.ascontiguousarray(g),
+        )
+        p = len(self.terms)
+        imat = np.block([[i11, i12], [i12.T, i22]])
+        u = np.concatenate([np.zeros(p), u2])
+        groups = list(self._design.assign.items()) if terms else [(t_, [j]) for j, t_ in enumerate(self.terms)]
+        names, stats, dfs = [], [], []
+        for name, cols in groups:
+            kk = list(range(p)) + [p + j for j in cols]
+            sub = imat[np.ix_(kk, kk)]
+            stats.append(float(np.linalg.solve(sub, u[kk]) @ u[kk]))
+            dfs.append(len(cols))
+            names.append(name)
+        names.append("GLOBAL")
+        stats.append(float(np.linalg.solve(imat, u) @ u))
+        dfs.append(p)
+        return pl.DataFrame({"term": names, "chisq": stats, "df": dfs,
+                             "p": [_chisq_p(s, k) for s, k in zip(stats, dfs, strict=True)]})
+
+    # ----------------------------------------------------------------------------------
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-ready dict of the fit (coefficients, tests, concordance, settings)."""
+        from riskset._km import _records
+
+        return {
+            "estimator": "cox",
+            "ties": self.ties,
+            "robust": self.robust,
+            "firth": self.firth,
+            "conf_level": self.conf_level,
+            "strata": list(self.strata),
+            "coefficients": _records(self.coefficients),
+            "loglik": list(self.loglik),
+            "lr_test": self.lr_test,
+            "wald_test": self.wald_test,
+            "score_test": self.score_test,
+            "robust_score_test": self.robust_score_test,
+            "concordance": self.concordance,
+            "n": self.n,
+            "n_events": self.n_events,
+            "iterations": self.iterations,
+            "converged": self.converged,
+            "variance_matrix": self.variance_matrix.tolist(),
+            "warnings": list(self.warnings),
+        }
+
