@@ -32,9 +32,9 @@ from riskset._logrank import (
     TrendResult,
     logrank,
     logrank_pairwise,
-    logrank_table,
     logrank_trend,
 )
+from riskset._logrank_grid import logrank_table
 from riskset._proportion import Proportion, proportion_ci
 from riskset.errors import ColumnError, RisksetError, RisksetWarning
 

@@ -22,6 +22,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from scipy import stats
 
+import riskset
 import riskset._logrank as rl
 from riskset.errors import ColumnError, OptionError, RisksetError
 from tests.conftest import assert_close
@@ -196,7 +197,7 @@ def test_logrank_table_grid_and_one_level_note():
     df = synth(5).with_columns(
         pl.when(pl.col("stratum") == 0).then(pl.lit("only")).otherwise(pl.col("grp")).alias("f2")
     )
-    tab = rl.logrank_table(df, time="time", event="event", factors=["grp", "f2"], by="stratum",
+    tab = riskset.logrank_table(df, time="time", event="event", factors=["grp", "f2"], by="stratum",
                            weighting="wilcoxon")
     assert tab.height == 4
     assert tab.columns[:2] == ["stratum", "factor"]
@@ -223,8 +224,8 @@ def test_logrank_table_missing_factor_values_leave_only_that_factor():
         pl.col("grp").alias("f_full"),
     )
     with pytest.raises(ColumnError, match="'f_miss'"):
-        rl.logrank_table(df, time="time", event="event", factors=["f_miss", "f_full"], by="stratum")
-    tab = rl.logrank_table(df, time="time", event="event", factors=["f_miss", "f_full"], by="stratum",
+        riskset.logrank_table(df, time="time", event="event", factors=["f_miss", "f_full"], by="stratum")
+    tab = riskset.logrank_table(df, time="time", event="event", factors=["f_miss", "f_full"], by="stratum",
                            drop_missing=True)
     assert tab.height == 2 * df["stratum"].n_unique()
     for row in tab.iter_rows(named=True):
