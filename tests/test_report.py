@@ -28,6 +28,7 @@ from riskset.report import (
     save_figure,
     write_report,
 )
+from riskset.report.figures import _MARK_GRID
 
 PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
 
@@ -125,11 +126,27 @@ def test_km_figure_censor_marks(fit):
     ax = fig.axes[0]
     marks = [ln for ln in ax.lines if (ln.get_gid() or "").startswith("censor-")]
     assert len(marks) == 2
+    xmax = fit.table["time"].max()
     for g, ln in enumerate(marks):
-        assert ln.get_marker() == "+"
+        # one path of "+" strokes: horizontal stroke, break, vertical stroke, break per mark
+        x, y = np.asarray(ln.get_xdata()), np.asarray(ln.get_ydata())
+        assert x.size % 6 == 0 and np.isnan(x[2::3]).all() and np.isnan(y[2::3]).all()
         tab = fit.table.filter((pl.col("hormon") == g) & (pl.col("n_censor") > 0))
-        np.testing.assert_allclose(ln.get_xdata(), tab["time"].to_numpy())
-        np.testing.assert_allclose(ln.get_ydata(), tab["survival"].to_numpy())
+        t, s = tab["time"].to_numpy(), tab["survival"].to_numpy()
+        mx, my = x[3::6], y[0::6]  # the vertical stroke's time, the horizontal stroke's S(t)
+        np.testing.assert_array_equal(x[4::6], mx)
+        np.testing.assert_allclose((x[0::6] + x[1::6]) / 2, mx)
+        np.testing.assert_allclose((y[3::6] + y[4::6]) / 2, my)
+        # marks are censoring points, kept once per grid cell of the panel (first in time)
+        want, seen = [], set()
+        for a, b in zip(t, s, strict=True):
+            cell = (round(a / xmax * _MARK_GRID), round(b * _MARK_GRID))
+            if cell not in seen:
+                seen.add(cell)
+                want.append((a, b))
+        np.testing.assert_allclose(mx, [a for a, _ in want])
+        np.testing.assert_allclose(my, [b for _, b in want])
+        assert len(want) < t.size  # gbsg has censorings closer than one cell: some merge
     fig2 = km_figure(fit, censor_marks=False)
     assert not [ln for ln in fig2.axes[0].lines if (ln.get_gid() or "").startswith("censor-")]
 

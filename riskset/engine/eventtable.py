@@ -31,6 +31,9 @@ Method (no comparison sort of row indices)
        backward pass that fills ``n_risk`` as a running sum of exits at or after ``t`` minus
        entries at or after ``t`` (summing from the tail, as R does, keeps small late risk sets
        exact for weighted data).
+    Rows already in key order (checked in one pass, :func:`is_key_sorted`; the study runner
+    orders each endpoint once) skip steps 1-2: :func:`table_from_sorted` collapses the runs
+    straight from the columns, with no key buffer and no scatter, summing in the same order.
 Inputs
     ``time[n]`` float64 >= 0, finite; ``event[n]`` int8 in {0, 1}; ``codes[n]`` int64 in
     ``0..G-1``; optional ``weights[n]`` float64 >= 0; optional ``entry[n]`` float64 < time.
@@ -137,6 +140,28 @@ def partition_values(values, codes, n_groups, weights, weighted):
 
 
 @kernel
+def _at_risk(out_t, out_d, out_c, out_off, weighted, entry_vals, entry_wts, entry_offsets, has_entry):
+    """Step 3 of the contract: at risk at t = exits at or after t - entries at or after t,
+    summed from the tail of each group."""
+    out_r = np.empty(out_t.shape[0], dtype=np.float64)
+    n_groups = out_off.shape[0] - 1
+    for g in range(n_groups):
+        acc = 0.0
+        entered_after = 0.0
+        ien = entry_offsets[g + 1] - 1 if has_entry else 0
+        en_lo = entry_offsets[g] if has_entry else 0
+        for j in range(out_off[g + 1] - 1, out_off[g] - 1, -1):
+            acc += out_d[j] + out_c[j]
+            if has_entry:
+                t = out_t[j]
+                while ien >= en_lo and entry_vals[ien] >= t:  # not yet at risk at t
+                    entered_after += entry_wts[ien] if weighted else 1.0
+                    ien -= 1
+            out_r[j] = acc - entered_after
+    return out_r
+
+
+@kernel
 def table_from_keys(keys, wts, offsets, weighted, entry_vals, entry_wts, entry_offsets, has_entry):
     """Collapse each group's sorted keys into event-table rows (see module contract, step 3)."""
     n_groups = offsets.shape[0] - 1
@@ -150,7 +175,6 @@ def table_from_keys(keys, wts, offsets, weighted, entry_vals, entry_wts, entry_o
             m += 1
             for i in range(lo + 1, hi):
                 m += (keys[i] >> one) != (keys[i - 1] >> one)
-    out_r = np.empty(m, dtype=np.float64)
     out_d = np.empty(m, dtype=np.float64)
     out_c = np.empty(m, dtype=np.float64)
     out_off = np.zeros(n_groups + 1, dtype=np.int64)
@@ -179,21 +203,62 @@ def table_from_keys(keys, wts, offsets, weighted, entry_vals, entry_wts, entry_o
             else:
                 out_c[pos] += w
         out_off[g + 1] = pos + 1
-    # pass 3: at risk at t = exits at or after t - entries at or after t, summed from the tail
-    for g in range(n_groups):
-        acc = 0.0
-        entered_after = 0.0
-        ien = entry_offsets[g + 1] - 1 if has_entry else 0
-        en_lo = entry_offsets[g] if has_entry else 0
-        for j in range(out_off[g + 1] - 1, out_off[g] - 1, -1):
-            acc += out_d[j] + out_c[j]
-            if has_entry:
-                t = out_t[j]
-                while ien >= en_lo and entry_vals[ien] >= t:  # not yet at risk at t
-                    entered_after += entry_wts[ien] if weighted else 1.0
-                    ien -= 1
-            out_r[j] = acc - entered_after
+    out_r = _at_risk(out_t[:m], out_d, out_c, out_off, weighted, entry_vals, entry_wts, entry_offsets, has_entry)
     return out_t[:m], out_r, out_d, out_c, out_off
+
+
+@kernel
+def is_key_sorted(time, event):
+    """True when rows are already in key order: time ascending, censorings first at ties."""
+    for i in range(1, time.shape[0]):
+        if time[i] < time[i - 1] or (time[i] == time[i - 1] and event[i] < event[i - 1]):
+            return False
+    return True
+
+
+@kernel
+def table_from_sorted(time, event, codes, n_groups, weights, weighted):
+    """Steps 1-3 for rows already in key order (:func:`is_key_sorted`): each group's rows are
+    then in order too, so runs of equal times are collapsed straight from the columns, with
+    no key buffer and no scatter. Sums run in the same order as :func:`table_from_keys`
+    (the stable partition keeps input order), so the results are identical."""
+    n = time.shape[0]
+    n_rows = np.zeros(n_groups, dtype=np.int64)
+    m_g = np.zeros(n_groups, dtype=np.int64)
+    last = np.zeros(n_groups, dtype=np.float64)
+    for i in range(n):  # pass 1: distinct times per group
+        g = codes[i]
+        if n_rows[g] == 0 or time[i] != last[g]:
+            m_g[g] += 1
+            last[g] = time[i]
+        n_rows[g] += 1
+    out_off = np.zeros(n_groups + 1, dtype=np.int64)
+    for g in range(n_groups):
+        out_off[g + 1] = out_off[g] + m_g[g]
+    m = out_off[n_groups]
+    out_t = np.empty(m, dtype=np.float64)
+    out_d = np.empty(m, dtype=np.float64)
+    out_c = np.empty(m, dtype=np.float64)
+    pos = out_off[:n_groups] - 1
+    seen = np.zeros(n_groups, dtype=np.bool_)
+    for i in range(n):  # pass 2: one row per run of equal times
+        g = codes[i]
+        t = time[i]
+        if not seen[g] or t != last[g]:
+            seen[g] = True
+            last[g] = t
+            p = pos[g] + 1
+            pos[g] = p
+            out_t[p] = abs(t)  # -0.0 -> 0.0, as the keys' shifted-out sign bit does
+            out_d[p] = 0.0
+            out_c[p] = 0.0
+        p = pos[g]
+        w = weights[i] if weighted else 1.0
+        if event[i]:
+            out_d[p] += w
+        else:
+            out_c[p] += w
+    return out_t, out_d, out_c, out_off, n_rows
 
 
 def sort_segments(
@@ -225,11 +290,10 @@ def event_table(
     weights: np.ndarray | None = None,
     entry: np.ndarray | None = None,
 ) -> EventTable:
-    """Build the per-group event table (see module contract). Inputs need no sort order."""
+    """Build the per-group event table (see module contract). Inputs need no sort order;
+    rows already in key order take :func:`table_from_sorted` (same results, no key buffer)."""
     weighted = weights is not None
     w = weights if weighted else np.empty(0, dtype=np.float64)
-    keys, wts, off = partition_keys(time, event, codes, n_groups, w, weighted)
-    sort_segments(keys, wts, off, weighted=weighted)
     has_entry = entry is not None
     if has_entry:
         evals, ewts, eoff = partition_values(entry, codes, n_groups, w, weighted)
@@ -237,6 +301,12 @@ def event_table(
     else:
         evals = ewts = np.empty(0, dtype=np.float64)
         eoff = np.zeros(n_groups + 1, dtype=np.int64)
+    if is_key_sorted(time, event):
+        t, d, c, toff, n_rows = table_from_sorted(time, event, codes, n_groups, w, weighted)
+        r = _at_risk(t, d, c, toff, weighted, evals, ewts, eoff, has_entry)
+        return EventTable(t, r, d, c, toff, n_rows)
+    keys, wts, off = partition_keys(time, event, codes, n_groups, w, weighted)
+    sort_segments(keys, wts, off, weighted=weighted)
     t, r, d, c, toff = table_from_keys(keys, wts, off, weighted, evals, ewts, eoff, has_entry)
     if t.size < keys.size // 2:  # heavily tied: do not keep the whole key buffer alive
         t = t.copy()

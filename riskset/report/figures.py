@@ -183,17 +183,22 @@ def _pvalue_text(pvalue: Any) -> str | None:
     return "Log-rank " + format_p(p, prefix="p")
 
 
-def _distinct_marks(t: np.ndarray, s: np.ndarray, keep: np.ndarray, xmax: float) -> tuple[np.ndarray, np.ndarray]:
-    """Censor-mark positions, one per distinct spot on a 4000 x 4000 grid over the panel.
+#: Censor marks are kept once per cell of this many cells across (and up) the panel.
+_MARK_GRID = 1000.0
 
-    Marks closer than about a quarter of a pixel at 150 dpi (the panel is ~900 px wide)
-    draw on top of each other; a registry with thousands of censoring times would otherwise
-    spend most of the figure's drawing (and SVG size) on invisible duplicates.
+
+def _distinct_marks(t: np.ndarray, s: np.ndarray, keep: np.ndarray, xmax: float) -> tuple[np.ndarray, np.ndarray]:
+    """Censor-mark positions, one per distinct spot on a 1000 x 1000 grid over the panel.
+
+    The panel is ~900 px wide at 150 dpi, so a grid cell is finer than a pixel: marks in one
+    cell draw on the same pixels (a mark is a tick several pixels tall). A registry with
+    thousands of censoring times would otherwise spend most of the figure's drawing (and
+    SVG size) on duplicates no one can see.
     """
     x, y = t[keep], s[keep]
     if x.size < 2:
         return x, y
-    cell = np.round(x / (xmax if xmax > 0 else 1.0) * 4000.0) * 8192.0 + np.round(y * 4000.0)
+    cell = np.round(x / (xmax if xmax > 0 else 1.0) * _MARK_GRID) * (2.0 * _MARK_GRID) + np.round(y * _MARK_GRID)
     _, first = np.unique(cell, return_index=True)
     first.sort()
     return x[first], y[first]
@@ -292,6 +297,7 @@ def km_figure(
         ax = fig.add_axes((0.1, 0.3, 0.8, 0.6))  # placed by _place_km_axes at the end
         tax = fig.add_axes((0.1, 0.05, 0.8, 0.2)) if risk_table else None  # x range set to ax's below
         pad = 0.015 * xmax
+        marks = []  # (group, colour, x, y) of censor marks, drawn once the panel is placed
 
         for g, (c, name) in enumerate(zip(curves, names, strict=True)):
             color = PALETTE[g % len(PALETTE)]
@@ -306,11 +312,7 @@ def km_figure(
             if censor_marks:
                 cx, cy = _distinct_marks(c["time"], c["survival"], c["n_censor"] > 0, xmax)
                 if cx.size:
-                    ax.plot(
-                        cx, cy, linestyle="none", marker="+",
-                        markersize=6, markeredgewidth=1.1, color=color, zorder=4,
-                        gid=f"censor-{g}",
-                    )
+                    marks.append((g, color, cx, cy))
         ax.set_xlim(-pad, xmax + pad)
         ax.set_ylim(-0.02, 1.02)
         ax.xaxis.set_major_locator(FixedLocator(ticks))
@@ -362,7 +364,29 @@ def km_figure(
             tax.patch.set_visible(False)
         _place_km_axes(fig, ax, tax, names=names, label_pad=label_pad if tax is not None else 0.0,
                        title=bool(title), table_h=table_h)
+        for g, color, cx, cy in marks:
+            _draw_censor_marks(ax, cx, cy, color=color, gid=f"censor-{g}")
     return fig
+
+
+def _draw_censor_marks(ax: Any, x: np.ndarray, y: np.ndarray, *, color: str, gid: str,
+                       size_pt: float = 6.0, width_pt: float = 1.1) -> None:
+    """Draw a ``+`` of ``size_pt`` points at each ``(x, y)`` as one path (one artist).
+
+    A marker per point would be one SVG element each (most of an SVG's writing time on a
+    registry with thousands of censoring times); one path of short strokes, sized from the
+    panel's final position, looks the same and is written once. Vertices per mark: the
+    horizontal stroke, a break, the vertical stroke, a break (6 rows).
+    """
+    W, H = ax.figure.get_size_inches()
+    pos = ax.get_position()
+    (x0, x1), (y0, y1) = ax.get_xlim(), ax.get_ylim()
+    hx = 0.5 * size_pt * (x1 - x0) / (W * pos.width * 72.0)
+    hy = 0.5 * size_pt * (y1 - y0) / (H * pos.height * 72.0)
+    nan = np.full_like(x, np.nan)
+    px = np.column_stack([x - hx, x + hx, nan, x, x, nan]).ravel()
+    py = np.column_stack([y, y, nan, y - hy, y + hy, nan]).ravel()
+    ax.plot(px, py, color=color, linewidth=width_pt, solid_capstyle="butt", zorder=4, gid=gid)
 
 
 # --------------------------------------------------------------------------------------------
