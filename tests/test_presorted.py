@@ -104,6 +104,23 @@ def test_small_integer_codes_keep_their_dtype(dtype, values):
     assert keys.get_column("f").dtype == dtype
 
 
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.lists(st.sampled_from(["z", "a", "m", "b"]), min_size=1, max_size=60), st.booleans())
+def test_enum_codes_follow_category_order(values, with_unused):
+    """Enum columns are coded from their physical codes: levels in category order (how an
+    Enum sorts), only the categories present, as the generic sort-and-search gives."""
+    cats = ["z", "a", "m", "b", *(["unused"] if with_unused else [])]
+    s = pl.Series("f", values, dtype=pl.Enum(cats))
+    codes, keys = encode_groups(s.to_frame(), ["f"])
+    present = [c for c in cats if c in set(values)]
+    assert keys.get_column("f").to_list() == present
+    assert keys.get_column("f").dtype == s.dtype
+    np.testing.assert_array_equal(codes, [present.index(v) for v in values])
+    km = riskset.kaplan_meier(pl.DataFrame({"t": np.arange(1.0, len(values) + 1), "e": np.ones(len(values)), "f": s}),
+                              time="t", event="e", by="f")
+    assert km.keys.get_column("f").to_list() == present
+
+
 @pytest.mark.parametrize("weighted", [False, True])
 @pytest.mark.parametrize("with_entry", [False, True])
 def test_event_table_sorted_path_is_identical(weighted, with_entry):

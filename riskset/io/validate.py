@@ -90,6 +90,8 @@ def _numeric(frame: pl.DataFrame, col: str, role: str) -> np.ndarray:
             f"({role}) must be numeric, got dtype {s.dtype}",
             hint="convert it first (riskset never parses strings as numbers)",
         )
+    if s.dtype == pl.Float64 and s.null_count() == 0 and s.n_chunks() == 1:
+        return s.to_numpy()  # zero-copy view (no cast, no fill)
     return s.cast(pl.Float64).fill_null(np.nan).to_numpy().astype(np.float64, copy=False)
 
 
@@ -294,6 +296,13 @@ def _column_codes(s: pl.Series) -> tuple[np.ndarray, pl.Series]:
             else:
                 codes, lv = dense_codes(v, lo, hi)
             return codes, pl.Series(s.name, lv).cast(s.dtype)
+    if isinstance(s.dtype, pl.Enum) and s.len() > 0 and s.null_count() == 0:
+        # an Enum's values sort in category order, which its physical codes already are:
+        # linear passes over the small codes, no string hashing
+        v = s.to_physical().to_numpy()
+        lo, hi = int_range(v)
+        codes, present = dense_codes(v, int(lo), int(hi))
+        return codes, pl.Series(s.name, s.dtype.categories.gather(present)).cast(s.dtype)
     uniq = s.unique().sort()
     if s.dtype == pl.String and 1 < uniq.len() <= _FEW_LEVELS:
         # few distinct strings: one when/then chain of equality tests (vectorised, ~3x

@@ -244,7 +244,7 @@ def _gather(frame: pl.DataFrame, order: pl.Series) -> pl.DataFrame:
     frame gather here); the others (strings, columns with nulls) are rechunked first, since a gather across the
     source files' chunks is ~8x slower than on one chunk.
     """
-    idx = order.to_numpy()
+    idx = order.to_numpy().astype(np.intp)  # once: numpy.take would convert it per column
 
     def one(s: pl.Series) -> pl.Series:
         if s.dtype.is_numeric() and s.null_count() == 0:
@@ -263,19 +263,27 @@ class _EndpointRows:
     frame: pl.DataFrame  # population rows with time and event present, sorted by (time, event)
     flags: dict[str, str | None]  # cohort -> name of its boolean column in ``frame`` (None: all)
     n_population: dict[str, int]  # cohort -> rows in the endpoint's population
-    _cohorts: dict[str, pl.DataFrame] = field(default_factory=dict)
-    _lock: threading.Lock = field(default_factory=threading.Lock)
+    _columns: dict[tuple[str, str], pl.Series] = field(default_factory=dict)
+    _locks: dict[str, threading.Lock] = field(default_factory=dict)
 
-    def cohort(self, cname: str) -> tuple[pl.DataFrame, int]:
-        """(usable rows of ``cname`` in time order, rows of the population without a time)."""
+    def __post_init__(self) -> None:
+        self._locks.update({c: threading.Lock() for c in self.flags})
+
+    def cohort(self, cname: str, columns: list[str]) -> tuple[pl.DataFrame, int]:
+        """(``columns`` of ``cname``'s usable rows in time order, rows of its population
+        without a time). Each column of a cohort is filtered once, when first asked for, and
+        shared; columns no analysis of the cohort reads are never filtered."""
         flag = self.flags[cname]
+        columns = list(dict.fromkeys(columns))
         if flag is None:
-            rows = self.frame
+            rows = self.frame.select(columns)
         else:
-            with self._lock:  # each cohort's rows are filtered once and shared
-                if cname not in self._cohorts:
-                    self._cohorts[cname] = self.frame.filter(pl.col(flag))
-                rows = self._cohorts[cname]
+            with self._locks[cname]:
+                missing = [c for c in columns if (cname, c) not in self._columns]
+                if missing:
+                    part = self.frame.select(missing).filter(self.frame.get_column(flag))
+                    self._columns.update({(cname, c): part.get_column(c) for c in missing})
+                rows = pl.DataFrame([self._columns[(cname, c)] for c in columns])
         return rows, self.n_population[cname] - rows.height
 
 
@@ -373,9 +381,10 @@ class _Runner:
             frame = _gather(frame, _time_order(frame, ep.time_col, ep.event_col))
         return _EndpointRows(frame=frame, flags=flags, n_population=n_pop)
 
-    def endpoint_frame(self, ep: Endpoint, cname: str) -> tuple[pl.DataFrame, int]:
-        """Usable rows of ``ep`` in cohort ``cname``, time-ordered; and rows without a time."""
-        return self.endpoint_rows(ep).cohort(cname)
+    def endpoint_frame(self, ep: Endpoint, cname: str, columns: list[str] = ()) -> tuple[pl.DataFrame, int]:
+        """Time, event and ``columns`` of ``ep``'s usable rows in cohort ``cname``, time-ordered;
+        and the number of the cohort's population rows without a time."""
+        return self.endpoint_rows(ep).cohort(cname, [ep.time_col, ep.event_col, *columns])
 
     def logrank_cohort(self, ep: Endpoint, cname: str) -> pl.DataFrame | None:
         """Table 3 rows of ``ep`` in ``cname`` (every factor tested there), computed once.
@@ -389,7 +398,7 @@ class _Runner:
             if key not in self._grids:
                 wanted = [f for f in self.spec.factors if f.get("endpoint", ep.name) == ep.name
                           and cname in (f.get("cohorts") or self.endpoint_cohorts(ep))]
-                frame, _ = self.endpoint_frame(ep, cname)
+                frame, _ = self.endpoint_frame(ep, cname, [f["column"] for f in wanted])
                 parts = self._logrank_factors(ep, cname, frame, wanted)
                 self._grids[key] = pl.concat(parts, how="diagonal_relaxed") if parts else None
             return self._grids[key]
@@ -421,11 +430,11 @@ class _Runner:
         # the endpoint compared across the defined cohorts (e.g. HER2-low vs HER2-positive)
         if self.spec.cohorts and ep.figure:
             parts = []
-            for c in self.spec.cohorts:
-                if ep.cohorts and c["name"] not in ep.cohorts:
-                    continue
-                fr, _ = self.endpoint_frame(ep, c["name"])
-                parts.append(fr.select(ep.time_col, ep.event_col, pl.lit(c["name"]).alias("cohort")))
+            names = [c["name"] for c in self.spec.cohorts if not ep.cohorts or c["name"] in ep.cohorts]
+            label = pl.Enum(sorted(names))  # groups in name order, as strings would sort; 1-byte codes
+            for name in names:
+                fr, _ = self.endpoint_frame(ep, name)
+                parts.append(fr.with_columns(pl.lit(name, dtype=label).alias("cohort")))
             both = pl.concat(parts, how="vertical_relaxed") if parts else pl.DataFrame()
             if both.height and both.get_column("cohort").n_unique() >= 2:
                 fit = riskset.kaplan_meier(both, time=ep.time_col, event=ep.event_col, by="cohort", **self.km_kw)
@@ -436,8 +445,7 @@ class _Runner:
             if fac.get("endpoint", ep.name) != ep.name or not fac.get("km", True):
                 continue
             for cname in fac.get("cohorts") or self.endpoint_cohorts(ep):
-                frame, _ = self.endpoint_frame(ep, cname)
-                frame = frame.select(list(dict.fromkeys((ep.time_col, ep.event_col, fac["column"]))))
+                frame, _ = self.endpoint_frame(ep, cname, [fac["column"]])
                 if frame.get_column(fac["column"]).null_count():
                     frame = frame.filter(pl.col(fac["column"]).is_not_null())
                 if frame.height == 0:
@@ -535,7 +543,7 @@ class _Runner:
         for m in self.spec.cox:
             ep = self.spec.endpoint(m["endpoint"])
             cname = m.get("cohort", OVERALL)
-            frame, _ = self.endpoint_frame(ep, cname)
+            frame, _ = self.endpoint_frame(ep, cname, [*m["covariates"], *(m.get("strata") or [])])
             base = {"model": m["name"], "endpoint": ep.name, "cohort": cname}
             if cox is None:
                 rows.append({**base, "term": None, "note": "not estimable: Cox models are not available"})
@@ -619,12 +627,11 @@ class _Runner:
             ep = self.spec.endpoint(c["endpoint"])
             cname = c.get("cohort", OVERALL)
             frame0 = self.cohort_frame(cname, [c["column"], *([r["column"]] if r else [])])
-            ep_rows, _ = self.endpoint_frame(ep, cname)
+            ep_rows, _ = self.endpoint_frame(ep, cname, [c["column"]])
             for lv in frame0.get_column(c["column"]).drop_nulls().unique().sort().to_list():
                 sub = frame0.filter(pl.col(c["column"]) == lv)
                 row = {"comparison": c["name"], "level": str(lv), "n": sub.height}
-                fr = ep_rows.select(list(dict.fromkeys((ep.time_col, ep.event_col, c["column"])))).filter(
-                    pl.col(c["column"]) == lv)
+                fr = ep_rows.filter(pl.col(c["column"]) == lv)
                 if fr.height:
                     s = riskset.kaplan_meier(fr, time=ep.time_col, event=ep.event_col, **self.km_kw).summary.row(0, named=True)
                     row.update(median=s["median"], median_lower=s["median_lower"], median_upper=s["median_upper"])
