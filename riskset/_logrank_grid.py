@@ -18,6 +18,7 @@ from riskset._logrank import _chi2_sf, _chisq, _labels, _resolve_weighting, _sub
 from riskset._prepare import as_names
 from riskset.engine import logrank as lr
 from riskset.engine.checks import int_range, is_sorted
+from riskset.engine.eventtable import is_key_sorted
 from riskset.errors import ColumnError, OptionError
 from riskset.io.read import to_polars
 from riskset.io.validate import _column_codes, encode_groups, validate_survival
@@ -32,8 +33,17 @@ class _GridOrder:
     """
 
     def __init__(self, cols, b_codes: np.ndarray, n_by: int, s_codes: np.ndarray, n_strata: int):
-        cells = b_codes * n_strata + s_codes
         self.n_by, self.n_strata = n_by, n_strata
+        self.weighted = cols.weights is not None
+        if n_by * n_strata == 1 and is_key_sorted(cols.time, cols.event):
+            # one cell, rows already in time order (the study runner's): the order is the
+            # identity, so no keys, no row index and no gathers
+            self.rows = None
+            self.off = np.array([0, cols.time.size], dtype=np.int64)
+            self.time, self.event = cols.time, cols.event
+            self.w = cols.weights if self.weighted else np.empty(0)
+            return
+        cells = b_codes * n_strata + s_codes
         keys, rows, off = lr.partition_keys_indexed(cols.time, cols.event, cells, n_by * n_strata)
         for c in range(off.size - 1):
             lo, hi = int(off[c]), int(off[c + 1])
@@ -46,7 +56,6 @@ class _GridOrder:
         # time and event come back out of the sorted keys (no random gather)
         self.time = (keys >> np.uint64(1)).view(np.float64)
         self.event = (keys & np.uint64(1)).astype(np.int8)
-        self.weighted = cols.weights is not None
         self.w = np.ascontiguousarray(cols.weights[rows]) if self.weighted else np.empty(0)
 
     def sums_all(self, codes: list[np.ndarray], n_levels: list[int], wt: _Weighting):
@@ -56,7 +65,7 @@ class _GridOrder:
         # factor codes as one row-major matrix in sorted row order: a stack, a transpose and
         # one gather of each row's (cache-line sized) codes
         mat = lr.transpose_codes(np.stack([np.asarray(c).astype(dtype, copy=False) for c in codes]))
-        codes_s = lr.gather_rows(mat, self.rows)
+        codes_s = mat if self.rows is None else lr.gather_rows(mat, self.rows)
         obs, expd, var, cnt = lr.grid_sums_multi(
             self.time, self.event, self.w, self.weighted, self.off, codes_s,
             np.asarray(n_levels, dtype=np.int64), wt.mode, wt.rho, wt.gamma)

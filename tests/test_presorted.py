@@ -29,6 +29,7 @@ def _data(seed: int, n: int = 400) -> pl.DataFrame:
         "h": rng.integers(0, 2, n),
         "s": rng.integers(0, 3, n),
         "x": rng.normal(size=n),
+        "w": rng.integers(1, 4, n).astype(np.float64),
     })
 
 
@@ -54,9 +55,11 @@ def test_logrank_and_grid_sorted_equal_shuffled(seed):
         a = riskset.logrank(df, time="t", event="e", **kw)
         b = riskset.logrank(srt, time="t", event="e", **kw)
         assert b.statistic == pytest.approx(a.statistic, rel=REORDER_RTOL)
-    ga = riskset.logrank_table(df, time="t", event="e", factors=["g", "h"], by="s")
-    gb = riskset.logrank_table(srt, time="t", event="e", factors=["g", "h"], by="s")
-    np.testing.assert_allclose(gb["statistic"].to_numpy(), ga["statistic"].to_numpy(), rtol=REORDER_RTOL)
+    for kw in ({"by": "s"}, {}, {"weights": "w"}):  # one cell: sorted rows take the identity order
+        ga = riskset.logrank_table(df, time="t", event="e", factors=["g", "h"], **kw)
+        gb = riskset.logrank_table(srt, time="t", event="e", factors=["g", "h"], **kw)
+        np.testing.assert_allclose(gb["statistic"].to_numpy(), ga["statistic"].to_numpy(), rtol=REORDER_RTOL)
+        assert gb["n"].to_list() == ga["n"].to_list()
 
 
 @pytest.mark.parametrize("strata", [None, "s"])

@@ -163,10 +163,31 @@ cox_ties <- local({
              stringsAsFactors = FALSE)
 })
 
+## cox_cat: n = 4000, integer months 1..24, categorical covariates only (x 0/1, arm
+## A/B/C), strata site: few distinct (time, status, covariate) rows, so riskset fits it
+## on merged rows with counts (engine.cox.collapse); these fixtures check that path.
+cox_cat <- local({
+  set.seed(20261201)
+  n <- 4000
+  site <- sample(c("s1", "s2", "s3"), n, replace = TRUE)
+  arm <- sample(c("A", "B", "C"), n, replace = TRUE)
+  x <- rbinom(n, 1, 0.45)
+  base <- c(s1 = 0.04, s2 = 0.06, s3 = 0.05)[site]
+  lp <- 0.4 * x + c(A = 0, B = -0.3, C = 0.2)[arm]
+  t_ev <- rexp(n, rate = base * exp(lp))
+  t_cen <- runif(n, 2, 36)
+  month <- pmax(1, ceiling(pmin(t_ev, t_cen)))
+  event <- as.integer(t_ev <= t_cen)
+  event[month > 24] <- 0L
+  month <- pmin(month, 24)
+  data.frame(time = month, event = event, x = x, arm = arm, site = site,
+             stringsAsFactors = FALSE)
+})
+
 NEW_DATA <- list(lung_cox = lung_cox, colon_cox = colon_cox, pbc_cox = pbc_cox,
                  gbsg_cox = gbsg_cox, rotterdam = rotterdam, flchain = flchain,
                  bladder2 = bladder2, heart = heart, cox_mono = cox_mono,
-                 cox_ties = cox_ties)
+                 cox_ties = cox_ties, cox_cat = cox_cat)
 data_written <- character(0)
 for (nm in names(NEW_DATA))
   data_written <- c(data_written, write_data_csv(NEW_DATA[[nm]], nm))
@@ -418,6 +439,12 @@ cox_fixture("cox_ties_strata", "cox_ties", ties_cov, strata = "site",
             newdata = cbind(ties_nd, site = c("s1", "s3"), stringsAsFactors = FALSE))
 cox_fixture("cox_ties_breslow", "cox_ties", ties_cov, ties = "breslow", newdata = ties_nd)
 cox_fixture("cox_ties_exact", "cox_ties", ties_cov, ties = "exact", newdata = ties_nd)
+
+cat_nd <- nd(x = c(0, 1), arm = c("A", "C"))
+cox_fixture("cox_cat_efron", "cox_cat", c("x", "arm"), newdata = cat_nd)
+cox_fixture("cox_cat_breslow", "cox_cat", c("x", "arm"), ties = "breslow", newdata = cat_nd)
+cox_fixture("cox_cat_strata", "cox_cat", c("x", "arm"), strata = "site",
+            newdata = cbind(cat_nd, site = c("s1", "s3"), stringsAsFactors = FALSE))
 
 cox_fixture("bladder2_cluster", "bladder2", c("rx", "size", "number"), time = "stop",
             entry = "start", cluster = "id",
