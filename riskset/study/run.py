@@ -225,6 +225,39 @@ def _endpoint_columns(spec: Spec, ep: Endpoint) -> list[str]:
     return list(dict.fromkeys(cols))
 
 
+def _cox_columns(spec: Spec, ep: Endpoint) -> set[str]:
+    return {c for m in spec.cox if m["endpoint"] == ep.name for c in [*m["covariates"], *(m.get("strata") or [])]}
+
+
+#: String factor columns with at most this many levels become Enums in the endpoint frames.
+_ENUM_LEVELS = 64
+
+
+def _compact_factors(frame: pl.DataFrame, keep: set[str]) -> pl.DataFrame:
+    """The endpoint's factor columns in their smallest exact form, before they are ordered
+    and filtered by cohort: integers in the narrowest integer type holding their values,
+    few-level strings as an Enum of their sorted levels (one byte per row; its levels sort
+    as the strings do, so groups, labels and tests are unchanged). Every later step (the
+    gather, each cohort's filter, each analysis's encoding) then moves bytes instead of
+    8-byte integers or strings. ``keep`` (time, event, Cox terms, whose dtype the Cox design
+    reads) stay as they are.
+    """
+
+    def compact(s: pl.Series) -> pl.Series:
+        if s.name in keep or s.len() == 0:
+            return s
+        if s.dtype.is_integer():
+            return s.shrink_dtype()
+        if s.dtype == pl.String:
+            levels = s.drop_nulls().unique()
+            if 0 < levels.len() <= _ENUM_LEVELS:
+                return s.cast(pl.Enum(levels.sort().to_list()))
+        return s
+
+    with ThreadPoolExecutor(max_workers=min(4, os.cpu_count() or 1)) as pool:
+        return pl.DataFrame(list(pool.map(compact, frame.get_columns())))
+
+
 def _time_order(frame: pl.DataFrame, time: str, event: str) -> pl.Series:
     """Row order by the kernels' own sort key (:func:`riskset.engine.eventtable.time_event_keys`),
     so no analysis of these rows sorts again.
@@ -377,6 +410,7 @@ class _Runner:
             frame = frame.filter(self.df.select(sql(ep.population).fill_null(False)).to_series())
         n_pop = {c: (frame.height if f is None else int(frame.get_column(f).sum())) for c, f in flags.items()}
         frame = frame.filter(pl.col(ep.time_col).is_not_null() & pl.col(ep.event_col).is_not_null())
+        frame = _compact_factors(frame, keep={ep.time_col, ep.event_col} | _cox_columns(self.spec, ep))
         if frame.height > 1:
             frame = _gather(frame, _time_order(frame, ep.time_col, ep.event_col))
         return _EndpointRows(frame=frame, flags=flags, n_population=n_pop)
