@@ -12,6 +12,8 @@ import math
 import numpy as np
 import polars as pl
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from riskset.study import tables as T
 
@@ -117,3 +119,22 @@ def test_safety_counts_match_per_cohort_counting(data):
             reasons = sub.filter(pl.col("stop") == 1).get_column("why").fill_null("unspecified").value_counts()
             for reason, count in reasons.iter_rows():
                 assert f"{reason} {count}" in text
+
+
+@settings(max_examples=80, deadline=None)
+@given(st.lists(st.one_of(st.none(), st.integers(-50, 50)), min_size=1, max_size=60), st.integers(0, 2**32 - 1))
+def test_integer_summaries_equal_sorting(values, seed):
+    """Median/min/max of integer columns from value counts equal those of the sorted values."""
+    rng = np.random.default_rng(seed)
+    df = pl.DataFrame({"v": pl.Series(values, dtype=pl.Int64)})
+    masks = {"all": None, "some": pl.Series(rng.random(len(values)) < 0.5)}
+    got = T._integer_summaries(df, masks, "v")
+    for c, m in masks.items():
+        sub = df.get_column("v") if m is None else df.get_column("v").filter(m)
+        ok = np.array([v for v in sub.to_list() if v is not None], dtype=float)
+        med, lo, hi, n_ok, n_miss = got[c]
+        assert (n_ok, n_miss) == (ok.size, sub.len() - ok.size)
+        if ok.size:
+            assert (med, lo, hi) == (float(np.median(ok)), ok.min(), ok.max())
+        else:
+            assert med is None

@@ -57,21 +57,21 @@ def baseline_table(
         row = {"characteristic": f"{labels.get(col, col)}, median (range)"}
         miss_row = {"characteristic": "  Missing"}
         any_missing = False
-        whole = frame.get_column(col).cast(pl.Float64)
+        stats = _integer_summaries(frame, masks, col) if frame.schema[col].is_integer() else None
+        whole = None if stats is not None else frame.get_column(col).cast(pl.Float64)
         for c in names:
-            s = whole if masks[c] is None else whole.filter(masks[c])
-            ok = s.drop_nulls().drop_nans()
-            n_miss = s.len() - ok.len()
-            any_missing |= n_miss > 0
-            if ok.len():
-                med, lo, hi = ok.median(), ok.min(), ok.max()
-                row[c] = f"{_g(med)} ({_g(lo)}{DASH}{_g(hi)})"
+            if stats is not None:
+                med, lo, hi, n_ok, n_miss = stats[c]
             else:
-                med = lo = hi = None
-                row[c] = DASH
-            miss_row[c] = fmt_pct(n_miss, s.len())
+                s = whole if masks[c] is None else whole.filter(masks[c])
+                ok = s.drop_nulls().drop_nans()
+                n_ok, n_miss = ok.len(), s.len() - ok.len()
+                med, lo, hi = (ok.median(), ok.min(), ok.max()) if n_ok else (None, None, None)
+            any_missing |= n_miss > 0
+            row[c] = f"{_g(med)} ({_g(lo)}{DASH}{_g(hi)})" if n_ok else DASH
+            miss_row[c] = fmt_pct(n_miss, n_ok + n_miss)
             vals.append({"variable": col, "cohort": c, "level": None, "statistic": "median", "value": med,
-                         "min": lo, "max": hi, "n": ok.len(), "missing": n_miss})
+                         "min": lo, "max": hi, "n": n_ok, "missing": n_miss})
         disp.append(row)
         if any_missing:
             disp.append(miss_row)
@@ -94,6 +94,39 @@ def baseline_table(
                              "value": float(n_missing[c]), "min": None, "max": None, "n": size[c],
                              "missing": n_missing[c]})
     return pl.DataFrame(disp), pl.DataFrame(vals, infer_schema_length=None)
+
+
+def _integer_summaries(
+    frame: pl.DataFrame, masks: Mapping[str, pl.Series | None], col: str
+) -> dict[str, tuple[float | None, float | None, float | None, int, int]] | None:
+    """(median, min, max, n, missing) of an integer column in every cohort from one count of
+    its distinct values (a group-by; each cohort's counts a sum of its mask), instead of a
+    selection per cohort. The median is the middle value, or the mean of the two middle
+    values, exactly as a sort would give (integers below 2**53 are exact in float64).
+    None when the column has too many distinct values for that to pay."""
+    named = [c for c, m in masks.items() if m is not None]
+    flags = {c: f"__cohort_{i}" for i, c in enumerate(named)}
+    tab = (frame.select(col).with_columns(masks[c].alias(f) for c, f in flags.items()).lazy()
+           .group_by(col).agg(pl.len().alias("__all"), *(pl.col(f).sum().alias(f) for f in flags.values()))
+           .sort(col, nulls_last=True).collect())
+    if tab.height > max(1024, frame.height // 16):
+        return None
+    null = tab.get_column(col).is_null().to_numpy()
+    values = tab.get_column(col).cast(pl.Float64).to_numpy()[~null]
+    out = {}
+    for c, m in masks.items():
+        k = tab.get_column("__all" if m is None else flags[c]).to_numpy().astype(np.int64)
+        n_miss, counts = int(k[null].sum()), k[~null]
+        n_ok = int(counts.sum())
+        if n_ok == 0:
+            out[c] = (None, None, None, 0, n_miss)
+            continue
+        cum = np.cumsum(counts)
+        lo_i, hi_i = np.searchsorted(cum, [(n_ok - 1) // 2, n_ok // 2], side="right")
+        present = np.flatnonzero(counts)
+        med = float(values[lo_i]) if lo_i == hi_i else (float(values[lo_i]) + float(values[hi_i])) / 2.0
+        out[c] = (med, float(values[present[0]]), float(values[present[-1]]), n_ok, n_miss)
+    return out
 
 
 def _level_counts(
