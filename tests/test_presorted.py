@@ -152,3 +152,29 @@ def test_event_table_sorted_path_is_identical(weighted, with_entry):
         for x, y in zip(a, b, strict=True):
             assert np.array_equal(x, y)
         assert not np.signbit(b.time).any()
+
+
+def test_ordered_frame_is_the_gathered_frame_with_compact_dtypes():
+    """The runner's one ordering: rows equal ``frame[order]``; integers narrowed, few-level
+    strings as an Enum of their sorted levels (with or without nulls), ``keep`` untouched."""
+    from riskset.study._order import ordered_frame, time_order
+
+    rng = np.random.default_rng(4)
+    n = 300
+    df = pl.DataFrame({
+        "t": np.round(rng.exponential(5.0, n), 0), "e": (rng.random(n) < 0.6).astype(np.int8),
+        "s": rng.choice(["b", "a", "c"], n), "sn": [None if rng.random() < 0.2 else v for v in rng.choice(["y", "x"], n)],
+        "i": rng.integers(0, 3, n), "k": rng.integers(0, 2, n), "f": rng.normal(size=n),
+        "flag": rng.random(n) < 0.5, "d": pl.date_range(pl.date(2020, 1, 1), pl.date(2020, 1, 1) + pl.duration(days=n - 1), eager=True),
+        "many": [f"v{j}" for j in rng.integers(0, 100, n)],
+    }, strict=False)
+    order = time_order(df, "t", "e")
+    out = ordered_frame(df, order, keep={"t", "e", "k"})
+    want = df[order.to_numpy()]
+    assert out.columns == df.columns
+    for c in df.columns:
+        assert out.get_column(c).cast(want.schema[c]).to_list() == want.get_column(c).to_list(), c
+    assert out.schema["s"] == pl.Enum(["a", "b", "c"]) and out.schema["sn"] == pl.Enum(["x", "y"])
+    assert out.schema["i"] == pl.Int8 and out.schema["k"] == pl.Int64 and out.schema["e"] == pl.Int8
+    assert out.schema["many"] == pl.String and out.schema["d"] == pl.Date and out.schema["f"] == pl.Float64
+    assert np.all(np.diff(out.get_column("t").to_numpy()) >= 0)

@@ -33,6 +33,11 @@ Method
     ``|1 - loglik_old / loglik_new| <= eps`` (not while step-halving), step-halving when the
     log-likelihood decreases, ``iter.max`` iterations, variance = inverse information at the
     final estimate through R's generalised Cholesky (:func:`cholesky2`, ``toler.chol``).
+    Unweighted right-censored problems without offsets whose rows repeat (tied times, few
+    distinct covariate rows: a registry model on categorical terms) can be evaluated on
+    rows merged by (stratum, time, status, covariates) with counts (:func:`collapse`, the
+    ``freq`` path of :func:`cox_pass`): every sum above is unchanged, ``nd`` counts the
+    merged rows' multiplicities, and a pass costs O(m p^2 + D p^2) for m merged rows.
 Inputs
     ``X[n, p]`` float64 C-contiguous, sorted rows; ``time[n]``, ``status[n]`` (int8),
     ``wt[n]``, ``off[n]`` float64; ``bounds[S+1]`` int64 stratum row ranges. Counting-process:

@@ -22,7 +22,6 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import math
-import os
 import threading
 import warnings
 from collections.abc import Callable
@@ -31,15 +30,14 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import numpy as np
 import polars as pl
 
 import riskset
 from riskset._km import followup_summary
-from riskset.engine.eventtable import time_event_keys
 from riskset.errors import RisksetError, RisksetWarning
 from riskset.io.read import scan_table
 from riskset.study import tables as T
+from riskset.study._order import ordered_frame, time_order
 from riskset.study.spec import UNITS, Endpoint, Spec, SpecError, sql
 from riskset.study.write import write_study  # the writer of run_study's result, re-exported
 
@@ -229,66 +227,6 @@ def _cox_columns(spec: Spec, ep: Endpoint) -> set[str]:
     return {c for m in spec.cox if m["endpoint"] == ep.name for c in [*m["covariates"], *(m.get("strata") or [])]}
 
 
-#: String factor columns with at most this many levels become Enums in the endpoint frames.
-_ENUM_LEVELS = 64
-
-
-def _compact_factors(frame: pl.DataFrame, keep: set[str]) -> pl.DataFrame:
-    """The endpoint's factor columns in their smallest exact form, before they are ordered
-    and filtered by cohort: integers in the narrowest integer type holding their values,
-    few-level strings as an Enum of their sorted levels (one byte per row; its levels sort
-    as the strings do, so groups, labels and tests are unchanged). Every later step (the
-    gather, each cohort's filter, each analysis's encoding) then moves bytes instead of
-    8-byte integers or strings. ``keep`` (time, event, Cox terms, whose dtype the Cox design
-    reads) stay as they are.
-    """
-
-    def compact(s: pl.Series) -> pl.Series:
-        if s.name in keep or s.len() == 0:
-            return s
-        if s.dtype.is_integer():
-            return s.shrink_dtype()
-        if s.dtype == pl.String:
-            levels = s.drop_nulls().unique()
-            if 0 < levels.len() <= _ENUM_LEVELS:
-                return s.cast(pl.Enum(levels.sort().to_list()))
-        return s
-
-    with ThreadPoolExecutor(max_workers=min(4, os.cpu_count() or 1)) as pool:
-        return pl.DataFrame(list(pool.map(compact, frame.get_columns())))
-
-
-def _time_order(frame: pl.DataFrame, time: str, event: str) -> pl.Series:
-    """Row order by the kernels' own sort key (:func:`riskset.engine.eventtable.time_event_keys`),
-    so no analysis of these rows sorts again.
-
-    Invalid values are not judged here (the analyses validate their inputs and say what is
-    wrong); they only make the order useless, and the kernels then sort as usual.
-    """
-    t = np.ascontiguousarray(frame.get_column(time).cast(pl.Float64).to_numpy())
-    e = (frame.get_column(event).cast(pl.Float64).to_numpy() == 1.0).astype(np.int8)
-    return pl.Series(time_event_keys(t, e)).arg_sort()  # Polars' multithreaded sort: ~2x numpy's
-
-
-def _gather(frame: pl.DataFrame, order: pl.Series) -> pl.DataFrame:
-    """``frame`` rows in ``order``, column by column.
-
-    Numeric columns without nulls go through ``numpy.take`` (about half the time of Polars'
-    frame gather here); the others (strings, columns with nulls) are rechunked first, since a gather across the
-    source files' chunks is ~8x slower than on one chunk.
-    """
-    idx = order.to_numpy().astype(np.intp)  # once: numpy.take would convert it per column
-
-    def one(s: pl.Series) -> pl.Series:
-        if s.dtype.is_numeric() and s.null_count() == 0:
-            return pl.Series(s.name, np.take(s.to_numpy(), idx), dtype=s.dtype)
-        return s.rechunk().gather(order)
-
-    # random gathers are memory-latency bound and release the GIL: a few threads overlap them
-    with ThreadPoolExecutor(max_workers=min(4, os.cpu_count() or 1)) as pool:
-        return pl.DataFrame(list(pool.map(one, frame.get_columns())))
-
-
 @dataclass
 class _EndpointRows:
     """One endpoint's usable rows, ordered once by time and reused by every analysis."""
@@ -410,9 +348,9 @@ class _Runner:
             frame = frame.filter(self.df.select(sql(ep.population).fill_null(False)).to_series())
         n_pop = {c: (frame.height if f is None else int(frame.get_column(f).sum())) for c, f in flags.items()}
         frame = frame.filter(pl.col(ep.time_col).is_not_null() & pl.col(ep.event_col).is_not_null())
-        frame = _compact_factors(frame, keep={ep.time_col, ep.event_col} | _cox_columns(self.spec, ep))
-        if frame.height > 1:
-            frame = _gather(frame, _time_order(frame, ep.time_col, ep.event_col))
+        if frame.height > 1:  # compacted and ordered once (riskset.study._order)
+            keep = {ep.time_col, ep.event_col} | _cox_columns(self.spec, ep)
+            frame = ordered_frame(frame, time_order(frame, ep.time_col, ep.event_col), keep)
         return _EndpointRows(frame=frame, flags=flags, n_population=n_pop)
 
     def endpoint_frame(self, ep: Endpoint, cname: str, columns: list[str] = ()) -> tuple[pl.DataFrame, int]:
