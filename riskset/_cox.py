@@ -272,6 +272,7 @@ def cox(
                  efron=(ties == "efron"))
     p = design.X.shape[1]
     _check_collinear(design, d.X, d.wt, weighted=wts is not None)
+    merged = None
     if exact:
         def fn(b):
             return ce.cox_pass_exact(d.X, d.time, d.status, d.off,
@@ -332,7 +333,11 @@ def cox(
         monotone |= flag
     why: dict[int, str] = {}
     bcols = [j for j in range(p) if design.binary[j]]
-    for j, direction in zip(bcols, _monotone_binary(d, bcols), strict=True):
+    # on merged rows when there are any: the check only asks whether a value is present in
+    # each risk set, which merging (same time, status and covariates) does not change
+    mono_data = d if merged is None else d._replace(X=merged.X, time=merged.time, status=merged.status,
+                                                     bounds=merged.bounds)
+    for j, direction in zip(bcols, _monotone_binary(mono_data, bcols), strict=True):
         if direction:
             monotone[j] = True
             why[j] = (

@@ -411,3 +411,18 @@ def test_collapse_declines_continuous_data():
     d = ce.build(rng.integers(0, 2, (n, 1)).astype(float), rng.exponential(size=n), np.ones(n, dtype=np.int8),
                  np.zeros(n, dtype=np.int64), 1)
     assert ce.collapse(d) is None  # distinct times: merging would not shrink the rows
+
+
+def test_monotone_check_on_merged_rows_matches_all_rows(monkeypatch):
+    """A level without events is flagged the same whether the check reads merged rows or all."""
+    rng = np.random.default_rng(9)
+    n = 2000
+    x = rng.integers(0, 2, n)
+    df = pl.DataFrame({"t": rng.integers(1, 10, n).astype(float), "x": x, "z": rng.integers(0, 2, n),
+                       "e": np.where(x == 1, 0, (rng.random(n) < 0.7).astype(int))})
+    with pytest.warns(rc.MonotoneLikelihoodWarning):
+        merged = rc.cox(df, time="t", event="e", covariates=["x", "z"])
+    monkeypatch.setattr(ce, "collapse", lambda d, **kw: None)
+    with pytest.warns(rc.MonotoneLikelihoodWarning):
+        full = rc.cox(df, time="t", event="e", covariates=["x", "z"])
+    assert merged.coefficients["monotone"].to_list() == full.coefficients["monotone"].to_list() == [True, False]
