@@ -487,6 +487,14 @@ def sort_rows(time: np.ndarray, codes: np.ndarray, n_strata: int) -> tuple[np.nd
 # collapsing tied rows with equal covariates (categorical designs, tied times)
 # --------------------------------------------------------------------------------------
 @kernel
+def _row_is(X, i, pats, q):
+    for j in range(X.shape[1]):
+        if X[i, j] != pats[q, j]:
+            return False
+    return True
+
+
+@kernel
 def row_patterns(X, max_patterns):
     """Number the distinct rows of ``X`` in first-seen order: ``(code[n], n_patterns)``;
     ``n_patterns = -1`` (and a partial ``code``) as soon as there are more than ``max_patterns``."""
@@ -497,22 +505,11 @@ def row_patterns(X, max_patterns):
     last = -1
     for i in range(n):
         found = -1
-        if last >= 0:  # runs of equal rows are common: try the previous pattern first
-            same = True
-            for j in range(p):
-                if X[i, j] != pats[last, j]:
-                    same = False
-                    break
-            if same:
-                found = last
+        if last >= 0 and _row_is(X, i, pats, last):  # runs of equal rows: try the last pattern first
+            found = last
         if found < 0:
             for q in range(k):
-                same = True
-                for j in range(p):
-                    if X[i, j] != pats[q, j]:
-                        same = False
-                        break
-                if same:
+                if _row_is(X, i, pats, q):
                     found = q
                     break
         if found < 0:
