@@ -238,7 +238,8 @@ def km_figure(
     ci
         Shade the pointwise confidence band of each curve (a step band).
     censor_marks
-        Draw a ``+`` on the curve at every time with at least one censoring.
+        Draw a ``+`` on the curve at every time with at least one censoring (marks closer
+        than one cell of a 1000 x 1000 grid over the panel, finer than a pixel, are drawn once).
     pvalue
         A p-value (float), a test result with ``.p_value`` (e.g. :func:`riskset.logrank`'s),
         or ready text; shown at the lower left as ``"Log-rank p = 0.003"``.
