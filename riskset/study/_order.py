@@ -15,8 +15,9 @@ every analysis's encoding move bytes:
   rows and gathering those was measured no faster on this machine;
 * anything else (nulls, dates, many-level strings) is gathered by Polars on its own.
 
-Columns named in ``keep`` (time, event, Cox terms, whose dtype the Cox design reads) keep
-their dtype (they are still gathered with ``numpy.take`` when they can be).
+Columns named in ``keep`` (the runner's time and event) keep their dtype (they are still
+gathered with ``numpy.take`` when they can be); the runner casts coded Cox terms back to
+strings for the fit, since the Cox design treats an Enum's declared levels differently.
 """
 
 from __future__ import annotations

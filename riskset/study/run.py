@@ -223,10 +223,6 @@ def _endpoint_columns(spec: Spec, ep: Endpoint) -> list[str]:
     return list(dict.fromkeys(cols))
 
 
-def _cox_columns(spec: Spec, ep: Endpoint) -> set[str]:
-    return {c for m in spec.cox if m["endpoint"] == ep.name for c in [*m["covariates"], *(m.get("strata") or [])]}
-
-
 @dataclass
 class _EndpointRows:
     """One endpoint's usable rows, ordered once by time and reused by every analysis."""
@@ -234,6 +230,7 @@ class _EndpointRows:
     frame: pl.DataFrame  # population rows with time and event present, sorted by (time, event)
     flags: dict[str, str | None]  # cohort -> name of its boolean column in ``frame`` (None: all)
     n_population: dict[str, int]  # cohort -> rows in the endpoint's population
+    coded: set[str] = field(default_factory=set)  # string columns carried as Enum codes
     _columns: dict[tuple[str, str], pl.Series] = field(default_factory=dict)
     _locks: dict[str, threading.Lock] = field(default_factory=dict)
 
@@ -349,9 +346,9 @@ class _Runner:
         n_pop = {c: (frame.height if f is None else int(frame.get_column(f).sum())) for c, f in flags.items()}
         frame = frame.filter(pl.col(ep.time_col).is_not_null() & pl.col(ep.event_col).is_not_null())
         if frame.height > 1:  # compacted and ordered once (riskset.study._order)
-            keep = {ep.time_col, ep.event_col} | _cox_columns(self.spec, ep)
-            frame = ordered_frame(frame, time_order(frame, ep.time_col, ep.event_col), keep)
-        return _EndpointRows(frame=frame, flags=flags, n_population=n_pop)
+            frame = ordered_frame(frame, time_order(frame, ep.time_col, ep.event_col), {ep.time_col, ep.event_col})
+        coded = {c for c, dt in frame.schema.items() if isinstance(dt, pl.Enum) and self.df.schema[c] == pl.String}
+        return _EndpointRows(frame=frame, flags=flags, n_population=n_pop, coded=coded)
 
     def endpoint_frame(self, ep: Endpoint, cname: str, columns: list[str] = ()) -> tuple[pl.DataFrame, int]:
         """Time, event and ``columns`` of ``ep``'s usable rows in cohort ``cname``, time-ordered;
@@ -515,7 +512,12 @@ class _Runner:
         for m in self.spec.cox:
             ep = self.spec.endpoint(m["endpoint"])
             cname = m.get("cohort", OVERALL)
-            frame, _ = self.endpoint_frame(ep, cname, [*m["covariates"], *(m.get("strata") or [])])
+            terms = [*m["covariates"], *(m.get("strata") or [])]
+            frame, _ = self.endpoint_frame(ep, cname, terms)
+            # string terms back as strings: the Cox design codes a string's levels present in
+            # the cohort, an Enum's declared levels (and rejects empty ones)
+            coded = self.endpoint_rows(ep).coded
+            frame = frame.with_columns(pl.col(c).cast(pl.String) for c in dict.fromkeys(terms) if c in coded)
             base = {"model": m["name"], "endpoint": ep.name, "cohort": cname}
             if cox is None:
                 rows.append({**base, "term": None, "note": "not estimable: Cox models are not available"})
