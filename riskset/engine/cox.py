@@ -533,41 +533,20 @@ def collapse_tied_rows(X, time, status, code, n_pat, bounds, max_rows):
     still sorted by (stratum, time). With ``freq``, :func:`cox_pass` gives the result of the
     expanded rows (Efron's count of tied events included), so the partial likelihood, score
     and information are those of the data, in O(m) per Newton step instead of O(n). Returns
-    empty arrays and ``m`` when ``m > max_rows`` (not worth it).
+    empty arrays and ``m = max_rows + 1`` as soon as there would be more than ``max_rows``
+    (not worth it). One pass into buffers of ``max_rows`` rows.
     """
     n, p = X.shape
     n_strata = bounds.shape[0] - 1
-    seen = np.zeros(2 * n_pat, dtype=np.int64)
-    touched = np.empty(2 * n_pat, dtype=np.int64)
-    m = 0  # pass 1: the collapsed size
-    for s in range(n_strata):
-        i = bounds[s]
-        hi = bounds[s + 1]
-        while i < hi:
-            t = time[i]
-            nt = 0
-            while i < hi and time[i] == t:
-                b = (1 if status[i] != 0 else 0) * n_pat + code[i]
-                if seen[b] == 0:
-                    seen[b] = 1
-                    touched[nt] = b
-                    nt += 1
-                i += 1
-            m += nt
-            for q in range(nt):
-                seen[touched[q]] = 0
-        if m > max_rows:
-            break
-    if m > max_rows:
-        return (np.empty((0, p)), np.empty(0), np.empty(0, dtype=np.int8), np.empty(0, dtype=np.int64),
-                np.empty(0, dtype=np.int64), m)
-    out_x = np.empty((m, p))
-    out_t = np.empty(m)
-    out_s = np.empty(m, dtype=np.int8)
-    out_f = np.zeros(m, dtype=np.int64)
+    cap = max(0, min(n, max_rows))
+    out_x = np.empty((cap, p))
+    out_t = np.empty(cap)
+    out_s = np.empty(cap, dtype=np.int8)
+    out_f = np.zeros(cap, dtype=np.int64)
     out_b = np.zeros(n_strata + 1, dtype=np.int64)
-    slot = np.full(2 * n_pat, -1, dtype=np.int64)
-    pos = 0  # pass 2: fill, one output row per (run, status, pattern) in first-seen order
+    slot = np.full(2 * n_pat, -1, dtype=np.int64)  # output row of (status, pattern) in this run
+    touched = np.empty(2 * n_pat, dtype=np.int64)
+    pos = 0  # one output row per (run, status, pattern), in first-seen order
     for s in range(n_strata):
         i = bounds[s]
         hi = bounds[s + 1]
@@ -579,6 +558,8 @@ def collapse_tied_rows(X, time, status, code, n_pat, bounds, max_rows):
                 b = st * n_pat + code[i]
                 r = slot[b]
                 if r < 0:
+                    if pos == cap:  # more than max_rows merged rows: not worth it
+                        return (out_x[:0], out_t[:0], out_s[:0], out_f[:0], out_b[:0], cap + 1)
                     r = pos
                     pos += 1
                     slot[b] = r
@@ -593,7 +574,7 @@ def collapse_tied_rows(X, time, status, code, n_pat, bounds, max_rows):
             for q in range(nt):
                 slot[touched[q]] = -1
         out_b[s + 1] = pos
-    return out_x, out_t, out_s, out_f, out_b, m
+    return out_x[:pos].copy(), out_t[:pos].copy(), out_s[:pos].copy(), out_f[:pos].copy(), out_b, pos
 
 
 class Collapsed(NamedTuple):
