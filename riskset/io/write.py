@@ -9,8 +9,8 @@ from pathlib import Path
 from riskset.errors import RisksetError
 
 
-def atomic_write_text(path: str | os.PathLike[str], text: str, *, force: bool = False) -> Path:
-    """Write ``text`` to ``path`` via a temporary file in the same folder and a rename.
+def atomic_write_bytes(path: str | os.PathLike[str], data: bytes, *, force: bool = False) -> Path:
+    """Write ``data`` to ``path`` via a temporary file in the same folder and a rename.
 
     A reader never sees a half-written file, and a crash leaves any previous file intact.
     Refuses to replace an existing file unless ``force`` is True.
@@ -21,8 +21,8 @@ def atomic_write_text(path: str | os.PathLike[str], text: str, *, force: bool = 
     target.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
     try:
-        with os.fdopen(fd, "w", encoding="utf-8", newline="") as fh:
-            fh.write(text)
+        with os.fdopen(fd, "wb") as fh:
+            fh.write(data)
             fh.flush()
             os.fsync(fh.fileno())
         os.replace(tmp, target)
@@ -30,3 +30,8 @@ def atomic_write_text(path: str | os.PathLike[str], text: str, *, force: bool = 
         Path(tmp).unlink(missing_ok=True)
         raise
     return target
+
+
+def atomic_write_text(path: str | os.PathLike[str], text: str, *, force: bool = False) -> Path:
+    """:func:`atomic_write_bytes` of ``text`` as UTF-8 (newlines written as given)."""
+    return atomic_write_bytes(path, text.encode("utf-8"), force=force)

@@ -459,8 +459,7 @@ def write_report(report: Report, path: str | os.PathLike[str], *, force: bool = 
     existing output unless ``force`` (nothing is written then). Returns
     ``{"report": path, "figures": [paths]}``.
     """
-    from riskset.io.write import atomic_write_text
-    from riskset.report.render import _atomic_write_bytes
+    from riskset.io.write import atomic_write_bytes, atomic_write_text
 
     target = Path(path)
     if fmt is None:
@@ -487,7 +486,7 @@ def write_report(report: Report, path: str | os.PathLike[str], *, force: bool = 
     if files:
         fig_dir.mkdir(parents=True, exist_ok=True)
         for f, name in files:
-            _atomic_write_bytes(fig_dir / name, f.png)
+            atomic_write_bytes(fig_dir / name, f.png, force=True)
             figs.append(fig_dir / name)
     text = render_markdown(report, fig_dir_name if files else None)
     atomic_write_text(target, text, force=True)

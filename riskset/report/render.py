@@ -12,7 +12,6 @@ import hashlib
 import io
 import os
 import re
-import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -21,6 +20,7 @@ from matplotlib import rc_context
 from matplotlib.figure import Figure
 
 from riskset.errors import RisksetError
+from riskset.io.write import atomic_write_bytes
 
 __all__ = ["render_figure", "save_figure", "style"]
 
@@ -67,19 +67,6 @@ def _render(fig: Figure, fmt: str, dpi: int = 150) -> bytes:
         else:  # zlib level 1: ~5x faster than the default 6, files ~1.3x larger (flat-colour plots)
             fig.savefig(buf, format=fmt, dpi=dpi, metadata={"Software": None}, pil_kwargs={"compress_level": 1})
     return buf.getvalue()
-
-
-def _atomic_write_bytes(target: Path, data: bytes) -> None:
-    fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
-    try:
-        with os.fdopen(fd, "wb") as fh:
-            fh.write(data)
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(tmp, target)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
 
 
 _SVG_CLIP_ID = re.compile(rb'(?<=id=")p[0-9a-f]{10}(?=")|(?<=url\(#)p[0-9a-f]{10}(?=\))')
@@ -145,5 +132,5 @@ def save_figure(fig: Figure, stem: str | os.PathLike[str], *, force: bool = Fals
     stem.parent.mkdir(parents=True, exist_ok=True)
     data = rendered if rendered is not None else render_figure(fig, dpi=dpi)
     for ext, path in targets.items():
-        _atomic_write_bytes(path, data[ext])
+        atomic_write_bytes(path, data[ext], force=True)  # existence checked above, for both files
     return targets
