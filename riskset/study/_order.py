@@ -31,6 +31,7 @@ import numpy as np
 import polars as pl
 
 from riskset.engine.eventtable import time_event_keys
+from riskset.io.validate import _column_codes
 
 #: String columns with at most this many levels (and no nulls) travel as one-byte codes.
 CODED_LEVELS = 64
@@ -58,21 +59,17 @@ class _Column:
 
 
 def _string_codes(s: pl.Series) -> _Column | None:
-    levels = s.unique().sort()
-    if not 0 < levels.len() <= CODED_LEVELS:
+    """A null-free string column as one-byte codes into its sorted levels (the encoding of
+    :func:`riskset.io.validate._column_codes`), rebuilt after the gather as an Enum."""
+    codes, levels = _column_codes(s)
+    if levels.len() > CODED_LEVELS:
         return None
-    chain = None
-    for j, lv in enumerate(levels.to_list()[1:], start=1):
-        test = pl.col(s.name) == lv
-        chain = pl.when(test).then(j) if chain is None else chain.when(test).then(j)
-    codes = (s.to_frame().select((chain.otherwise(0) if chain is not None else pl.lit(0)).cast(pl.UInt8))
-             .to_series().to_numpy())
     enum = levels.cast(pl.Enum(levels.to_list()))  # gathering from it builds the Enum column
 
     def rebuild(v: np.ndarray) -> pl.Series:
         return enum.gather(pl.Series(v)).alias(s.name)
 
-    return _Column(s.name, np.ascontiguousarray(codes), rebuild)
+    return _Column(s.name, codes.astype(np.uint8), rebuild)
 
 
 def _plan(s: pl.Series, keep: set[str]) -> _Column:

@@ -230,7 +230,6 @@ class _EndpointRows:
     frame: pl.DataFrame  # population rows with time and event present, sorted by (time, event)
     flags: dict[str, str | None]  # cohort -> name of its boolean column in ``frame`` (None: all)
     n_population: dict[str, int]  # cohort -> rows in the endpoint's population
-    coded: set[str] = field(default_factory=set)  # string columns carried as Enum codes
     _columns: dict[tuple[str, str], pl.Series] = field(default_factory=dict)
     _locks: dict[str, threading.Lock] = field(default_factory=dict)
 
@@ -347,8 +346,7 @@ class _Runner:
         frame = frame.filter(pl.col(ep.time_col).is_not_null() & pl.col(ep.event_col).is_not_null())
         if frame.height > 1:  # compacted and ordered once (riskset.study._order)
             frame = ordered_frame(frame, time_order(frame, ep.time_col, ep.event_col), {ep.time_col, ep.event_col})
-        coded = {c for c, dt in frame.schema.items() if isinstance(dt, pl.Enum) and self.df.schema[c] == pl.String}
-        return _EndpointRows(frame=frame, flags=flags, n_population=n_pop, coded=coded)
+        return _EndpointRows(frame=frame, flags=flags, n_population=n_pop)
 
     def endpoint_frame(self, ep: Endpoint, cname: str, columns: list[str] = ()) -> tuple[pl.DataFrame, int]:
         """Time, event and ``columns`` of ``ep``'s usable rows in cohort ``cname``, time-ordered;
@@ -516,8 +514,8 @@ class _Runner:
             frame, _ = self.endpoint_frame(ep, cname, terms)
             # string terms back as strings: the Cox design codes a string's levels present in
             # the cohort, an Enum's declared levels (and rejects empty ones)
-            coded = self.endpoint_rows(ep).coded
-            frame = frame.with_columns(pl.col(c).cast(pl.String) for c in dict.fromkeys(terms) if c in coded)
+            frame = frame.with_columns(pl.col(c).cast(pl.String) for c in dict.fromkeys(terms)
+                                       if self.df.schema[c] == pl.String != frame.schema[c])
             base = {"model": m["name"], "endpoint": ep.name, "cohort": cname}
             if cox is None:
                 rows.append({**base, "term": None, "note": "not estimable: Cox models are not available"})
