@@ -96,6 +96,23 @@ def baseline_table(
     return pl.DataFrame(disp), pl.DataFrame(vals, infer_schema_length=None)
 
 
+def _count_column(masks: Mapping[str, pl.Series | None], cohort: str) -> str:
+    """The column of :func:`_value_counts`' tables holding ``cohort``'s counts."""
+    return "__all" if masks[cohort] is None else f"__cohort_{list(masks).index(cohort)}"
+
+
+def _value_counts(
+    frame: pl.DataFrame, masks: Mapping[str, pl.Series | None], columns: Sequence[str]
+) -> list[pl.DataFrame]:
+    """Per column, one row per distinct value (nulls included) with every cohort's count
+    (:func:`_count_column`): one hash aggregation per column over all rows, each cohort's
+    count a sum of its mask, all columns in one parallel Polars query."""
+    flags = {_count_column(masks, c): m for c, m in masks.items() if m is not None}
+    lf = frame.select(list(dict.fromkeys(columns))).with_columns(m.alias(f) for f, m in flags.items()).lazy()
+    aggs = [pl.len().alias("__all"), *(pl.col(f).sum().alias(f) for f in flags)]
+    return pl.collect_all([lf.group_by(col).agg(aggs) for col in columns])
+
+
 def _integer_summaries(
     frame: pl.DataFrame, masks: Mapping[str, pl.Series | None], col: str
 ) -> dict[str, tuple[float | None, float | None, float | None, int, int]] | None:
@@ -104,18 +121,15 @@ def _integer_summaries(
     selection per cohort. The median is the middle value, or the mean of the two middle
     values, exactly as a sort would give (integers below 2**53 are exact in float64).
     None when the column has too many distinct values for that to pay."""
-    named = [c for c, m in masks.items() if m is not None]
-    flags = {c: f"__cohort_{i}" for i, c in enumerate(named)}
-    tab = (frame.select(col).with_columns(masks[c].alias(f) for c, f in flags.items()).lazy()
-           .group_by(col).agg(pl.len().alias("__all"), *(pl.col(f).sum().alias(f) for f in flags.values()))
-           .sort(col, nulls_last=True).collect())
+    (tab,) = _value_counts(frame, masks, [col])
+    tab = tab.sort(col, nulls_last=True)
     if tab.height > max(1024, frame.height // 16):
         return None
     null = tab.get_column(col).is_null().to_numpy()
     values = tab.get_column(col).cast(pl.Float64).to_numpy()[~null]
     out = {}
-    for c, m in masks.items():
-        k = tab.get_column("__all" if m is None else flags[c]).to_numpy().astype(np.int64)
+    for c in masks:
+        k = tab.get_column(_count_column(masks, c)).to_numpy().astype(np.int64)
         n_miss, counts = int(k[null].sum()), k[~null]
         n_ok = int(counts.sum())
         if n_ok == 0:
@@ -137,20 +151,15 @@ def _level_counts(
     One hash aggregation per column over all rows, each cohort's count a sum of its mask
     column, and all columns' aggregations run as one parallel Polars query.
     """
-    named = [c for c, m in masks.items() if m is not None]
-    flags = {c: f"__cohort_{i}" for i, c in enumerate(named)}
-    lf = frame.select(list(dict.fromkeys(columns))).with_columns(
-        masks[c].alias(f) for c, f in flags.items()).lazy()
-    aggs = [pl.len().alias("__all"), *(pl.col(f).sum().alias(f) for f in flags.values())]
-    tables = pl.collect_all([lf.group_by(col).agg(aggs) for col in columns])
+    tables = _value_counts(frame, masks, columns)
     out = {}
     for col, tab in zip(columns, tables, strict=True):
         keys = tab.get_column(col)
         text = keys.cast(pl.String).to_list()
         null = keys.is_null().to_list()
         counts, missing = {}, {}
-        for c, m in masks.items():
-            k = tab.get_column("__all" if m is None else flags[c]).to_list()
+        for c in masks:
+            k = tab.get_column(_count_column(masks, c)).to_list()
             counts[c] = {t: int(v) for t, v, isnull in zip(text, k, null, strict=True) if not isnull and v}
             missing[c] = sum(int(v) for v, isnull in zip(k, null, strict=True) if isnull)
         out[col] = (counts, missing)
