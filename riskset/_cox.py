@@ -23,6 +23,7 @@ from riskset._cox_result import CoxResult, _chisq_p
 from riskset._prepare import as_names
 from riskset.engine import cox as ce
 from riskset.engine import cox_diag as cd
+from riskset.engine import cox_merge as cm
 from riskset.errors import ColumnError, OptionError, RisksetError, RisksetWarning, check_choice
 from riskset.io.read import to_polars
 from riskset.io.validate import validate_survival
@@ -280,11 +281,11 @@ def cox(
     else:
         # unweighted data with tied times and few covariate patterns (the usual registry
         # model): Newton steps over the merged rows, O(distinct rows) instead of O(n)
-        merged = (ce.collapse(d) if wts is None and off_arr is None and ent is None and not firth
+        merged = (cm.collapse(d) if wts is None and off_arr is None and ent is None and not firth
                   else None)
         if merged is not None:
             def fn(b):
-                return ce.evaluate_collapsed(merged, b, efron=d.efron)
+                return cm.evaluate_collapsed(merged, b, efron=d.efron)
         else:
             def fn(b):
                 return ce.evaluate(d, b)

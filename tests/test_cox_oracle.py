@@ -15,6 +15,7 @@ import pytest
 import riskset._cox as rc
 from riskset.engine import cox as ce
 from riskset.engine import cox_diag as cd
+from riskset.engine import cox_merge as cm
 from riskset.errors import ColumnError, OptionError, RisksetError, RisksetWarning
 from tests.tolerances import CLOSED_RTOL, ITERATIVE_RTOL, REORDER_RTOL
 
@@ -390,13 +391,13 @@ def test_collapsed_rows_give_the_expanded_likelihood(efron, n_strata):
     status = (rng.random(n) < 0.6).astype(np.int8)
     codes = rng.integers(0, n_strata, n)
     d = ce.build(X, time, status, codes, n_strata, efron=efron)
-    merged = ce.collapse(d)
+    merged = cm.collapse(d)
     assert merged is not None and merged.time.size < n / 4
     assert merged.freq.sum() == n and np.array_equal(merged.bounds[[0, -1]], [0, merged.time.size])
     for _ in range(3):
         beta = rng.normal(0, 0.5, X.shape[1])
         full = ce.evaluate(d, beta)
-        part = ce.evaluate_collapsed(merged, beta, efron=efron)
+        part = cm.evaluate_collapsed(merged, beta, efron=efron)
         assert part[0] == pytest.approx(full[0], rel=REORDER_RTOL)
         np.testing.assert_allclose(part[1], full[1], rtol=1e-9, atol=1e-9 * n)
         np.testing.assert_allclose(part[2], full[2], rtol=REORDER_RTOL)
@@ -407,10 +408,10 @@ def test_collapse_declines_continuous_data():
     n = 500
     d = ce.build(rng.normal(size=(n, 1)), rng.exponential(size=n), np.ones(n, dtype=np.int8),
                  np.zeros(n, dtype=np.int64), 1)
-    assert ce.collapse(d) is None  # more than 64 distinct covariate rows
+    assert cm.collapse(d) is None  # more than 64 distinct covariate rows
     d = ce.build(rng.integers(0, 2, (n, 1)).astype(float), rng.exponential(size=n), np.ones(n, dtype=np.int8),
                  np.zeros(n, dtype=np.int64), 1)
-    assert ce.collapse(d) is None  # distinct times: merging would not shrink the rows
+    assert cm.collapse(d) is None  # distinct times: merging would not shrink the rows
 
 
 def test_monotone_check_on_merged_rows_matches_all_rows(monkeypatch):
@@ -422,7 +423,7 @@ def test_monotone_check_on_merged_rows_matches_all_rows(monkeypatch):
                        "e": np.where(x == 1, 0, (rng.random(n) < 0.7).astype(int))})
     with pytest.warns(rc.MonotoneLikelihoodWarning):
         merged = rc.cox(df, time="t", event="e", covariates=["x", "z"])
-    monkeypatch.setattr(ce, "collapse", lambda d, **kw: None)
+    monkeypatch.setattr(cm, "collapse", lambda d, **kw: None)
     with pytest.warns(rc.MonotoneLikelihoodWarning):
         full = rc.cox(df, time="t", event="e", covariates=["x", "z"])
     assert merged.coefficients["monotone"].to_list() == full.coefficients["monotone"].to_list() == [True, False]
