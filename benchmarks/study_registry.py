@@ -88,7 +88,7 @@ def spec_for(path: Path):
 def child_read(path: Path, repeat: int) -> dict:
     import polars as pl
 
-    from riskset.study.run import used_columns
+    from riskset.study.load import used_columns
 
     spec = spec_for(path)
     lf = pl.scan_parquet(str(path / "**" / "*.parquet"), hive_partitioning=True)
@@ -141,6 +141,7 @@ def instrument(tm: Timers) -> None:
     import riskset
     from riskset.report import figures as F
     from riskset.report import html as H
+    from riskset.study import load as L
     from riskset.study import run as R
     from riskset.study import tables as T
 
@@ -166,7 +167,7 @@ def instrument(tm: Timers) -> None:
     R._Runner.km_endpoint = km_endpoint
     # data loading and set-up (serial, before the pool)
     tm.wrap(R, "load_study_data", "load: load_study_data (total)")
-    tm.wrap(R, "data_hash", "load: data_hash (SHA-256 of the files)")
+    tm.wrap(L, "data_hash", "load: data_hash (SHA-256 of the files)")
     tm.wrap(R, "_cohort_masks", "setup: _cohort_masks (cohort filters)")
     # engine entry points and helpers called inside the tasks (summed over threads)
     for attr in ("kaplan_meier", "median_followup", "logrank_table", "logrank", "cox", "proportion_ci"):

@@ -1,0 +1,159 @@
+"""Loading a study's data: scan the source, read only the used columns, derive.
+
+:func:`used_columns` is what the spec reads (a column missing from the data is named, with
+a suggestion); :func:`load_study_data` is the only read of the source, followed by the
+derived variables (:func:`_derive`, in spec order, independent ones together) and the
+date-derived endpoint columns; :func:`data_hash` is the report's SHA-256 of the files.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from pathlib import Path
+from typing import Any
+
+import polars as pl
+
+from riskset.io.read import scan_table
+from riskset.study.spec import UNITS, Endpoint, Spec, SpecError, sql
+
+
+def _source(spec: Spec) -> tuple[pl.LazyFrame, list[Path]]:
+    if spec.example:
+        from riskset.datasets import DATASETS, path
+
+        if spec.example not in DATASETS:
+            raise SpecError(f"[data] example = {spec.example!r} is not a bundled data set; available: "
+                            + ", ".join(DATASETS))
+        p = Path(path(spec.example))
+    else:
+        p = Path(spec.data_path)
+        if not p.is_absolute() and spec.path is not None:
+            p = spec.path.parent / p
+    files = sorted(p.rglob("*.parquet")) if p.is_dir() else [p]
+    return scan_table(p), files
+
+
+def data_hash(files: list[Path]) -> str:
+    """SHA-256 over the bytes of the data files (sorted by path)."""
+    h = hashlib.sha256()
+    for f in files:
+        h.update(f.name.encode())
+        with open(f, "rb") as fh:
+            for chunk in iter(lambda: fh.read(1 << 20), b""):
+                h.update(chunk)
+    return h.hexdigest()
+
+
+def _roots(expr: str) -> set[str]:
+    return set(sql(expr).meta.root_names())
+
+
+def used_columns(spec: Spec, available: list[str]) -> list[str]:
+    """Columns of the source the spec needs (derived names excluded)."""
+    cols: set[str] = set()
+    derived = set(spec.derive)
+    for expr in spec.derive.values():
+        cols |= _roots(expr)
+    for c in spec.cohorts:
+        if c.get("filter"):
+            cols |= _roots(c["filter"])
+    for e in spec.endpoints:
+        cols |= {x for x in (e.time, e.event, e.start, e.event_date, e.censor_date) if x}
+        if e.population:
+            cols |= _roots(e.population)
+    for f in spec.factors:
+        cols.add(f["column"])
+    for m in spec.cox:
+        cols |= set(m["covariates"]) | set(m.get("strata") or [])
+    if spec.response:
+        cols |= {spec.response["column"]} | ({spec.response["sd_duration"]} if spec.response.get("sd_duration") else set())
+    if spec.baseline:
+        cols |= set(spec.baseline.get("continuous", [])) | set(spec.baseline.get("categorical", []))
+    if spec.safety:
+        cols |= set(spec.safety["grades"].values())
+        cols |= {spec.safety[k] for k in ("discontinuation", "discontinuation_reason") if spec.safety.get(k)}
+    for c in spec.compare:
+        cols.add(c["column"])
+    if spec.id_column:
+        cols.add(spec.id_column)
+    need = sorted(cols - derived)
+    missing = [c for c in need if c not in available]
+    if missing:
+        import difflib
+
+        c = missing[0]
+        close = difflib.get_close_matches(c, available, n=2)
+        raise SpecError(f"column {c!r} used in the spec is not in the data"
+                        + (f"; did you mean {' or '.join(map(repr, close))}?" if close else
+                           "; data columns: " + ", ".join(available[:30])))
+    return need
+
+
+def load_study_data(spec: Spec) -> tuple[pl.DataFrame, dict[str, Any]]:
+    """Scan the source, read only the used columns, add derived and endpoint columns."""
+    lf, files = _source(spec)
+    available = lf.collect_schema().names()
+    need = used_columns(spec, available)
+    try:
+        df = lf.select(need).collect()  # the only read of the source: used columns only
+    except Exception as exc:
+        raise SpecError(f"reading the study data failed: {exc}") from None
+    df = _derive(df, spec.derive)
+    dated = [e for e in spec.endpoints if e.start]
+    try:  # all date-derived endpoints in one pass; on failure, one at a time to name the endpoint
+        df = df.with_columns(x for e in dated for x in _endpoint_exprs(e))
+    except Exception:
+        for e in dated:
+            try:
+                df = df.with_columns(_endpoint_exprs(e))
+            except Exception as exc:
+                raise SpecError(f"endpoint {e.name!r}: cannot derive the time from dates "
+                                f"({e.start}, {e.event_date}, {e.censor_date}): {exc}") from None
+    meta = {"data_files": [str(f) for f in files], "data_sha256": data_hash(files), "n_rows": df.height,
+            "columns_read": need}
+    return df, meta
+
+
+def _endpoint_exprs(e: Endpoint) -> list[pl.Expr]:
+    """Time (end date - start date, in the endpoint's unit) and event (1 = event date set)."""
+    end = pl.coalesce(pl.col(e.event_date), pl.col(e.censor_date))
+    days = (end.cast(pl.Date) - pl.col(e.start).cast(pl.Date)).dt.total_days()
+    return [(days / UNITS[e.unit]).alias(e.time_col),
+            pl.when(pl.col(e.start).is_null()).then(None)
+            .otherwise(pl.col(e.event_date).is_not_null().cast(pl.Int8)).alias(e.event_col)]
+
+
+def _derive(df: pl.DataFrame, derive: dict[str, str]) -> pl.DataFrame:
+    """Add the derived variables, in spec order.
+
+    Consecutive expressions that do not read each other are evaluated together (Polars runs
+    them in parallel); a batch that fails is redone one expression at a time, so the error
+    names the failing expression.
+    """
+
+    def one(frame: pl.DataFrame, name: str, expr: str) -> pl.DataFrame:
+        try:
+            return frame.with_columns(sql(expr).alias(name))
+        except Exception as exc:
+            raise SpecError(f"derived variable {name!r} = {expr!r} failed: {exc}") from None
+
+    def flush(frame: pl.DataFrame, batch: list[tuple[str, str]]) -> pl.DataFrame:
+        if not batch:
+            return frame
+        try:
+            frame = frame.with_columns(sql(expr).alias(name) for name, expr in batch)
+        except Exception:
+            for name, expr in batch:
+                frame = one(frame, name, expr)
+        decimal = [n for n, _ in batch if isinstance(frame.schema[n], pl.Decimal)]  # e.g. DECIMAL data
+        return frame.with_columns(pl.col(n).cast(pl.Float64) for n in decimal) if decimal else frame
+
+    batch: list[tuple[str, str]] = []
+    for name, expr in derive.items():
+        names = {n for n, _ in batch}
+        if name in names or _roots(expr) & names:  # reads (or replaces) a column of this batch
+            df = flush(df, batch)
+            batch = []
+        batch.append((name, expr))
+    return flush(df, batch)
