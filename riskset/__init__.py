@@ -16,27 +16,69 @@ errors
     Typed errors (:class:`riskset.errors.RisksetError` is a ``ValueError``).
 """
 
-from riskset import datasets, errors
-from riskset._bootstrap import BootstrapResult, bootstrap
-from riskset._cox import ConvergenceWarning, CoxResult, MonotoneLikelihoodWarning, cox
-from riskset._km import (
-    KaplanMeierResult,
-    RMSTDifference,
-    kaplan_meier,
-    median_followup,
-    nelson_aalen,
-    rmst_diff,
-)
-from riskset._logrank import (
-    LogRankResult,
-    TrendResult,
-    logrank,
-    logrank_pairwise,
-    logrank_trend,
-)
-from riskset._logrank_grid import logrank_table
-from riskset._proportion import Proportion, proportion_ci
-from riskset.errors import ColumnError, RisksetError, RisksetWarning
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from riskset._lazy import lazy_names
+
+if TYPE_CHECKING:  # the names below are imported on first use (see __getattr__)
+    from riskset import datasets, errors
+    from riskset._bootstrap import BootstrapResult, bootstrap
+    from riskset._cox import ConvergenceWarning, CoxResult, MonotoneLikelihoodWarning, cox
+    from riskset._km import (
+        KaplanMeierResult,
+        RMSTDifference,
+        kaplan_meier,
+        median_followup,
+        nelson_aalen,
+        rmst_diff,
+    )
+    from riskset._logrank import (
+        LogRankResult,
+        TrendResult,
+        logrank,
+        logrank_pairwise,
+        logrank_trend,
+    )
+    from riskset._logrank_grid import logrank_table
+    from riskset._proportion import Proportion, proportion_ci
+    from riskset.errors import ColumnError, RisksetError, RisksetWarning
+
+#: public name -> the module that defines it. Importing ``riskset`` itself imports none of
+#: them (no Polars, Numba or SciPy): a name's module is imported when the name is first
+#: used, so a process that needs one corner of the package (the CLI's ``--help``, a figure
+#: worker that only draws) does not pay for the rest.
+_LAZY: dict[str, str] = {
+    "datasets": "riskset.datasets",
+    "errors": "riskset.errors",
+    "BootstrapResult": "riskset._bootstrap",
+    "bootstrap": "riskset._bootstrap",
+    "ConvergenceWarning": "riskset._cox",
+    "CoxResult": "riskset._cox",
+    "MonotoneLikelihoodWarning": "riskset._cox",
+    "cox": "riskset._cox",
+    "KaplanMeierResult": "riskset._km",
+    "RMSTDifference": "riskset._km",
+    "kaplan_meier": "riskset._km",
+    "median_followup": "riskset._km",
+    "nelson_aalen": "riskset._km",
+    "rmst_diff": "riskset._km",
+    "LogRankResult": "riskset._logrank",
+    "TrendResult": "riskset._logrank",
+    "logrank": "riskset._logrank",
+    "logrank_pairwise": "riskset._logrank",
+    "logrank_trend": "riskset._logrank",
+    "logrank_table": "riskset._logrank_grid",
+    "Proportion": "riskset._proportion",
+    "proportion_ci": "riskset._proportion",
+    "ColumnError": "riskset.errors",
+    "RisksetError": "riskset.errors",
+    "RisksetWarning": "riskset.errors",
+}
+
+
+__getattr__, __dir__ = lazy_names(__name__, globals(), _LAZY)
 
 __version__ = "0.1.0"
 
