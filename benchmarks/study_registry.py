@@ -14,7 +14,9 @@ page cache, not the Python heap, is what the steps share):
 2. **read floor**: ``pl.scan_parquet(path/**/*.parquet, hive_partitioning=True)
    .select(used).collect()`` where ``used = used_columns(spec, available)`` for the tdxd
    spec; one warm-up read, then the best of ``--repeat`` reads.
-3. **study**: ``run_study(spec, jobs=2)`` then ``write_study`` on the same registry, the
+3. **study**: ``run_study(spec, jobs=2, figure_pool=pool)`` then ``write_study`` on the same
+   registry (figures drawn in two worker processes started first, as ``riskset study``
+   does), the
    tdxd spec with ``spec.data_path = path; spec.example = None``. The runner's methods,
    the engine entry points it calls, and the writer's figure/report helpers are wrapped
    (monkeypatched here, riskset itself is unchanged) to give a per-task breakdown. The
@@ -141,6 +143,7 @@ def instrument(tm: Timers) -> None:
     import riskset
     from riskset.report import figures as F
     from riskset.report import html as H
+    from riskset.report import pool as P
     from riskset.study import load as L
     from riskset.study import run as R
     from riskset.study import tables as T
@@ -177,10 +180,9 @@ def instrument(tm: Timers) -> None:
     for attr in ("baseline_table", "response_table", "safety_table"):
         tm.wrap(T, attr, f"tables: {attr}")
     # writer
-    tm.wrap(F, "km_figure", "write: km_figure")
-    tm.wrap(F, "render_figure", "write: render_figure (PNG + SVG drawing, summed over threads)")
-    tm.wrap(F, "forest_figure", "write: forest_figure")
-    tm.wrap(F, "save_figure", "write: save_figure (PNG+SVG)")
+    tm.wrap(F, "km_figure_args", "figures: km_figure_args (what to draw, in this process)")
+    tm.wrap(F, "forest_figure_args", "figures: forest_figure_args")
+    tm.wrap(P, "draw_figures", "write: draw_figures (waiting for the figure workers)")
     tm.wrap(H, "render_html", "write: render_html")
     tm.wrap(H, "render_markdown", "write: render_markdown")
     tm.wrap(H, "figure_from_matplotlib", "write: figure_from_matplotlib")
@@ -188,6 +190,15 @@ def instrument(tm: Timers) -> None:
 
 
 def child_study(path: Path, out: Path, jobs: int) -> dict:
+    # as `riskset study` does: the figure workers start first, draw each figure as soon as
+    # its analysis is done, and are reused by write_study
+    from riskset.report.pool import FigurePool
+
+    with FigurePool(jobs) as pool:
+        return _child_study(path, out, jobs, pool)
+
+
+def _child_study(path: Path, out: Path, jobs: int, pool) -> dict:
     t_import = time.perf_counter()
     import polars as pl
 
@@ -207,11 +218,11 @@ def child_study(path: Path, out: Path, jobs: int) -> dict:
     instrument(tm)
     spec = spec_for(path)
     t0 = time.perf_counter()
-    result = run_study(spec, jobs=jobs)
+    result = run_study(spec, jobs=jobs, figure_pool=pool)
     t1 = time.perf_counter()
     if out.exists():
         shutil.rmtree(out)
-    write_study(result, out, jobs=jobs)
+    write_study(result, out, jobs=jobs, figure_pool=pool)
     t2 = time.perf_counter()
     sizes = {p.name: p.stat().st_size for p in out.iterdir() if p.is_file()}
     n_fig = len(list((out / "figures").iterdir()))

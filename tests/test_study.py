@@ -142,6 +142,50 @@ def test_parallel_equals_serial(tmp_path):
         assert (one / f).read_bytes() == (many / f).read_bytes(), f
 
 
+def test_figures_streamed_to_worker_processes_equal_serial(tmp_path):
+    """The CLI's path: a FigurePool started first, each figure sent to it as its analysis
+    finishes; the files equal a serial run's, and a broken pool falls back to drawing here."""
+    from riskset.report.pool import FigurePool, draw_figures
+    from riskset.study.write import figure_args
+
+    spec = load_spec(GBSG_SPEC)
+    serial = write_study(run_study(spec, jobs=1), tmp_path / "serial", jobs=1)
+    with FigurePool(2) as pool:
+        res = run_study(spec, jobs=2, figure_pool=pool)
+        assert set(res.drawing) == set(res.figures) and not pool.broken
+        streamed = write_study(res, tmp_path / "streamed", jobs=2, figure_pool=pool)
+    files = sorted(p.relative_to(serial) for p in serial.rglob("*") if p.is_file() and p.name != "results.json")
+    assert files and (serial / "figures").exists()
+    for f in files:
+        if f.name in ("report.html", "report.md"):  # they record the start time
+            continue
+        assert (serial / f).read_bytes() == (streamed / f).read_bytes(), f
+    broken = FigurePool(1)
+    broken.close()
+    broken.broken = True
+    name, (obj, p, title) = next(iter(res.figures.items()))
+    job = figure_args(spec, obj, p, title)
+    assert draw_figures({name: job}, pool=broken)[name] == {
+        k: (streamed / "figures" / f"{name}.{k}").read_bytes() for k in ("png", "svg")}
+
+
+def test_importing_riskset_is_lazy():
+    """``import riskset`` loads no Polars, Numba or SciPy (names load on first use), and a
+    figure worker's module draws without them."""
+    import subprocess
+    import sys
+
+    code = ("import sys, riskset, riskset.report.draw, riskset.io.write; "
+            "heavy = [m for m in ('polars', 'numba', 'scipy', 'pyarrow') if m in sys.modules]; "
+            "assert not heavy, heavy; "
+            "assert all(getattr(riskset, n) is not None for n in riskset.__all__); "
+            "assert 'polars' in sys.modules and set(riskset.__all__) <= set(dir(riskset))")
+    r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert r.returncode == 0, r.stderr
+    with pytest.raises(AttributeError, match="no attribute 'nope'"):
+        riskset.nope  # noqa: B018
+
+
 def test_progress_reports_running_tasks_and_completes(tmp_path):
     calls = []
     spec = load_spec(GBSG_SPEC)

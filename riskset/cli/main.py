@@ -402,37 +402,48 @@ def cox_command(data, time_col, event_col, entry, weights_col, drop_missing, fmt
 @click.option("--out", "out", required=True, help="Output folder (tables, figures, results.json, report).")
 @click.option("--force", is_flag=True, help="Replace an existing output folder.")
 @click.option("--jobs", type=click.IntRange(min=0), default=0, show_default=True,
-              help="Analyses and figures run in parallel on this many threads (0: one per CPU). "
+              help="Analyses run on this many threads and figures on this many worker processes "
+                   "(0: one per CPU). "
                    "Results do not depend on it.")
 @click.option("--data", "data_override", help="Use this data file/folder instead of the spec's [data].")
 @click.option("--progress/--no-progress", default=None, help="Progress bar (default: on a terminal).")
 @handle_errors
 def study_command(spec, example, out, force, jobs, data_override, progress):
     """Run a whole study from a TOML spec: tables, figures, results.json and an HTML report."""
+    import os
+    from pathlib import Path
+
+    if bool(spec) == bool(example):
+        raise RisksetError("give a SPEC file or --example NAME (one of them)")
+    if Path(out).exists() and not force:
+        raise RisksetError(f"output folder {out!r} already exists; pass --force to replace it")
+    if jobs == 0:
+        jobs = max(1, min(8, os.cpu_count() or 1))
+    # the figure workers start first: they import matplotlib on other cores while this
+    # process imports the statistics and runs the analyses
+    from riskset.report.pool import FigurePool
+
+    pool = FigurePool(jobs) if jobs > 1 else None
+    try:
+        _study(spec, example, out, force, jobs, data_override, progress, pool)
+    finally:
+        if pool is not None:
+            pool.close()
+
+
+def _study(spec, example, out, force, jobs, data_override, progress, pool) -> None:
     from pathlib import Path
 
     from riskset.study.run import run_study, write_study
     from riskset.study.spec import load_spec
 
-    if bool(spec) == bool(example):
-        raise RisksetError("give a SPEC file or --example NAME (one of them)")
     if example:
         from importlib import resources
 
         spec = str(resources.files("riskset.study").joinpath("examples", f"{example}.toml"))
-    if Path(out).exists() and not force:
-        raise RisksetError(f"output folder {out!r} already exists; pass --force to replace it")
     sp = load_spec(spec)
     if data_override:
         sp.data_path, sp.example = str(Path(data_override).resolve()), None
-    if jobs == 0:
-        import os
-
-        jobs = max(1, min(8, os.cpu_count() or 1))
-    if jobs == 0:
-        import os
-
-        jobs = max(1, min(8, os.cpu_count() or 1))
     show = sys.stderr.isatty() if progress is None else progress
     bar = click.progressbar(length=1, label="study", file=sys.stderr, show_pos=True) if show else None
 
@@ -444,10 +455,10 @@ def study_command(spec, example, out, force, jobs, data_override, progress):
 
     if bar is not None:
         with bar:
-            result = run_study(sp, jobs=jobs, progress=tick)
+            result = run_study(sp, jobs=jobs, progress=tick, figure_pool=pool)
     else:
-        result = run_study(sp, jobs=jobs)
-    path = write_study(result, out, force=force, jobs=jobs)
+        result = run_study(sp, jobs=jobs, figure_pool=pool)
+    path = write_study(result, out, force=force, jobs=jobs, figure_pool=pool)
     click.echo(f"wrote {path}/report.html, results.json, {len(result.tables)} tables and "
                f"{len(result.figures)} figures", err=True)
     for n in result.notes:

@@ -1,5 +1,11 @@
 """Publication figures: Kaplan–Meier curves with a number-at-risk table, and forest plots.
 
+:func:`km_figure` and :func:`forest_figure` turn a fit or a table into everything the figure
+shows — curve steps, censor marks, tick positions, each count and label as text — and
+:mod:`riskset.report.draw` places it with matplotlib. The two halves meet in plain values
+(:func:`km_figure_args`, :func:`forest_figure_args`), so a study can draw its figures in
+worker processes that import neither Polars nor the statistics (:mod:`riskset.report.pool`).
+
 Every figure is a plain :class:`matplotlib.figure.Figure` on its own Agg canvas, built
 without ``pyplot`` (so no backend is switched, nothing is registered globally and nothing
 needs closing) and inside a :func:`matplotlib.rc_context` (so the style never leaks into the
@@ -7,7 +13,8 @@ caller's rcParams).
 
 Public functions: :func:`km_figure`, :func:`forest_figure`, :func:`format_p`; the style,
 rendering and saving (:func:`style`, :func:`render_figure`, :func:`save_figure`) live in
-:mod:`riskset.report.render` and are re-exported here.
+:mod:`riskset.report.render` and are re-exported here. This module imports matplotlib's
+tick locators only; the drawing modules are imported when a figure is drawn.
 """
 
 from __future__ import annotations
@@ -15,83 +22,30 @@ from __future__ import annotations
 import math
 import textwrap
 from collections.abc import Mapping, Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import polars as pl
-from matplotlib.backends.backend_agg import FigureCanvasAgg
-from matplotlib.figure import Figure
-from matplotlib.ticker import FixedLocator, FuncFormatter, MaxNLocator, NullLocator
+from matplotlib.ticker import MaxNLocator
 
+from riskset._lazy import lazy_names
 from riskset.errors import OptionError, RisksetError
-from riskset.report.render import _STYLE, render_figure, save_figure, style
 
-__all__ = ["PALETTE", "forest_figure", "format_p", "km_figure", "render_figure", "save_figure", "style"]
+if TYPE_CHECKING:
+    from matplotlib.figure import Figure
 
-#: Okabe–Ito colour-blind-safe palette (yellow last: it is faint on white).
-PALETTE: tuple[str, ...] = (
-    "#0072B2",  # blue
-    "#D55E00",  # vermillion
-    "#009E73",  # bluish green
-    "#CC79A7",  # reddish purple
-    "#E69F00",  # orange
-    "#56B4E9",  # sky blue
-    "#000000",  # black
-    "#F0E442",  # yellow
-)
-_LINESTYLES = ("-", "--", ":", "-.")
+    from riskset.report.draw import PALETTE
+    from riskset.report.render import render_figure, save_figure, style
 
-def _new_figure(width: float, height: float, *, layout: str | None = "constrained") -> Figure:
-    fig = Figure(figsize=(width, height), layout=layout)
-    FigureCanvasAgg(fig)
-    return fig
+__all__ = [
+    "PALETTE", "forest_figure", "forest_figure_args", "format_p", "km_figure", "km_figure_args",
+    "render_figure", "save_figure", "style",
+]
 
-
-def _text_width_pt(text: str, size: float) -> float:
-    """Width of ``text`` in points in the figure font (font metrics only; nothing is drawn)."""
-    from matplotlib.font_manager import FontProperties
-    from matplotlib.textpath import text_to_path
-
-    if not text:
-        return 0.0
-    w, _h, _d = text_to_path.get_text_width_height_descent(
-        text, FontProperties(family=_STYLE["font.family"], size=size), ismath=False)
-    return float(w)
-
-
-def _place_km_axes(fig: Figure, ax: Any, tax: Any, *, names: Sequence[str], label_pad: float,
-                   title: bool, table_h: float) -> None:
-    """Fixed positions for the curve panel and the risk table (no layout engine).
-
-    The decorations of a Kaplan–Meier figure are known in advance: y tick labels 0–1, one
-    y label, x tick labels and x label, an optional one-line title, and the risk table's
-    row labels (the curve names, the only variable width). Margins are computed from font
-    metrics in points, so a figure costs no layout pass (constrained layout measured every
-    artist on each draw: about a third of the drawing time).
-    """
-    W, H = fig.get_size_inches()
-    pt = 1.0 / 72.0
-    outer = 0.1
-    y_ticks = (_text_width_pt("0.75", 9) + 3.5 + 3.5 + 4.0) * pt  # tick, pad, widest label, label pad
-    y_deco = y_ticks + 10.0 * 1.25 * pt
-    label_w = (max((_text_width_pt(n, 9) for n in names), default=0.0) + label_pad) * pt if tax is not None else 0.0
-    left = outer + max(y_deco, label_w)
-    right = outer + 0.3  # half of a last x tick label such as "300"
-    x_ticks = (3.5 + 3.5 + 9.0 * 1.25 + 4.0) * pt  # tick, pad, tick labels, label pad
-    x_deco = x_ticks + 10.0 * 1.25 * pt
-    top = outer + ((11.0 * 1.3 + 6.0) * pt if title else 0.05)
-    bottom = (table_h if tax is not None else outer) + x_deco
-    w = max(W - left - right, 0.5)
-    h = max(H - top - bottom, 0.5)
-    ax.set_position([left / W, bottom / H, w / W, h / H])
-    # axis labels at fixed offsets: matplotlib otherwise measures every tick label on each
-    # draw to place them (the largest single cost of drawing these figures)
-    ax.xaxis.set_label_coords(0.5, -x_ticks / h)
-    ax.yaxis.set_label_coords(-y_ticks / w, 0.5)
-    if tax is not None:
-        t_top = table_h - (9.0 * 1.3 + 4.0) * pt  # under the "Number at risk" title
-        t_bottom = outer * 0.5
-        tax.set_position([left / W, t_bottom / H, w / W, max(t_top - t_bottom, 0.1) / H])
+__getattr__, __dir__ = lazy_names(__name__, globals(), {
+    "PALETTE": "riskset.report.draw",
+    **dict.fromkeys(("render_figure", "save_figure", "style"), "riskset.report.render"),
+})
 
 
 # --------------------------------------------------------------------------------------------
@@ -209,6 +163,75 @@ def _nice_ticks(xmax: float) -> np.ndarray:
     return ticks[(ticks >= 0) & (ticks <= xmax * (1 + 1e-9))]
 
 
+def km_figure_args(
+    fit: Any,
+    *,
+    title: str | None = None,
+    xlabel: str = "Time",
+    ylabel: str = "Survival probability",
+    risk_times: Sequence[float] | None = None,
+    ci: bool = False,
+    censor_marks: bool = True,
+    pvalue: Any = None,
+    labels: Sequence[str] | Mapping[str, str] | None = None,
+    xmax: float | None = None,
+    risk_table: bool = True,
+    width: float = 7.0,
+) -> dict[str, Any]:
+    """The arguments of :func:`riskset.report.draw.draw_km` for ``fit`` (see :func:`km_figure`).
+
+    Plain values only (NumPy arrays, strings, numbers): the curves from time 0 with their
+    bands (``ci``) and distinct censor marks, the tick times, the number-at-risk texts.
+    """
+    tab: pl.DataFrame = fit.table
+    n_groups = int(fit.n_groups)
+    names = _group_labels(fit, labels)
+    ptext = _pvalue_text(pvalue)
+
+    # per-group arrays
+    raw = []
+    for g in range(n_groups):
+        sl = fit._slice(g)  # table rows are grouped in the order of fit.keys
+        part = tab[sl.start : sl.stop]
+        arr = {
+            c: part[c].cast(pl.Float64).fill_null(float("nan")).to_numpy()
+            for c in ("time", "n_censor", "survival", "lower", "upper")
+        }
+        raw.append(arr)
+    tmax = max((float(c["time"].max()) for c in raw if c["time"].size), default=1.0)
+    if xmax is None:
+        xmax = tmax if tmax > 0 else 1.0
+    xmax = float(xmax)
+    if not (math.isfinite(xmax) and xmax > 0):
+        raise OptionError(f"xmax={xmax!r} must be a positive finite time")
+
+    if risk_times is None:
+        ticks = _nice_ticks(xmax)
+    else:
+        ticks = np.asarray(sorted(float(t) for t in risk_times), dtype=np.float64)
+        if ticks.size == 0 or np.isnan(ticks).any() or (ticks < 0).any():
+            raise OptionError("risk_times must be non-empty, non-negative numbers")
+        xmax = max(xmax, float(ticks.max()))
+
+    curves = []
+    for c in raw:
+        curve = {"x": np.concatenate([[0.0], c["time"]]), "y": np.concatenate([[1.0], c["survival"]])}
+        if ci:
+            curve["lower"] = np.concatenate([[1.0], c["lower"]])
+            curve["upper"] = np.concatenate([[1.0], c["upper"]])
+        keep = c["n_censor"] > 0 if censor_marks else np.zeros(c["time"].size, dtype=bool)
+        curve["mark_x"], curve["mark_y"] = _distinct_marks(c["time"], c["survival"], keep, xmax)
+        curves.append(curve)
+    risk = None
+    if risk_table:
+        n_risk = fit.at(ticks)["n_risk"].to_numpy()
+        k = ticks.size
+        risk = [[_fmt_count(float(n_risk[g * k + j])) for j in range(k)] for g in range(n_groups)]
+    return {"curves": curves, "names": names, "ticks": ticks, "xmax": xmax, "risk": risk,
+            "ptext": ptext, "title": title, "xlabel": xlabel, "ylabel": ylabel,
+            "legend": bool(n_groups > 1 or fit.by), "width": float(width)}
+
+
 def km_figure(
     fit: Any,
     *,
@@ -260,134 +283,12 @@ def km_figure(
         ``fig.axes[0]`` is the curve panel; with ``risk_table``, ``fig.axes[1]`` is the
         number-at-risk table (its y tick labels are the curve labels, its texts the counts).
     """
-    tab: pl.DataFrame = fit.table
-    n_groups = int(fit.n_groups)
-    names = _group_labels(fit, labels)
-    ptext = _pvalue_text(pvalue)
+    from riskset.report.draw import draw_km
 
-    # per-group arrays
-    curves = []
-    for g in range(n_groups):
-        sl = fit._slice(g)  # table rows are grouped in the order of fit.keys
-        part = tab[sl.start : sl.stop]
-        arr = {
-            c: part[c].cast(pl.Float64).fill_null(float("nan")).to_numpy()
-            for c in ("time", "n_censor", "survival", "lower", "upper")
-        }
-        curves.append(arr)
-    tmax = max((float(c["time"].max()) for c in curves if c["time"].size), default=1.0)
-    if xmax is None:
-        xmax = tmax if tmax > 0 else 1.0
-    xmax = float(xmax)
-    if not (math.isfinite(xmax) and xmax > 0):
-        raise OptionError(f"xmax={xmax!r} must be a positive finite time")
-
-    if risk_times is None:
-        ticks = _nice_ticks(xmax)
-    else:
-        ticks = np.asarray(sorted(float(t) for t in risk_times), dtype=np.float64)
-        if ticks.size == 0 or np.isnan(ticks).any() or (ticks < 0).any():
-            raise OptionError("risk_times must be non-empty, non-negative numbers")
-        xmax = max(xmax, float(ticks.max()))
-
-    with style():
-        row_h = 0.22
-        plot_h = 3.9
-        table_h = (0.55 + row_h * n_groups) if risk_table else 0.0
-        fig = _new_figure(width, plot_h + table_h + (0.35 if title else 0.0), layout=None)
-        ax = fig.add_axes((0.1, 0.3, 0.8, 0.6))  # placed by _place_km_axes at the end
-        tax = fig.add_axes((0.1, 0.05, 0.8, 0.2)) if risk_table else None  # x range set to ax's below
-        pad = 0.015 * xmax
-        marks = []  # (group, colour, x, y) of censor marks, drawn once the panel is placed
-
-        for g, (c, name) in enumerate(zip(curves, names, strict=True)):
-            color = PALETTE[g % len(PALETTE)]
-            ls = _LINESTYLES[(g // len(PALETTE)) % len(_LINESTYLES)]
-            x = np.concatenate([[0.0], c["time"]])
-            y = np.concatenate([[1.0], c["survival"]])
-            ax.step(x, y, where="post", color=color, linestyle=ls, label=name, zorder=3)
-            if ci:
-                lo = np.concatenate([[1.0], c["lower"]])
-                up = np.concatenate([[1.0], c["upper"]])
-                ax.fill_between(x, lo, up, step="post", color=color, alpha=0.18, linewidth=0, zorder=2)
-            if censor_marks:
-                cx, cy = _distinct_marks(c["time"], c["survival"], c["n_censor"] > 0, xmax)
-                if cx.size:
-                    marks.append((g, color, cx, cy))
-        ax.set_xlim(-pad, xmax + pad)
-        ax.set_ylim(-0.02, 1.02)
-        ax.xaxis.set_major_locator(FixedLocator(ticks))
-        ax.xaxis.set_major_formatter(FuncFormatter(lambda v, _pos: f"{v:g}"))
-        ax.yaxis.set_major_locator(FixedLocator([0.0, 0.25, 0.5, 0.75, 1.0]))
-        ax.yaxis.set_major_formatter(FuncFormatter(lambda v, _pos: f"{v:g}"))
-        ax.set_xlabel(xlabel)
-        ax.set_ylabel(ylabel)
-        ax.grid(axis="y", color="0.92", linewidth=0.6, zorder=0)
-        if title:
-            ax.set_title(title, loc="left", fontweight="bold", y=1.0)  # fixed y: no overlap search
-        if n_groups > 1 or fit.by:
-            ax.legend(loc="upper right", handlelength=2.2, borderaxespad=0.3)
-        if ptext:
-            ax.text(0.03, 0.05, ptext, transform=ax.transAxes, ha="left", va="bottom", fontsize=10,
-                    gid="pvalue")
-
-        if tax is not None:
-            at = fit.at(ticks)
-            n_risk = at["n_risk"].to_numpy()
-            k = ticks.size
-            first_w = 0
-            for g in range(n_groups):
-                color = PALETTE[g % len(PALETTE)]
-                yrow = n_groups - 1 - g
-                for j, t in enumerate(ticks):
-                    txt = _fmt_count(float(n_risk[g * k + j]))
-                    if j == 0:
-                        first_w = max(first_w, len(txt))
-                    tax.text(t, yrow, txt, ha="center", va="center_baseline",
-                             color=color, fontsize=9, clip_on=False, gid=f"risk-{g}-{j}")
-            tax.set_ylim(-0.6, n_groups - 0.4)
-            tax.yaxis.set_major_locator(FixedLocator(list(range(n_groups))))
-            tax.set_yticklabels(list(reversed(names)))
-            for lab, g in zip(tax.get_yticklabels(), reversed(range(n_groups)), strict=True):
-                lab.set_color(PALETTE[g % len(PALETTE)])
-            # keep the labels clear of the centred counts at the first risk time
-            first_x = float(ticks[0]) if ticks.size else 0.0
-            ax_w_pt = (width - 1.6) * 72.0
-            overhang = first_w * 2.9 - (first_x + pad) / (xmax + 2 * pad) * ax_w_pt
-            label_pad = max(4.0, overhang + 6.0)
-            tax.tick_params(axis="y", length=0, labelsize=9, pad=label_pad)
-            tax.set_xlim(ax.get_xlim())
-            tax.xaxis.set_major_locator(NullLocator())
-            tax.xaxis.set_minor_locator(NullLocator())
-            for side in ("top", "right", "bottom", "left"):
-                tax.spines[side].set_visible(False)
-            tax.set_title("Number at risk", loc="left", fontsize=9, fontweight="bold", pad=4, y=1.0)
-            tax.patch.set_visible(False)
-        _place_km_axes(fig, ax, tax, names=names, label_pad=label_pad if tax is not None else 0.0,
-                       title=bool(title), table_h=table_h)
-        for g, color, cx, cy in marks:
-            _draw_censor_marks(ax, cx, cy, color=color, gid=f"censor-{g}")
-    return fig
-
-
-def _draw_censor_marks(ax: Any, x: np.ndarray, y: np.ndarray, *, color: str, gid: str,
-                       size_pt: float = 6.0, width_pt: float = 1.1) -> None:
-    """Draw a ``+`` of ``size_pt`` points at each ``(x, y)`` as one path (one artist).
-
-    A marker per point would be one SVG element each (most of an SVG's writing time on a
-    registry with thousands of censoring times); one path of short strokes, sized from the
-    panel's final position, looks the same and is written once. Vertices per mark: the
-    horizontal stroke, a break, the vertical stroke, a break (6 rows).
-    """
-    W, H = ax.figure.get_size_inches()
-    pos = ax.get_position()
-    (x0, x1), (y0, y1) = ax.get_xlim(), ax.get_ylim()
-    hx = 0.5 * size_pt * (x1 - x0) / (W * pos.width * 72.0)
-    hy = 0.5 * size_pt * (y1 - y0) / (H * pos.height * 72.0)
-    nan = np.full_like(x, np.nan)
-    px = np.column_stack([x - hx, x + hx, nan, x, x, nan]).ravel()
-    py = np.column_stack([y, y, nan, y - hy, y + hy, nan]).ravel()
-    ax.plot(px, py, color=color, linewidth=width_pt, solid_capstyle="butt", zorder=4, gid=gid)
+    return draw_km(**km_figure_args(
+        fit, title=title, xlabel=xlabel, ylabel=ylabel, risk_times=risk_times, ci=ci,
+        censor_marks=censor_marks, pvalue=pvalue, labels=labels, xmax=xmax,
+        risk_table=risk_table, width=width))
 
 
 # --------------------------------------------------------------------------------------------
@@ -413,7 +314,7 @@ def _finite(x: Any) -> bool:
     return x is not None and isinstance(x, (int, float)) and math.isfinite(x)
 
 
-def forest_figure(
+def forest_figure_args(
     rows: pl.DataFrame,
     *,
     title: str | None = None,
@@ -422,32 +323,10 @@ def forest_figure(
     log_scale: bool = True,
     estimate_label: str = "HR (95% CI)",
     width: float | None = None,
-) -> Figure:
-    """Forest plot: one row per estimate with its CI, an estimate column and a p column.
+) -> dict[str, Any]:
+    """The arguments of :func:`riskset.report.draw.draw_forest` for ``rows`` (see :func:`forest_figure`).
 
-    Parameters
-    ----------
-    rows
-        Polars DataFrame with ``label``, ``estimate``, ``lower``, ``upper`` and optionally
-        ``p_value``, ``n`` and ``note``. A row whose estimate is null/non-finite (or not
-        positive on a log axis), or whose ``note`` is set, is drawn as text only
-        (``"not estimable: <note>"``) instead of a point.
-    title, xlabel
-        Figure title and x-axis label.
-    ref
-        Reference value drawn as a dashed vertical line (1 for ratios, 0 for differences).
-    log_scale
-        Log x axis (ratios). With ``False`` the axis is linear.
-    estimate_label
-        Header of the estimate text column.
-    width
-        Figure width in inches; default from the label and note lengths.
-
-    Notes
-    -----
-    The x range covers the estimates and the reference with some margin, at most a factor
-    of 10 (log) beyond the extreme estimates; CI limits beyond it (including infinite ones)
-    are drawn to the edge and end in an arrow head.
+    Plain values only: every text, the x range and ticks, each CI whisker's end.
     """
     if not isinstance(rows, pl.DataFrame):
         raise OptionError("rows must be a polars DataFrame")
@@ -549,92 +428,68 @@ def forest_figure(
     row_units = [1.0 + 0.55 * ne_wrapped[i].count("\n") if i in ne_wrapped else 1.0 for i in range(n)]
     height = 0.85 + row_h * (sum(row_units) + 1.6) + (0.35 if title else 0.0)
 
-    with style():
-        fig = _new_figure(total_w, height)
-        ratios = [label_w] + ([n_w] if n_txt else []) + [plot_w, est_w] + ([p_w] if p_txt else [])
-        gs = fig.add_gridspec(1, len(ratios), width_ratios=ratios, wspace=0.0)
-        col = 0
-        lab_ax = fig.add_subplot(gs[col])
-        col += 1
-        n_ax = None
-        if n_txt:
-            n_ax = fig.add_subplot(gs[col], sharey=lab_ax)
-            col += 1
-        ax = fig.add_subplot(gs[col], sharey=lab_ax)
-        col += 1
-        est_ax = fig.add_subplot(gs[col], sharey=lab_ax)
-        col += 1
-        p_ax = fig.add_subplot(gs[col], sharey=lab_ax) if p_txt else None
-
-        # rows top to bottom; a wrapped note makes its row taller
-        ys = np.empty(n, dtype=np.float64)
-        cursor = n + 0.5
-        for i in range(n):
-            h = row_units[i]
-            ys[i] = cursor - h / 2
-            cursor -= h
-        y_bottom = cursor - 0.2
-        y_top = n + 1.4
-
-        text_axes = [a for a in (lab_ax, n_ax, est_ax, p_ax) if a is not None]
-        for a in text_axes:
-            a.set_axis_off()
-            a.set_xlim(0, 1)
-        lab_ax.set_ylim(y_bottom, y_top)
-
-        for i, y in enumerate(ys):
-            lab_ax.text(0.0, y, labels[i], ha="left", va="center", fontsize=9)
-            if n_ax is not None:
-                n_ax.text(0.9, y, n_txt[i], ha="right", va="center", fontsize=9)
-            est_ax.text(0.08, y, est_txt[i], ha="left", va="center", fontsize=9)
-            if p_ax is not None:
-                p_ax.text(0.9, y, p_txt[i], ha="right", va="center", fontsize=9)
-        header_y = n + 0.95
-        if n_ax is not None:
-            n_ax.text(0.9, header_y, "N", ha="right", va="center", fontsize=9, fontweight="bold")
-        est_ax.text(0.08, header_y, estimate_label, ha="left", va="center", fontsize=9,
-                    fontweight="bold")
-        if p_ax is not None:
-            p_ax.text(0.9, header_y, "p", ha="right", va="center", fontsize=9, fontweight="bold")
-
-        if log_scale:
-            ax.set_xscale("log")
-        ax.set_xlim(xlo, xhi)
-        ax.axvline(ref, color="0.45", linestyle="--", linewidth=0.9, zorder=1)
-        color = PALETTE[0]
-        for i, y in enumerate(ys):
-            if not estimable[i]:
-                ax.text(0.02, y, ne_wrapped[i], transform=ax.get_yaxis_transform(), ha="left",
-                        va="center", fontsize=8.5, style="italic", color="0.35", clip_on=False,
-                        gid=f"not-estimable-{i}", in_layout=False, zorder=4,
-                        bbox={"facecolor": "white", "edgecolor": "none", "pad": 1.0})
-                continue
-            e = float(est[i])
-            ax.plot([e], [y], marker="s", markersize=6, color=color, linestyle="none", zorder=3)
+    whiskers = []
+    for i in range(n):
+        ws = []
+        if estimable[i]:
             for v, side in ((lower[i], -1), (upper[i], 1)):
                 if v is None or (isinstance(v, float) and math.isnan(v)):
                     continue  # CI limit not available: no whisker on this side
                 edge = xlo if side < 0 else xhi
                 beyond = (not ok(v)) or (v < xlo if side < 0 else v > xhi)
-                end = edge if beyond else float(v)
-                ax.plot([e, end], [y, y], color=color, linewidth=1.4, zorder=2,
-                        solid_capstyle="butt")
-                if beyond:
-                    ax.plot([edge], [y], marker="<" if side < 0 else ">", markersize=5.5,
-                            color=color, linestyle="none", clip_on=False, zorder=3,
-                            gid=f"clipped-{i}-{'lower' if side < 0 else 'upper'}", in_layout=False)
-        ax.set_ylim(y_bottom, y_top)
-        ax.yaxis.set_visible(False)
-        for side in ("left", "right", "top"):
-            ax.spines[side].set_visible(False)
-        if log_scale:
-            ticks = [t for t in _NICE_LOG_TICKS if xlo <= t <= xhi]
-            if len(ticks) < 3:
-                ticks = sorted({*ticks, *(t for t in _FINE_LOG_TICKS if xlo <= t <= xhi)})
-            ax.xaxis.set_major_locator(FixedLocator(ticks))
-            ax.xaxis.set_minor_locator(NullLocator())
-            ax.xaxis.set_major_formatter(FuncFormatter(lambda v, _pos: f"{v:g}"))
-        ax.set_xlabel(xlabel)
-        if title:
-            fig.suptitle(title, x=0.01, ha="left", fontweight="bold", fontsize=11)
-    return fig
+                ws.append((edge if beyond else float(v), side, bool(beyond)))
+        whiskers.append(ws)
+    ticks = None
+    if log_scale:
+        ticks = [t for t in _NICE_LOG_TICKS if xlo <= t <= xhi]
+        if len(ticks) < 3:
+            ticks = sorted({*ticks, *(t for t in _FINE_LOG_TICKS if xlo <= t <= xhi)})
+    return {"labels": labels, "est": [None if e is None else float(e) for e in est], "whiskers": whiskers,
+            "estimable": estimable, "est_txt": est_txt, "n_txt": n_txt, "p_txt": p_txt,
+            "ne_wrapped": ne_wrapped, "row_units": row_units,
+            "widths": (label_w, n_w if n_txt else 0.0, plot_w, est_w, p_w if p_txt else 0.0),
+            "size": (total_w, height), "xlim": (xlo, xhi), "ticks": ticks, "ref": ref,
+            "log_scale": log_scale, "xlabel": xlabel, "estimate_label": estimate_label, "title": title}
+
+
+def forest_figure(
+    rows: pl.DataFrame,
+    *,
+    title: str | None = None,
+    xlabel: str = "Hazard ratio (95% CI)",
+    ref: float = 1.0,
+    log_scale: bool = True,
+    estimate_label: str = "HR (95% CI)",
+    width: float | None = None,
+) -> Figure:
+    """Forest plot: one row per estimate with its CI, an estimate column and a p column.
+
+    Parameters
+    ----------
+    rows
+        Polars DataFrame with ``label``, ``estimate``, ``lower``, ``upper`` and optionally
+        ``p_value``, ``n`` and ``note``. A row whose estimate is null/non-finite (or not
+        positive on a log axis), or whose ``note`` is set, is drawn as text only
+        (``"not estimable: <note>"``) instead of a point.
+    title, xlabel
+        Figure title and x-axis label.
+    ref
+        Reference value drawn as a dashed vertical line (1 for ratios, 0 for differences).
+    log_scale
+        Log x axis (ratios). With ``False`` the axis is linear.
+    estimate_label
+        Header of the estimate text column.
+    width
+        Figure width in inches; default from the label and note lengths.
+
+    Notes
+    -----
+    The x range covers the estimates and the reference with some margin, at most a factor
+    of 10 (log) beyond the extreme estimates; CI limits beyond it (including infinite ones)
+    are drawn to the edge and end in an arrow head.
+    """
+    from riskset.report.draw import draw_forest
+
+    return draw_forest(**forest_figure_args(
+        rows, title=title, xlabel=xlabel, ref=ref, log_scale=log_scale,
+        estimate_label=estimate_label, width=width))

@@ -92,9 +92,9 @@ def figure_from_matplotlib(title: str, fig: Any, caption: str | None = None, *,
 
     ``rendered`` (from :func:`riskset.report.figures.render_figure`) reuses bytes already drawn.
     """
-    from riskset.report.render import _render, render_figure
-
     if rendered is None:
+        from riskset.report.render import _render, render_figure
+
         rendered = render_figure(fig, dpi=dpi) if svg else {"png": _render(fig, "png", dpi=dpi)}
     svg_text = rendered["svg"].decode("utf-8") if svg else None
     return Figure(title=title, png=rendered["png"], svg=svg_text, caption=caption)

@@ -27,7 +27,7 @@ import warnings
 from collections.abc import Callable
 from concurrent.futures import FIRST_COMPLETED, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import polars as pl
 
@@ -38,7 +38,10 @@ from riskset.study import tables as T
 from riskset.study._order import ordered_frame, time_order
 from riskset.study.load import load_study_data  # the loader of run_study, re-exported
 from riskset.study.spec import Endpoint, Spec, SpecError, sql
-from riskset.study.write import write_study  # the writer of run_study's result, re-exported
+from riskset.study.write import figure_args, write_study  # write_study re-exported
+
+if TYPE_CHECKING:
+    from riskset.report.pool import FigurePool
 
 OVERALL = "Overall"
 
@@ -50,8 +53,9 @@ class StudyResult:
     spec: Spec
     tables: dict[str, pl.DataFrame] = field(default_factory=dict)  # display tables (CSV + report)
     values: dict[str, pl.DataFrame] = field(default_factory=dict)  # numeric long tables (JSON)
-    figures: dict[str, Any] = field(default_factory=dict)  # name -> matplotlib Figure
-    figure_titles: dict[str, str] = field(default_factory=dict)
+    figures: dict[str, Any] = field(default_factory=dict)  # name -> (fit or forest rows, p, title)
+    # name -> ((kind, args), future of its bytes): figures sent to a FigurePool by run_study
+    drawing: dict[str, Any] = field(default_factory=dict, repr=False)
     notes: list[str] = field(default_factory=list)
     meta: dict[str, Any] = field(default_factory=dict)
 
@@ -565,8 +569,14 @@ def _forest_rows(tab: pl.DataFrame) -> pl.DataFrame:
 
 
 # --------------------------------------------------------------------------------------------
-def run_study(spec: Spec, *, jobs: int = 1, progress: Callable[[str, int, int], None] | None = None) -> StudyResult:
-    """Compute every table and figure of the study (nothing is written; see :func:`write_study`)."""
+def run_study(spec: Spec, *, jobs: int = 1, progress: Callable[[str, int, int], None] | None = None,
+              figure_pool: FigurePool | None = None) -> StudyResult:
+    """Compute every table and figure of the study (nothing is written; see :func:`write_study`).
+
+    With ``figure_pool``, each figure is sent to the pool to be drawn as soon as its
+    analysis has finished (``result.drawing``), while the other analyses run; pass the same
+    pool to :func:`write_study`.
+    """
     started = dt.datetime.now(dt.UTC)
     df, meta = load_study_data(spec)
     result = StudyResult(spec=spec)
@@ -602,7 +612,11 @@ def run_study(spec: Spec, *, jobs: int = 1, progress: Callable[[str, int, int], 
         while pending:  # progress is reported from this thread only, a few times a second
             finished, pending = wait(pending, timeout=0.25, return_when=FIRST_COMPLETED)
             for fut in finished:
-                buckets[futures[fut]] = fut.result()
+                b = buckets[futures[fut]] = fut.result()
+                if figure_pool is not None:  # drawn in the pool's processes from now on
+                    for name, (obj, p, title) in b.figures.items():
+                        job = figure_args(spec, obj, p, title)
+                        result.drawing[name] = (job, figure_pool.try_submit(*job))
             if progress:
                 with lock:
                     now = [tasks[i][0] for i in running]

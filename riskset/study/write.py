@@ -14,9 +14,8 @@ import math
 import os
 import shutil
 import tempfile
-from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import polars as pl
@@ -24,7 +23,9 @@ import polars as pl
 from riskset.errors import RisksetError
 
 if TYPE_CHECKING:
+    from riskset.report.pool import FigurePool
     from riskset.study.run import StudyResult
+    from riskset.study.spec import Spec
 
 
 def _jsonable(obj):
@@ -43,43 +44,54 @@ def _jsonable(obj):
     return obj
 
 
-def write_study(result: StudyResult, out: str | Path, *, force: bool = False, jobs: int = 1) -> Path:
+def figure_args(spec: Spec, obj: Any, p: Any, title: str) -> tuple[str, dict[str, Any]]:
+    """``(kind, args)`` drawing study figure ``(obj, p, title)`` (see :mod:`riskset.report.draw`)."""
+    from riskset.report import figures as F
+
+    if isinstance(obj, pl.DataFrame):
+        return "forest", F.forest_figure_args(obj, title=title)
+    labels = [", ".join(str(v) for v in row) for row in obj.keys.iter_rows()] if obj.by else None
+    return "km", F.km_figure_args(obj, title=title, pvalue=p, labels=labels, xlabel=f"Time ({spec.time_unit})")
+
+
+def write_study(result: StudyResult, out: str | Path, *, force: bool = False, jobs: int = 1,
+                figure_pool: FigurePool | None = None) -> Path:
     """Write tables (CSV), results.json, figures (PNG+SVG), report.html and report.md atomically.
 
-    Figures are built and rendered on ``jobs`` threads (each figure is independent; Agg
-    rasterisation and PNG encoding release the GIL); the files are the same for any ``jobs``.
+    Figures are drawn on ``figure_pool`` (worker processes; see
+    :class:`riskset.report.pool.FigurePool`) when given, else on a pool of ``jobs`` workers
+    started here when ``jobs > 1`` and there are several figures, else in this process;
+    the files are the same in every case.
     """
-    from riskset.report import figures as F
     from riskset.report import html as H
+    from riskset.report.pool import FigurePool, draw_figures
 
     out = Path(out)
     if out.exists() and not force:
         raise RisksetError(f"output folder {str(out)!r} already exists; pass --force to replace it")
     out.parent.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.", dir=out.parent))
+    own_pool = None
     try:
         (tmp / "tables").mkdir()
         (tmp / "figures").mkdir()
         for name, tab in result.tables.items():
             tab.write_csv(tmp / "tables" / f"{name}.csv")
-        def make(item):
-            name, (obj, p, title) = item
-            if isinstance(obj, pl.DataFrame):
-                fig = F.forest_figure(obj, title=title)
+        args, submitted = {}, {}
+        for name, (obj, p, title) in result.figures.items():
+            if name in result.drawing:  # sent to figure_pool by run_study
+                args[name], submitted[name] = result.drawing[name]
             else:
-                labels = [", ".join(str(v) for v in row) for row in obj.keys.iter_rows()] if obj.by else None
-                fig = F.km_figure(obj, title=title, pvalue=p, labels=labels,
-                                  xlabel=f"Time ({result.spec.time_unit})")
-            return name, fig, title, F.render_figure(fig)  # drawn once: files and report share it
-
-        # the figure style is applied around the pool as well as inside each figure, so a
-        # thread leaving its style context restores the style, never the caller's rcParams
-        with F.style(), ThreadPoolExecutor(max_workers=max(1, jobs)) as pool:
-            made = list(pool.map(make, result.figures.items()))
+                args[name] = figure_args(result.spec, obj, p, title)
+        if figure_pool is None and jobs > 1 and len(args) > 1:
+            figure_pool = own_pool = FigurePool(min(jobs, len(args)))
+        # drawn once: the files and the report share the bytes
+        rendered = draw_figures(args, pool=figure_pool, submitted={k: f for k, f in submitted.items() if f})
         fig_objs = {}
-        for name, fig, title, rendered in made:
-            F.save_figure(fig, tmp / "figures" / name, rendered=rendered)
-            fig_objs[name] = (fig, title, rendered)
+        for name, (_obj, _p, title) in result.figures.items():
+            for ext in ("png", "svg"):  # tmp is new and moved into place whole: plain writes
+                (tmp / "figures" / f"{name}.{ext}").write_bytes(rendered[name][ext])
+            fig_objs[name] = (None, title, rendered[name])
         payload = {
             "meta": _jsonable(result.meta),
             "notes": result.notes,
@@ -92,16 +104,15 @@ def write_study(result: StudyResult, out: str | Path, *, force: bool = False, jo
         report = _report_model(result, fig_objs, H)
         (tmp / "report.html").write_text(H.render_html(report), encoding="utf-8")
         (tmp / "report.md").write_text(H.render_markdown(report, figure_dir="figures"), encoding="utf-8")
-        import matplotlib.pyplot as plt
-
-        for fig, _t, _r in fig_objs.values():
-            plt.close(fig)
         if out.exists():
             shutil.rmtree(out)
         os.replace(tmp, out)
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
         raise
+    finally:
+        if own_pool is not None:
+            own_pool.close()
     return out
 
 
