@@ -178,3 +178,48 @@ def test_ordered_frame_is_the_gathered_frame_with_compact_dtypes():
     assert out.schema["i"] == pl.Int8 and out.schema["k"] == pl.Int64 and out.schema["e"] == pl.Int8
     assert out.schema["many"] == pl.String and out.schema["d"] == pl.Date and out.schema["f"] == pl.Float64
     assert np.all(np.diff(out.get_column("t").to_numpy()) >= 0)
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.lists(st.tuples(st.integers(-5, 40), st.integers(0, 1)), max_size=80))
+def test_grid_key_order_is_the_stable_key_sort(rows):
+    """Counting order of whole-day times: the stable sort by (days, event), censorings first."""
+    from riskset.engine.eventtable import grid_key_order
+
+    days = np.array([d for d, _ in rows], dtype=np.int64)
+    event = np.array([e for _, e in rows], dtype=np.int8)
+    order = grid_key_order(days, event)
+    want = sorted(range(len(rows)), key=lambda i: (rows[i][0], rows[i][1], i))  # naive, stable
+    assert order.tolist() == want
+
+
+def test_grid_key_order_declines_a_wide_range():
+    from riskset.engine.eventtable import grid_key_order
+
+    days = np.array([0, 10**9, 5], dtype=np.int64)
+    assert grid_key_order(days, np.zeros(3, dtype=np.int8)).size == 0  # the caller sorts instead
+
+
+def test_time_order_by_days_matches_the_key_order():
+    """An endpoint derived from dates is ordered by its whole days (counting sort): the same
+    key sequence as sorting the times, ties in input order."""
+    from riskset.engine.eventtable import time_event_keys
+    from riskset.study._order import time_order
+
+    rng = np.random.default_rng(7)
+    n = 2000
+    days = rng.integers(0, 900, n)
+    df = pl.DataFrame({"t": days / 30.4375, "e": (rng.random(n) < 0.5).astype(np.int8), "d": days.astype(np.int32)})
+    by_days = time_order(df, "t", "e", "d").to_numpy()
+    by_keys = time_order(df, "t", "e").to_numpy()
+    keys = time_event_keys(df["t"].to_numpy(), df["e"].to_numpy())
+    assert np.array_equal(keys[by_days], keys[by_keys])
+    assert np.all(np.diff(keys[by_days]) >= 0)
+    k = keys[by_days]
+    assert np.all(np.diff(by_days)[k[1:] == k[:-1]] > 0)  # stable
+    # a range of days too wide to count falls back to sorting the keys
+    wide_days = np.where(np.arange(n) == 0, 2**30, days)
+    wide = pl.DataFrame({"t": wide_days / 30.4375, "e": df["e"], "d": wide_days.astype(np.int32)})
+    order = time_order(wide, "t", "e", "d").to_numpy()
+    wk = time_event_keys(wide["t"].to_numpy(), wide["e"].to_numpy())[order]
+    assert order[-1] == 0 and np.all(np.diff(wk) >= 0)

@@ -30,21 +30,29 @@ from dataclasses import dataclass
 import numpy as np
 import polars as pl
 
-from riskset.engine.eventtable import time_event_keys
+from riskset.engine.eventtable import grid_key_order, time_event_keys
 from riskset.io.validate import _column_codes
 
 #: String columns with at most this many levels (and no nulls) travel as one-byte codes.
 CODED_LEVELS = 64
 
 
-def time_order(frame: pl.DataFrame, time: str, event: str) -> pl.Series:
+def time_order(frame: pl.DataFrame, time: str, event: str, days: str | None = None) -> pl.Series:
     """Row order by the kernels' own sort key (:func:`riskset.engine.eventtable.time_event_keys`).
 
-    Invalid values are not judged here (the analyses validate their inputs and say what is
-    wrong); they only make the order useless, and the kernels then sort as usual.
+    ``days`` names an integer column in the order of ``time`` (an endpoint derived from
+    dates: time = days / unit length); rows are then ordered by ``(days, event)`` with a
+    counting sort (:func:`riskset.engine.eventtable.grid_key_order`: two passes, stable),
+    else by sorting the keys. Invalid values are not judged here (the analyses validate
+    their inputs and say what is wrong); they only make the order useless, and the kernels
+    then sort as usual.
     """
-    t = np.ascontiguousarray(frame.get_column(time).cast(pl.Float64).to_numpy())
     e = (frame.get_column(event).cast(pl.Float64).to_numpy() == 1.0).astype(np.int8)
+    if days is not None and frame.get_column(days).null_count() == 0:
+        order = grid_key_order(np.ascontiguousarray(frame.get_column(days).cast(pl.Int64).to_numpy()), e)
+        if order.size == e.size:
+            return pl.Series(order, dtype=pl.get_index_type())
+    t = np.ascontiguousarray(frame.get_column(time).cast(pl.Float64).to_numpy())
     return pl.Series(time_event_keys(t, e)).arg_sort()  # Polars' multithreaded sort: ~2x numpy's
 
 

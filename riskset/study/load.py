@@ -116,10 +116,11 @@ def load_study_data(spec: Spec) -> tuple[pl.DataFrame, dict[str, Any]]:
 
 
 def _endpoint_exprs(e: Endpoint) -> list[pl.Expr]:
-    """Time (end date - start date, in the endpoint's unit) and event (1 = event date set)."""
+    """Time (end date - start date, in the endpoint's unit), event (1 = event date set) and
+    the whole days themselves (``e.days_col``: the time is days / the unit's length)."""
     end = pl.coalesce(pl.col(e.event_date), pl.col(e.censor_date))
     days = (end.cast(pl.Date) - pl.col(e.start).cast(pl.Date)).dt.total_days()
-    return [(days / UNITS[e.unit]).alias(e.time_col),
+    return [(days / UNITS[e.unit]).alias(e.time_col), days.cast(pl.Int32).alias(e.days_col),
             pl.when(pl.col(e.start).is_null()).then(None)
             .otherwise(pl.col(e.event_date).is_not_null().cast(pl.Int8)).alias(e.event_col)]
 

@@ -198,14 +198,18 @@ class _Runner:
         needed |= {c["name"] for c in self.spec.cohorts} if ep.figure else set()
         flags = {c: (None if self.masks[c] is None else f"__cohort_{i}") for i, c in enumerate(self.masks)
                  if c in needed}
-        frame = self.df.select(_endpoint_columns(self.spec, ep)).with_columns(
+        days = [ep.days_col] if ep.days_col in self.df.columns else []
+        frame = self.df.select(_endpoint_columns(self.spec, ep) + days).with_columns(
             self.masks[c].alias(f) for c, f in flags.items() if f is not None)
         if ep.population:  # evaluated on the whole frame: it may read columns the analyses do not
             frame = frame.filter(self.df.select(sql(ep.population).fill_null(False)).to_series())
         n_pop = {c: (frame.height if f is None else int(frame.get_column(f).sum())) for c, f in flags.items()}
         frame = frame.filter(pl.col(ep.time_col).is_not_null() & pl.col(ep.event_col).is_not_null())
         if frame.height > 1:  # compacted and ordered once (riskset.study._order)
-            frame = ordered_frame(frame, time_order(frame, ep.time_col, ep.event_col), {ep.time_col, ep.event_col})
+            order = time_order(frame, ep.time_col, ep.event_col, days[0] if days else None)
+            frame = ordered_frame(frame.drop(days), order, {ep.time_col, ep.event_col})
+        else:
+            frame = frame.drop(days)
         return _EndpointRows(frame=frame, flags=flags, n_population=n_pop)
 
     def endpoint_frame(self, ep: Endpoint, cname: str, columns: list[str] = ()) -> tuple[pl.DataFrame, int]:

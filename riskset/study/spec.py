@@ -92,6 +92,12 @@ class Endpoint:
     def event_col(self) -> str:
         return self.event or f"{self.name}__event"
 
+    @property
+    def days_col(self) -> str | None:
+        """Whole days from start to end of an endpoint derived from dates (its time is days /
+        the unit's length: the runner orders rows by the days, a counting sort)."""
+        return f"{self.name}__days" if self.start else None
+
 
 @dataclass
 class Spec:
