@@ -61,20 +61,18 @@ def build_design(
         if isinstance(dt, (pl.List, pl.Array, pl.Struct, pl.Object)):
             raise ColumnError(name, f"(covariate) has unsupported nested dtype {dt}")
         if _is_categorical(dt):
-            present = s.drop_nulls()
+            codes = None  # an Enum's physical codes (float, NaN for null): no string compares
             if isinstance(dt, pl.Enum):
                 lv = list(dt.categories.to_list())
-                counts = {v: 0 for v in lv}
-                for v, c in present.cast(pl.String).value_counts().iter_rows():
-                    counts[v] = c
-                empty = [v for v in lv if counts[v] == 0]
+                codes = s.to_physical().cast(pl.Float64).fill_null(np.nan).to_numpy()
+                ok = codes[~np.isnan(codes)].astype(np.int64)
+                counts = np.bincount(ok, minlength=len(lv))
+                empty = [v for v, c in zip(lv, counts, strict=True) if c == 0]
                 if empty:
                     raise ColumnError(
                         name, f"(covariate) has levels with no rows: {', '.join(map(repr, empty))}",
                         hint="drop unused levels from the Enum (R would report NA coefficients)",
                     )
-                values = present.cast(pl.String)
-                full = s.cast(pl.String)
             else:
                 if dt == pl.Categorical:
                     full = s.cast(pl.String)
@@ -102,8 +100,10 @@ def build_design(
             for v in lv:
                 if v == ref:
                     continue
-                # compared in Polars: no per-row Python objects for string columns
-                col = (full == v).cast(pl.Float64).fill_null(np.nan).to_numpy()
+                if codes is not None:  # NaN (null) compares unequal: restore it
+                    col = np.where(np.isnan(codes), np.nan, (codes == lv.index(v)).astype(np.float64))
+                else:  # compared in Polars: no per-row Python objects for string columns
+                    col = (full == v).cast(pl.Float64).fill_null(np.nan).to_numpy()
                 assign[name].append(len(terms))
                 terms.append(f"{name}{_level_label(v)}")
                 cols.append(col)

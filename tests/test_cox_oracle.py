@@ -276,6 +276,23 @@ def test_dummy_coding_and_reference():
         rc.cox(df, time="time", event="status", covariates=["arm"], reference={"arm": "Z"})
 
 
+@pytest.mark.parametrize("nulls", [False, True])
+def test_enum_covariate_equals_its_strings(nulls):
+    """An Enum covariate (dummies from its physical codes) fits exactly as the same strings
+    when its categories are the sorted levels; nulls stay missing (dropped on request)."""
+    df = _cat_frame()
+    if nulls:
+        df = df.with_columns(arm=pl.when(pl.int_range(pl.len()) % 11 == 2).then(None).otherwise(pl.col("arm")))
+    enum = df.with_columns(pl.col("arm").cast(pl.Enum(["A", "B", "C"])))
+    kw = {"time": "time", "event": "status", "covariates": ["age", "arm"], "drop_missing": nulls}
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RisksetWarning)
+        a, b = rc.cox(df, **kw), rc.cox(enum, **kw)
+    assert a.terms == b.terms == ["age", "armB", "armC"] and a.n == b.n
+    np.testing.assert_array_equal(a.coef, b.coef)
+    np.testing.assert_array_equal(a.loglik, b.loglik)
+
+
 def test_bad_covariates_raise():
     df = _cat_frame()
     with pytest.raises(ColumnError, match="constant"):

@@ -216,12 +216,24 @@ name = "size in tam"
 endpoint = "RFS"
 cohort = "tam"
 covariates = ["size_cat"]
+
+[[cox]]
+name = "size overall"
+endpoint = "RFS"
+covariates = ["size_cat"]
 '''
     d = d.filter(~((pl.col("hormon") == 1) & (pl.col("size_cat") == "large")))  # no "large" in tam
     res = run_study(load_spec(small_spec(tmp_path, extra, data=d)))
     rows = res.values["cox"].filter(pl.col("model") == "size in tam")
     want = riskset.cox(d.filter(pl.col("hormon") == 1).with_columns(months=pl.col("rfstime") / 30.4375),
                        time="months", event="status", covariates=["size_cat"])
+    assert rows.get_column("term").to_list() == want.coefficients.get_column("term").to_list()
+    np.testing.assert_allclose(rows.get_column("coef").to_numpy(), want.coefficients.get_column("coef").to_numpy(),
+                               rtol=1e-12)
+    # every level present (the Enum codes go to the design as they are): as the API on strings
+    rows = res.values["cox"].filter(pl.col("model") == "size overall")
+    want = riskset.cox(d.with_columns(months=pl.col("rfstime") / 30.4375), time="months", event="status",
+                       covariates=["size_cat"])
     assert rows.get_column("term").to_list() == want.coefficients.get_column("term").to_list()
     np.testing.assert_allclose(rows.get_column("coef").to_numpy(), want.coefficients.get_column("coef").to_numpy(),
                                rtol=1e-12)

@@ -29,6 +29,7 @@ from concurrent.futures import FIRST_COMPLETED, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
+import numpy as np
 import polars as pl
 
 import riskset
@@ -70,6 +71,12 @@ def _cohort_masks(spec: Spec, df: pl.DataFrame) -> dict[str, pl.Series | None]:
         raise SpecError(f"a cohort filter failed: {exc}") from None
     mask = {c["name"]: flags.to_series(i) for i, c in enumerate(filtered)}
     return {OVERALL: None, **{c["name"]: mask.get(c["name"]) for c in spec.cohorts}}
+
+
+def _missing_level(s: pl.Series) -> bool:
+    """An Enum column with a declared level that no row takes (counted from its codes)."""
+    codes = s.to_physical().drop_nulls().to_numpy()
+    return bool(np.count_nonzero(np.bincount(codes, minlength=len(s.dtype.categories))) < len(s.dtype.categories))
 
 
 def _endpoint_columns(spec: Spec, ep: Endpoint) -> list[str]:
@@ -376,10 +383,12 @@ class _Runner:
             cname = m.get("cohort", OVERALL)
             terms = [*m["covariates"], *(m.get("strata") or [])]
             frame, _ = self.endpoint_frame(ep, cname, terms)
-            # string terms back as strings: the Cox design codes a string's levels present in
-            # the cohort, an Enum's declared levels (and rejects empty ones)
+            # a string term coded as an Enum stays one when the cohort has all its levels (the
+            # design then reads the codes); otherwise it goes back to strings, whose design
+            # codes the levels present (an Enum's design rejects an empty declared level)
             frame = frame.with_columns(pl.col(c).cast(pl.String) for c in dict.fromkeys(terms)
-                                       if self.df.schema[c] == pl.String != frame.schema[c])
+                                       if self.df.schema[c] == pl.String != frame.schema[c]
+                                       and _missing_level(frame.get_column(c)))
             base = {"model": m["name"], "endpoint": ep.name, "cohort": cname}
             if cox is None:
                 rows.append({**base, "term": None, "note": "not estimable: Cox models are not available"})
