@@ -283,8 +283,12 @@ def encode_groups(frame: pl.DataFrame, by: Sequence[str]) -> tuple[np.ndarray, p
     return np.ascontiguousarray(codes, dtype=np.int64), keys
 
 
-def _column_codes(s: pl.Series) -> tuple[np.ndarray, pl.Series]:
-    """Codes of a column's values (0..k-1 in ascending value order) and its sorted levels."""
+def _column_codes(s: pl.Series, *, string_codes: type = np.int64) -> tuple[np.ndarray, pl.Series]:
+    """Codes of a column's values (0..k-1 in ascending value order) and its sorted levels.
+
+    A string column with few levels gets codes of type ``string_codes`` (a caller that
+    keeps one byte per row asks for ``numpy.uint8``: no eight-byte array to fill).
+    """
     if (s.dtype.is_integer() or s.dtype == pl.Boolean) and s.len() > 0 and s.null_count() == 0:
         # small integer types stay as they are (no 8-byte copy); the kernels are typed per dtype
         v = s.to_numpy() if s.dtype in (pl.Int8, pl.Int16, pl.Int32, pl.Int64) else s.cast(pl.Int64).to_numpy()
@@ -303,6 +307,10 @@ def _column_codes(s: pl.Series) -> tuple[np.ndarray, pl.Series]:
         lo, hi = int_range(v)
         codes, present = dense_codes(v, int(lo), int(hi))
         return codes, pl.Series(s.name, s.dtype.categories.gather(present)).cast(s.dtype)
+    if s.dtype == pl.String:
+        found = _few_string_codes(s, string_codes)
+        if found is not None:
+            return found
     uniq = s.unique().sort()
     if s.dtype == pl.String and 1 < uniq.len() <= _FEW_LEVELS:
         # few distinct strings: one when/then chain of equality tests (vectorised, ~3x
@@ -320,3 +328,38 @@ def _column_codes(s: pl.Series) -> tuple[np.ndarray, pl.Series]:
 
 #: Up to this many distinct strings, codes come from equality tests instead of a search.
 _FEW_LEVELS = 32
+#: Up to this many, the levels themselves are found by equality tests (no hashing).
+_ELIMINATE_LEVELS = 4  # measured: faster than hashing up to about 4 (2 levels: ~1.6x)
+
+
+def _few_string_codes(s: pl.Series, code_type: type = np.int64) -> tuple[np.ndarray, pl.Series] | None:
+    """:func:`_column_codes` of a string column with at most ``_ELIMINATE_LEVELS`` distinct
+    values, found without hashing: take the first row not yet matched, mark every row equal
+    to it (one vectorised comparison), repeat. ``k`` levels cost ``k`` comparison passes
+    (a hash of every string costs several); the codes are assigned from the same masks.
+    ``None`` when there are more levels (decided early from the first rows when possible).
+    """
+    n = s.len()
+    if n == 0 or s.head(4096).n_unique() > _ELIMINATE_LEVELS:
+        return None
+    unseen = s.is_not_null()
+    levels: list[str] = []
+    masks: list[np.ndarray] = []
+    while unseen.any():
+        if len(levels) == _ELIMINATE_LEVELS:
+            return None
+        v = s[int(unseen.arg_max())]
+        hit = (s == v).fill_null(False)
+        levels.append(v)
+        masks.append(hit.to_numpy())
+        unseen = unseen & ~hit
+    has_null = s.null_count() > 0
+    if len(levels) + has_null < 2:
+        return None  # a constant column: the generic path says so as it always has
+    ranks = np.argsort(np.array(levels, dtype=object), kind="stable")
+    codes = np.zeros(n, dtype=code_type)  # nulls sort first: code 0
+    for r, j in enumerate(ranks):
+        if r + has_null:
+            np.copyto(codes, r + has_null, where=masks[j])
+    uniq = pl.Series(s.name, ([None] if has_null else []) + [levels[j] for j in ranks], dtype=pl.String)
+    return codes, uniq

@@ -69,7 +69,7 @@ class _Column:
 def _string_codes(s: pl.Series) -> _Column | None:
     """A null-free string column as one-byte codes into its sorted levels (the encoding of
     :func:`riskset.io.validate._column_codes`), rebuilt after the gather as an Enum."""
-    codes, levels = _column_codes(s)
+    codes, levels = _column_codes(s, string_codes=np.uint8)
     if levels.len() > CODED_LEVELS:
         return None
     enum = levels.cast(pl.Enum(levels.to_list()))  # gathering from it builds the Enum column

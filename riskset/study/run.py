@@ -29,7 +29,6 @@ from concurrent.futures import FIRST_COMPLETED, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-import numpy as np
 import polars as pl
 
 import riskset
@@ -75,8 +74,7 @@ def _cohort_masks(spec: Spec, df: pl.DataFrame) -> dict[str, pl.Series | None]:
 
 def _missing_level(s: pl.Series) -> bool:
     """An Enum column with a declared level that no row takes (counted from its codes)."""
-    codes = s.to_physical().drop_nulls().to_numpy()
-    return bool(np.count_nonzero(np.bincount(codes, minlength=len(s.dtype.categories))) < len(s.dtype.categories))
+    return s.to_physical().drop_nulls().n_unique() < len(s.dtype.categories)
 
 
 def _endpoint_columns(spec: Spec, ep: Endpoint) -> list[str]:
