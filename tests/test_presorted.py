@@ -241,3 +241,19 @@ def test_string_codes_match_sorted_levels(values, code_type):
     codes, levels = _column_codes(s, string_codes=code_type)
     assert levels.to_list() == want_levels
     assert codes.tolist() == [want_levels.index(v) for v in values]
+
+
+@pytest.mark.parametrize("k", [1, 2, 3, 5, 8])
+def test_packed_gather_equals_take(k):
+    """One-byte columns gathered packed in one word per row equal gathering each column."""
+    from riskset.study._order import _gather
+
+    rng = np.random.default_rng(k)
+    n = 1000
+    dtypes = [np.int8, np.uint8, np.bool_]
+    cols = [rng.integers(-128 if dtypes[j % 3] is np.int8 else 0, 2 if dtypes[j % 3] is np.bool_ else 127, n)
+            .astype(dtypes[j % 3]) for j in range(k)]
+    idx = rng.permutation(n).astype(np.intp)
+    got = _gather(cols, idx)
+    for c, g in zip(cols, got, strict=True):
+        assert g.dtype == c.dtype and np.array_equal(g, c[idx])

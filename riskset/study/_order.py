@@ -11,8 +11,10 @@ every analysis's encoding move bytes:
   those levels (one byte per row; an Enum's values sort in category order, here the
   strings' own order, so groups, labels and tests are unchanged);
 * numeric, boolean and coded columns without nulls are gathered by ``numpy.take`` (on a
-  few threads: the gathers are memory-latency bound); packing the one-byte columns into
-  rows and gathering those was measured no faster on this machine;
+  few threads: the gathers are memory-latency bound), the one-byte ones (codes, flags,
+  narrowed integers) up to eight at a time packed into one word per row: one random read
+  per row instead of one per column (half the work for eight columns; the threads of the
+  other analyses get the other half);
 * anything else (nulls, dates, many-level strings) is gathered by Polars on its own.
 
 Columns named in ``keep`` (the runner's time and event) keep their dtype (they are still
@@ -47,9 +49,12 @@ def time_order(frame: pl.DataFrame, time: str, event: str, days: str | None = No
     their inputs and say what is wrong); they only make the order useless, and the kernels
     then sort as usual.
     """
-    e = (frame.get_column(event).cast(pl.Float64).to_numpy() == 1.0).astype(np.int8)
-    if days is not None and frame.get_column(days).null_count() == 0:
-        order = grid_key_order(np.ascontiguousarray(frame.get_column(days).cast(pl.Int64).to_numpy()), e)
+    ev = frame.get_column(event)
+    ev = ev if ev.dtype.is_integer() else ev.cast(pl.Float64)
+    e = (ev.to_numpy() == 1).view(np.int8)  # exactly 0/1 (a bool's bytes), whatever else is there
+    d = frame.get_column(days) if days is not None else None
+    if d is not None and d.dtype in (pl.Int32, pl.Int64) and d.null_count() == 0:
+        order = grid_key_order(np.ascontiguousarray(d.to_numpy()), e)
         if order.size == e.size:
             return pl.Series(order, dtype=pl.get_index_type())
     t = np.ascontiguousarray(frame.get_column(time).cast(pl.Float64).to_numpy())
@@ -102,6 +107,21 @@ def _plan(s: pl.Series, keep: set[str]) -> _Column:
     return _Column(s.name, series=s.rechunk())  # one chunk: a gather across chunks is ~8x slower
 
 
+def _gather(columns: list[np.ndarray], idx: np.ndarray) -> list[np.ndarray]:
+    """``[c[idx] for c in columns]``; several one-byte columns travel packed in one word per
+    row (2, 4 or 8 bytes), so a row costs one random read instead of one per column (the
+    gather is bound by those reads: ~2x less work for 8 columns, measured)."""
+    if len(columns) == 1:
+        return [np.take(columns[0], idx)]
+    width = 2 if len(columns) == 2 else 4 if len(columns) <= 4 else 8
+    word = {2: np.uint16, 4: np.uint32, 8: np.uint64}[width]
+    packed = np.zeros((columns[0].size, width), dtype=np.uint8)
+    for j, c in enumerate(columns):
+        packed[:, j] = c.view(np.uint8)
+    rows = np.take(packed.view(word).ravel(), idx).view(np.uint8).reshape(-1, width)
+    return [np.ascontiguousarray(rows[:, j]).view(c.dtype) for j, c in enumerate(columns)]
+
+
 def ordered_frame(frame: pl.DataFrame, order: pl.Series, keep: set[str]) -> pl.DataFrame:
     """``frame``'s rows in ``order`` with its columns compacted (see the module docstring)."""
     workers = min(4, os.cpu_count() or 1)
@@ -110,9 +130,14 @@ def ordered_frame(frame: pl.DataFrame, order: pl.Series, keep: set[str]) -> pl.D
     out: list[pl.Series | None] = [None] * len(plan)
     idx = order.to_numpy().astype(np.intp)  # once: numpy.take would convert it per column
     taken = [i for i, c in enumerate(plan) if c.values is not None]
+    small = [i for i in taken if plan[i].values.itemsize == 1]
+    groups = [small[j:j + 8] for j in range(0, len(small), 8)] if len(small) > 1 else []
+    groups += [[i] for i in taken if not any(i in g for g in groups)]
     with ThreadPoolExecutor(max_workers=workers) as pool:  # memory-latency bound, GIL released
-        for i, v in zip(taken, pool.map(lambda i: np.take(plan[i].values, idx), taken), strict=True):
-            out[i] = plan[i].rebuild(v)
+        for g, vs in zip(groups, pool.map(lambda g: _gather([plan[i].values for i in g], idx), groups),
+                         strict=True):
+            for i, v in zip(g, vs, strict=True):
+                out[i] = plan[i].rebuild(v)
     rest = [i for i, c in enumerate(plan) if c.values is None]
     if rest:  # random gathers are memory-latency bound and release the GIL: overlap a few
         with ThreadPoolExecutor(max_workers=workers) as pool:
