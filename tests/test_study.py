@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 from pathlib import Path
 
 import numpy as np
@@ -167,6 +168,26 @@ def test_figures_streamed_to_worker_processes_equal_serial(tmp_path):
     job = figure_args(spec, obj, p, title)
     assert draw_figures({name: job}, pool=broken)[name] == {
         k: (streamed / "figures" / f"{name}.{k}").read_bytes() for k in ("png", "svg")}
+
+
+def test_figure_workers_do_not_rerun_a_script_without_main_guard(tmp_path):
+    """Spawned figure workers start without the caller's ``__main__``: a script with no
+    ``if __name__ == "__main__":`` guard runs once, not once per worker."""
+    import subprocess
+    import sys
+
+    script = tmp_path / "noguard.py"
+    script.write_text(
+        "print('SCRIPT RUN', flush=True)\n"
+        "from riskset.study.run import run_study, write_study\n"
+        "from riskset.study.spec import load_spec\n"
+        f"res = run_study(load_spec({str(GBSG_SPEC)!r}), jobs=2)\n"
+        f"write_study(res, {str(tmp_path / 'out')!r}, jobs=2)\n", encoding="utf-8")
+    r = subprocess.run([sys.executable, str(script)], capture_output=True, text=True, cwd=tmp_path,
+                       env={**os.environ, "PYTHONPATH": str(Path(riskset.__file__).parent.parent)})
+    assert r.returncode == 0, r.stderr
+    assert r.stdout.count("SCRIPT RUN") == 1, r.stdout
+    assert (tmp_path / "out" / "figures" / "km_rfs_by_cohort.svg").exists()
 
 
 def test_importing_riskset_is_lazy():

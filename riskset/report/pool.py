@@ -15,14 +15,40 @@ bytes are the same either way (tested).
 
 from __future__ import annotations
 
+import contextlib
 import multiprocessing
 import os
-from collections.abc import Mapping
+import sys
+from collections.abc import Iterator, Mapping
 from concurrent.futures import Future, ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from typing import Any
 
 __all__ = ["FigurePool", "draw_figures"]
+
+
+@contextlib.contextmanager
+def _main_module_hidden() -> Iterator[None]:
+    """Start spawned workers without re-running the caller's ``__main__``.
+
+    ``spawn`` re-imports the parent's main module in each worker (so that functions defined
+    there can be unpickled), which re-runs a script that has no ``if __name__ ==
+    "__main__":`` guard — a whole study per worker. The workers here run only riskset's own
+    functions, so the main module's name and path are hidden from the start-up data while
+    the workers are started (they are all started in :class:`FigurePool`'s constructor).
+    """
+    main = sys.modules.get("__main__")
+    if main is None:
+        yield
+        return
+    saved = {k: main.__dict__[k] for k in ("__file__", "__spec__") if k in main.__dict__}
+    main.__dict__.pop("__file__", None)
+    main.__spec__ = None
+    try:
+        yield
+    finally:
+        main.__dict__.pop("__spec__", None)
+        main.__dict__.update(saved)
 
 
 def _warm() -> None:
@@ -51,10 +77,11 @@ class FigurePool:
         self.broken = False
         self._pool: ProcessPoolExecutor | None = None
         try:
-            self._pool = ProcessPoolExecutor(self.workers, mp_context=multiprocessing.get_context("spawn"),
-                                             initializer=_warm)
-            for _ in range(self.workers):  # start every worker now, not at the first figure
-                self._pool.submit(_ready)
+            with _main_module_hidden():
+                self._pool = ProcessPoolExecutor(self.workers, mp_context=multiprocessing.get_context("spawn"),
+                                                 initializer=_warm)
+                for _ in range(self.workers):  # every worker starts now (and only now)
+                    self._pool.submit(_ready)
         except (OSError, ImportError, RuntimeError, BrokenProcessPool):
             self.broken = True
 
