@@ -65,6 +65,37 @@ def test_results_equal_engine_api(tmp_path):
     assert grid["p_value"] == pytest.approx(lr.p_value, rel=1e-12)  # time scale does not matter
 
 
+def test_table4_counts_and_medians_equal_direct_computation(tmp_path):
+    """Table 4 (one count pass and one Kaplan-Meier fit by the column): each level's n,
+    ORR/DCR counts and median equal filtering the level and computing them directly, with
+    missing values in the compared column (no level) and in the response (no response)."""
+    rng = np.random.default_rng(3)
+    d = riskset.datasets.load("gbsg")
+    resp = rng.choice(["CR", "PR", "SD", "PD", None], d.height).tolist()
+    size = [None if v < 0.1 else ("big" if s >= 25 else "small") for v, s in zip(rng.random(d.height), d["size"], strict=True)]
+    d = d.with_columns(resp=pl.Series(resp, dtype=pl.String), size_cat=pl.Series(size, dtype=pl.String))
+    extra = '''
+[response]
+column = "resp"
+[[compare]]
+name = "Size"
+column = "size_cat"
+endpoint = "RFS"
+'''
+    res = run_study(load_spec(small_spec(tmp_path, extra, data=d)))
+    tab = res.values["table4_compare"]
+    assert tab["level"].to_list() == ["big", "small"]
+    d = d.with_columns(months=pl.col("rfstime") / 30.4375)
+    for row in tab.iter_rows(named=True):
+        sub = d.filter(pl.col("size_cat") == row["level"])
+        assert row["n"] == sub.height
+        assert row["orr_n"] == sub.filter(pl.col("resp").is_in(["CR", "PR"])).height
+        assert row["dcr_n"] == sub.filter(pl.col("resp").is_in(["CR", "PR", "SD"])).height
+        s = riskset.kaplan_meier(sub, time="months", event="status").summary.row(0, named=True)
+        assert (row["median"], row["median_lower"], row["median_upper"]) == (
+            s["median"], s["median_lower"], s["median_upper"])
+
+
 def test_empty_cohort_is_reported_not_a_crash(tmp_path):
     res = run_study(load_spec(small_spec(tmp_path)))
     row = res.values["km_RFS"].filter(pl.col("cohort") == "nobody").row(0, named=True)

@@ -29,11 +29,13 @@ from concurrent.futures import FIRST_COMPLETED, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
+import numpy as np
 import polars as pl
 
 import riskset
 from riskset._km import followup_summary
 from riskset.errors import RisksetError, RisksetWarning
+from riskset.io.validate import _column_codes
 from riskset.study import tables as T
 from riskset.study._order import ordered_frame, time_order
 from riskset.study.load import load_study_data  # the loader of run_study, re-exported
@@ -469,23 +471,43 @@ class _Runner:
         for c in self.spec.compare:
             ep = self.spec.endpoint(c["endpoint"])
             cname = c.get("cohort", OVERALL)
-            frame0 = self.cohort_frame(cname, [c["column"], *([r["column"]] if r else [])])
-            ep_rows, _ = self.endpoint_frame(ep, cname, [c["column"]])
-            for lv in frame0.get_column(c["column"]).drop_nulls().unique().sort().to_list():
-                sub = frame0.filter(pl.col(c["column"]) == lv)
-                row = {"comparison": c["name"], "level": str(lv), "n": sub.height}
-                fr = ep_rows.filter(pl.col(c["column"]) == lv)
-                if fr.height:
-                    s = riskset.kaplan_meier(fr, time=ep.time_col, event=ep.event_col, **self.km_kw).summary.row(0, named=True)
+            col = c["column"]
+            # each level's size and response counts from one group-by, and every level's
+            # Kaplan-Meier summary from one fit by the column (not a filter per level)
+            frame0 = self.cohort_frame(cname, [col, *([r["column"]] if r else [])])
+            codes, levels = _column_codes(frame0.get_column(col))  # sorted levels, a null first
+            n_levels = levels.len()
+            if r:  # per row 0: neither, 1: disease control only, 2: response (and control)
+                resp = frame0.get_column(r["column"]).cast(pl.String)
+                orr = ((resp == r.get("complete", "CR")) | (resp == r.get("partial", "PR"))).fill_null(False)
+                dcr = (orr | (resp == r.get("stable", "SD"))).fill_null(False)
+                state = orr.to_numpy().view(np.int8) + dcr.to_numpy().view(np.int8)
+                tab = np.bincount(codes * 3 + state, minlength=3 * n_levels).reshape(n_levels, 3)
+            else:
+                tab = np.bincount(codes, minlength=n_levels)[:, None]
+            counts = {"n": tab.sum(axis=1), "k_orr": tab[:, -1], "k_dcr": tab[:, 1:].sum(axis=1)}
+            ep_rows, _ = self.endpoint_frame(ep, cname, [col])
+            if ep_rows.get_column(col).null_count():
+                ep_rows = ep_rows.filter(pl.col(col).is_not_null())
+            km = {}
+            if ep_rows.height:
+                summ = riskset.kaplan_meier(ep_rows, time=ep.time_col, event=ep.event_col, by=col,
+                                            **self.km_kw).summary
+                km = {str(row[col]): row for row in summ.iter_rows(named=True)}
+            for j, lv in enumerate(levels.to_list()):
+                if lv is None:
+                    continue
+                n = int(counts["n"][j])
+                row = {"comparison": c["name"], "level": str(lv), "n": n}
+                if str(lv) in km:
+                    s = km[str(lv)]
                     row.update(median=s["median"], median_lower=s["median_lower"], median_upper=s["median_upper"])
-                if r and sub.height:
-                    resp = sub.get_column(r["column"]).cast(pl.String)
-                    k_orr = int(resp.is_in([r.get("complete", "CR"), r.get("partial", "PR")]).sum())
-                    k_dcr = int(resp.is_in([r.get("complete", "CR"), r.get("partial", "PR"), r.get("stable", "SD")]).sum())
-                    p = riskset.proportion_ci(k_orr, sub.height, method=self.spec.binomial_ci,
+                if r and n:
+                    k_orr, k_dcr = int(counts["k_orr"][j]), int(counts["k_dcr"][j])
+                    p = riskset.proportion_ci(k_orr, n, method=self.spec.binomial_ci,
                                               conf_level=self.spec.conf_level)
                     row.update(orr=p.estimate, orr_lower=p.lower, orr_upper=p.upper, orr_n=k_orr, dcr_n=k_dcr,
-                               dcr=k_dcr / sub.height)
+                               dcr=k_dcr / n)
                 rows.append(row)
         tab = pl.DataFrame(rows, infer_schema_length=None)
         self.r.values["table4_compare"] = tab
