@@ -151,7 +151,8 @@ def instrument(tm: Timers) -> None:
     # the tasks of run_study (wall time per task; they overlap with jobs=2)
     for meth, name in [("baseline", "task: baseline"), ("response", "task: response"),
                        ("safety", "task: safety"), ("logrank_grid", "task: log-rank grid"),
-                       ("cox_models", "task: Cox models"), ("compare", "task: comparisons")]:
+                       ("cox_model", "task: Cox model (one per model)"), ("cox_tables", "task: Cox tables"),
+                       ("compare", "task: comparisons")]:
         tm.wrap(R._Runner, meth, name, span=True)
     orig_km = R._Runner.km_endpoint
 

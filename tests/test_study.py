@@ -246,7 +246,7 @@ def test_progress_reports_running_tasks_and_completes(tmp_path):
     assert total >= 6 and all(t == total for _, _, t in calls)
     assert [d for _, d, _ in calls] == sorted(d for _, d, _ in calls)  # never goes back
     assert calls[-1][1] == total
-    known = {"baseline", "response", "safety", "log-rank grid", "Cox models", "comparisons",
+    known = {"baseline", "response", "safety", "log-rank grid", "comparisons", *(f"Cox: {m['name']}" for m in spec.cox),
              *(f"Kaplan-Meier {ep.name}" for ep in spec.endpoints)}
     for name, _, _ in calls[1:]:  # each label names the tasks running at that moment
         assert name == "analyses done" or (name.startswith("running: ")

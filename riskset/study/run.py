@@ -58,6 +58,8 @@ class StudyResult:
     figures: dict[str, Any] = field(default_factory=dict)  # name -> (fit or forest rows, p, title)
     # name -> ((kind, args), future of its bytes): figures sent to a FigurePool by run_study
     drawing: dict[str, Any] = field(default_factory=dict, repr=False)
+    # a task's intermediate results that run_study combines (e.g. each Cox model's rows)
+    parts: dict[str, Any] = field(default_factory=dict, repr=False)
     notes: list[str] = field(default_factory=list)
     meta: dict[str, Any] = field(default_factory=dict)
 
@@ -373,56 +375,59 @@ class _Runner:
         return parts
 
     # ---- Cox models -------------------------------------------------------------------------
-    def cox_models(self) -> None:
-        if not self.spec.cox:
-            return
+    def cox_model(self, m: dict) -> None:
+        """One Cox model's rows (``parts["cox"]``); :meth:`cox_tables` makes the tables from
+        every model's rows. One task per model, so that large fits run side by side."""
         cox = getattr(riskset, "cox", None)
-        rows = []
-        for m in self.spec.cox:
-            ep = self.spec.endpoint(m["endpoint"])
-            cname = m.get("cohort", OVERALL)
-            terms = [*m["covariates"], *(m.get("strata") or [])]
-            frame, _ = self.endpoint_frame(ep, cname, terms)
-            # a string term coded as an Enum stays one when the cohort has all its levels (the
-            # design then reads the codes); otherwise it goes back to strings, whose design
-            # codes the levels present (an Enum's design rejects an empty declared level)
-            frame = frame.with_columns(pl.col(c).cast(pl.String) for c in dict.fromkeys(terms)
-                                       if self.df.schema[c] == pl.String != frame.schema[c]
-                                       and _missing_level(frame.get_column(c)))
-            base = {"model": m["name"], "endpoint": ep.name, "cohort": cname}
-            if cox is None:
-                rows.append({**base, "term": None, "note": "not estimable: Cox models are not available"})
-                continue
-            if frame.height == 0:
-                rows.append({**base, "term": None, "note": "not estimable: no patients"})
-                continue
-            kw = dict(time=ep.time_col, event=ep.event_col, covariates=list(m["covariates"]),
-                      strata=m.get("strata"), conf_level=self.spec.conf_level)
-            if m.get("reference"):
-                kw["reference"] = m["reference"]
-            firth = m.get("firth", "auto")
-            try:
-                with warnings.catch_warnings(record=True) as caught:
-                    warnings.simplefilter("always", RisksetWarning)
-                    fit = cox(frame, firth=(firth is True), **kw)
-                msgs = [str(w.message) for w in caught if issubclass(w.category, RisksetWarning)]
-                coef = fit.coefficients
-                monotone = "monotone" in coef.columns and bool(coef.get_column("monotone").any())
-                method = "Firth" if firth is True else "partial likelihood"
-                if monotone and firth == "auto":
-                    with warnings.catch_warnings():
-                        warnings.simplefilter("ignore", RisksetWarning)
-                        ffit = cox(frame, firth=True, **kw)
-                    for r in ffit.coefficients.iter_rows(named=True):
-                        rows.append({**base, **_cox_row(r), "method": "Firth (penalised)",
-                                     "note": "Firth fit because the partial likelihood is monotone"})
-                for r in coef.iter_rows(named=True):
-                    note = "; ".join(msgs) if (r.get("monotone") or (msgs and not monotone)) else None
-                    if r.get("monotone"):
-                        note = "monotone likelihood: HR not estimable (" + (note or "diverging coefficient") + ")"
-                    rows.append({**base, **_cox_row(r), "method": method, "note": note})
-            except RisksetError as exc:
-                rows.append({**base, "term": None, "note": f"not estimable: {exc}"})
+        rows: list[dict] = []
+        self.r.parts["cox"] = rows
+        ep = self.spec.endpoint(m["endpoint"])
+        cname = m.get("cohort", OVERALL)
+        terms = [*m["covariates"], *(m.get("strata") or [])]
+        frame, _ = self.endpoint_frame(ep, cname, terms)
+        # a string term coded as an Enum stays one when the cohort has all its levels (the
+        # design then reads the codes); otherwise it goes back to strings, whose design
+        # codes the levels present (an Enum's design rejects an empty declared level)
+        frame = frame.with_columns(pl.col(c).cast(pl.String) for c in dict.fromkeys(terms)
+                                   if self.df.schema[c] == pl.String != frame.schema[c]
+                                   and _missing_level(frame.get_column(c)))
+        base = {"model": m["name"], "endpoint": ep.name, "cohort": cname}
+        if cox is None:
+            rows.append({**base, "term": None, "note": "not estimable: Cox models are not available"})
+            return
+        if frame.height == 0:
+            rows.append({**base, "term": None, "note": "not estimable: no patients"})
+            return
+        kw = dict(time=ep.time_col, event=ep.event_col, covariates=list(m["covariates"]),
+                  strata=m.get("strata"), conf_level=self.spec.conf_level)
+        if m.get("reference"):
+            kw["reference"] = m["reference"]
+        firth = m.get("firth", "auto")
+        try:
+            with warnings.catch_warnings(record=True) as caught:
+                warnings.simplefilter("always", RisksetWarning)
+                fit = cox(frame, firth=(firth is True), **kw)
+            msgs = [str(w.message) for w in caught if issubclass(w.category, RisksetWarning)]
+            coef = fit.coefficients
+            monotone = "monotone" in coef.columns and bool(coef.get_column("monotone").any())
+            method = "Firth" if firth is True else "partial likelihood"
+            if monotone and firth == "auto":
+                with warnings.catch_warnings():
+                    warnings.simplefilter("ignore", RisksetWarning)
+                    ffit = cox(frame, firth=True, **kw)
+                for r in ffit.coefficients.iter_rows(named=True):
+                    rows.append({**base, **_cox_row(r), "method": "Firth (penalised)",
+                                 "note": "Firth fit because the partial likelihood is monotone"})
+            for r in coef.iter_rows(named=True):
+                note = "; ".join(msgs) if (r.get("monotone") or (msgs and not monotone)) else None
+                if r.get("monotone"):
+                    note = "monotone likelihood: HR not estimable (" + (note or "diverging coefficient") + ")"
+                rows.append({**base, **_cox_row(r), "method": method, "note": note})
+        except RisksetError as exc:
+            rows.append({**base, "term": None, "note": f"not estimable: {exc}"})
+
+    def cox_tables(self, rows: list[dict]) -> None:
+        """The Cox table, its values and the forest plot from every model's rows, in spec order."""
         tab = pl.DataFrame(rows, infer_schema_length=None)
         self.r.values["cox"] = tab
         self.r.tables["cox"] = _cox_display(tab)
@@ -601,6 +606,13 @@ def _forest_rows(tab: pl.DataFrame) -> pl.DataFrame:
                                       "upper": pl.Float64, "p_value": pl.Float64, "note": pl.String})
 
 
+def _merge(into: StudyResult, b: StudyResult) -> None:
+    into.tables.update(b.tables)
+    into.values.update(b.values)
+    into.figures.update(b.figures)
+    into.notes.extend(b.notes)
+
+
 # --------------------------------------------------------------------------------------------
 def run_study(spec: Spec, *, jobs: int = 1, progress: Callable[[str, int, int], None] | None = None,
               figure_pool: FigurePool | None = None) -> StudyResult:
@@ -617,13 +629,17 @@ def run_study(spec: Spec, *, jobs: int = 1, progress: Callable[[str, int, int], 
     # outputs are merged in this order whatever the schedule (the same for any --jobs)
     tasks: list[tuple[str, Callable[[], None]]] = [
         ("baseline", runner.baseline), ("response", runner.response), ("safety", runner.safety),
-        ("log-rank grid", runner.logrank_grid), ("Cox models", runner.cox_models), ("comparisons", runner.compare),
+        ("log-rank grid", runner.logrank_grid),
     ]
+    cox = [len(tasks) + i for i in range(len(spec.cox))]  # one task per model
+    tasks += [(f"Cox: {m['name']}", (lambda m=m: runner.cox_model(m))) for m in spec.cox]
+    tasks += [("comparisons", runner.compare)]
+    kms = list(range(len(tasks), len(tasks) + len(spec.endpoints)))
     tasks += [(f"Kaplan-Meier {ep.name}", (lambda ep=ep: runner.km_endpoint(ep))) for ep in spec.endpoints]
     # submitted Kaplan-Meier first (each orders its endpoint's rows), then Table 1 (it needs
-    # no ordering, so it fills the wait for the largest one), then the log-rank, Cox and
+    # no ordering, so it fills the wait for the largest one), then the Cox, log-rank and
     # comparison tasks that reuse the ordered rows, then the small tables
-    schedule = [*range(6, len(tasks)), 0, 3, 4, 5, 1, 2]
+    schedule = [*kms, 0, *cox, 3, cox[-1] + 1 if cox else 4, 1, 2]
     if progress:
         progress("loading done; starting the analyses", 0, len(tasks))
     running: dict[int, None] = {}  # tasks in progress, in start order (for the progress label)
@@ -638,6 +654,12 @@ def run_study(spec: Spec, *, jobs: int = 1, progress: Callable[[str, int, int], 
             with lock:
                 running.pop(i, None)
 
+    def draw(b: StudyResult) -> None:
+        if figure_pool is not None:  # drawn in the pool's processes from now on
+            for name, (obj, p, title) in b.figures.items():
+                job = figure_args(spec, obj, p, title)
+                result.drawing[name] = (job, figure_pool.try_submit(*job))
+
     buckets: dict[int, StudyResult] = {}
     with ThreadPoolExecutor(max_workers=max(1, jobs)) as pool:
         futures = {pool.submit(task, i): i for i in schedule}
@@ -645,21 +667,18 @@ def run_study(spec: Spec, *, jobs: int = 1, progress: Callable[[str, int, int], 
         while pending:  # progress is reported from this thread only, a few times a second
             finished, pending = wait(pending, timeout=0.25, return_when=FIRST_COMPLETED)
             for fut in finished:
-                b = buckets[futures[fut]] = fut.result()
-                if figure_pool is not None:  # drawn in the pool's processes from now on
-                    for name, (obj, p, title) in b.figures.items():
-                        job = figure_args(spec, obj, p, title)
-                        result.drawing[name] = (job, figure_pool.try_submit(*job))
+                draw(b := fut.result())
+                buckets[futures[fut]] = b
             if progress:
                 with lock:
                     now = [tasks[i][0] for i in running]
                 progress("running: " + ", ".join(now) if now else "analyses done", len(buckets), len(tasks))
+    if cox:  # the Cox table and forest plot from every model's rows, merged after the last model
+        rows = [r for i in cox for r in buckets[i].parts["cox"]]
+        draw(tb := runner.run_task(lambda: runner.cox_tables(rows)))
+        _merge(buckets[cox[-1]], tb)
     for i in range(len(tasks)):
-        b = buckets[i]
-        result.tables.update(b.tables)
-        result.values.update(b.values)
-        result.figures.update(b.figures)
-        result.notes.extend(b.notes)
+        _merge(result, buckets[i])
     result.meta = {
         **meta, "title": spec.title, "riskset_version": riskset.__version__, "seed": spec.seed,
         "convention": spec.convention, "conf_level": spec.conf_level, "binomial_ci": spec.binomial_ci,
