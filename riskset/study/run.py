@@ -661,6 +661,15 @@ def run_study(spec: Spec, *, jobs: int = 1, progress: Callable[[str, int, int], 
                 result.drawing[name] = (job, figure_pool.try_submit(*job))
 
     buckets: dict[int, StudyResult] = {}
+
+    def cox_tables() -> StudyResult:
+        """The Cox table and forest plot from every model's rows, merged after the last model."""
+        rows = [r for i in cox for r in buckets[i].parts["cox"]]
+        draw(tb := runner.run_task(lambda: runner.cox_tables(rows)))
+        _merge(buckets[cox[-1]], tb)
+        return tb
+
+    cox_done: StudyResult | None = None
     with ThreadPoolExecutor(max_workers=max(1, jobs)) as pool:
         futures = {pool.submit(task, i): i for i in schedule}
         pending = set(futures)
@@ -669,14 +678,14 @@ def run_study(spec: Spec, *, jobs: int = 1, progress: Callable[[str, int, int], 
             for fut in finished:
                 draw(b := fut.result())
                 buckets[futures[fut]] = b
+            if cox and cox_done is None and all(i in buckets for i in cox):
+                cox_done = cox_tables()  # as soon as the models are fitted: its plot is drawn early
             if progress:
                 with lock:
                     now = [tasks[i][0] for i in running]
                 progress("running: " + ", ".join(now) if now else "analyses done", len(buckets), len(tasks))
-    if cox:  # the Cox table and forest plot from every model's rows, merged after the last model
-        rows = [r for i in cox for r in buckets[i].parts["cox"]]
-        draw(tb := runner.run_task(lambda: runner.cox_tables(rows)))
-        _merge(buckets[cox[-1]], tb)
+    if cox and cox_done is None:
+        cox_done = cox_tables()
     for i in range(len(tasks)):
         _merge(result, buckets[i])
     result.meta = {
