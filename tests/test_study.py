@@ -96,6 +96,21 @@ endpoint = "RFS"
             s["median"], s["median_lower"], s["median_upper"])
 
 
+def test_cox_notes_belong_to_their_own_model():
+    """Cox models run as parallel tasks: each row's warning note is its own fit's (warnings
+    recorded process-wide could land on another model's row)."""
+    spec = load_spec(Path(riskset.__file__).parent / "study" / "examples" / "tdxd.toml")
+    covs = {m["name"]: set(m["covariates"]) for m in spec.cox}
+    every = set().union(*covs.values())
+    for _ in range(3):
+        tab = run_study(spec, jobs=4).values["cox"]
+        for row in tab.iter_rows(named=True):
+            named = {c for c in every if row["note"] and repr(c) in row["note"]}
+            assert named <= covs[row["model"]], (row["model"], row["note"])
+        mono = tab.filter(pl.col("model") == "Prior anti-HER2 lines < 3 vs >= 3")
+        assert any("every event occurs" in (n or "") for n in mono["note"].to_list())
+
+
 def test_empty_cohort_is_reported_not_a_crash(tmp_path):
     res = run_study(load_spec(small_spec(tmp_path)))
     row = res.values["km_RFS"].filter(pl.col("cohort") == "nobody").row(0, named=True)

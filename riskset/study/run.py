@@ -404,10 +404,12 @@ class _Runner:
             kw["reference"] = m["reference"]
         firth = m.get("firth", "auto")
         try:
-            with warnings.catch_warnings(record=True) as caught:
+            # the fit's own messages (fit.warnings): catch_warnings is process-wide state,
+            # so what it records while Cox tasks run side by side can belong to another fit
+            with warnings.catch_warnings(record=True):
                 warnings.simplefilter("always", RisksetWarning)
                 fit = cox(frame, firth=(firth is True), **kw)
-            msgs = [str(w.message) for w in caught if issubclass(w.category, RisksetWarning)]
+            msgs = list(fit.warnings)
             coef = fit.coefficients
             monotone = "monotone" in coef.columns and bool(coef.get_column("monotone").any())
             method = "Firth" if firth is True else "partial likelihood"
