@@ -257,3 +257,23 @@ def test_packed_gather_equals_take(k):
     got = _gather(cols, idx)
     for c, g in zip(cols, got, strict=True):
         assert g.dtype == c.dtype and np.array_equal(g, c[idx])
+
+
+@pytest.mark.parametrize("dtype", [pl.Int8, pl.Int16, pl.Int32, pl.Int64])
+def test_small_integer_factor_codes_keep_their_type(dtype):
+    """A factor whose values are already 0..k-1 gives its own array as codes (no int64
+    copy), and a Kaplan-Meier fit by it equals the fit by the same values as strings."""
+    from riskset.io.validate import _column_codes, encode_groups
+
+    df = _data(5).with_columns(pl.col("s").cast(dtype))
+    codes, levels = _column_codes(df["s"])
+    assert codes.dtype == df["s"].to_numpy().dtype
+    assert levels.to_list() == [0, 1, 2]
+    small, _ = encode_groups(df, ["s"], small=True)
+    assert small.dtype == df["s"].to_numpy().dtype and encode_groups(df, ["s"])[0].dtype == np.int64
+    a = riskset.kaplan_meier(df, time="t", event="e", by="s").table
+    b = riskset.kaplan_meier(df.with_columns(pl.col("s").cast(pl.String)), time="t", event="e", by="s").table
+    assert a.drop("s").equals(b.drop("s"))
+    enum = df.with_columns(pl.col("s").cast(pl.String).cast(pl.Enum(["0", "1", "2"])))
+    codes, levels = _column_codes(enum["s"])
+    assert codes.dtype.kind == "i" and codes.tolist() == df["s"].cast(pl.Int64).to_list()

@@ -203,7 +203,7 @@ def validate_survival(
         w = _numeric(frame, weights, "weights")
         _check_finite_nonneg(w, weights, "weights", rows)
 
-    codes, keys = encode_groups(frame, by)
+    codes, keys = encode_groups(frame, by, small=True)
     return SurvivalColumns(
         time=np.ascontiguousarray(t),
         event=ev,
@@ -248,8 +248,13 @@ def _event(frame: pl.DataFrame, col: str, rows: np.ndarray | None) -> np.ndarray
     return np.ascontiguousarray(v.astype(np.int8))
 
 
-def encode_groups(frame: pl.DataFrame, by: Sequence[str]) -> tuple[np.ndarray, pl.DataFrame]:
+def encode_groups(frame: pl.DataFrame, by: Sequence[str], *,
+                  small: bool = False) -> tuple[np.ndarray, pl.DataFrame]:
     """Integer codes for the observed combinations of ``by``, numbered in sorted key order.
+
+    Codes are int64, or with ``small`` (one column) whatever signed integer type the column's
+    own values already are when they are their codes 0..k-1 (a 0/1 int8 factor stays one
+    byte per row: no eight-byte copy; the kernels are compiled per dtype).
 
     Hash-free and sort-free over the rows: each column's distinct values are found with
     ``unique`` (hash), sorted (small), and rows are mapped by binary search; several columns
@@ -262,6 +267,8 @@ def encode_groups(frame: pl.DataFrame, by: Sequence[str]) -> tuple[np.ndarray, p
     levels: list[pl.Series] = []
     for b in by:
         code, uniq = _column_codes(frame.get_column(b))
+        if len(by) > 1:  # combined in mixed radix below: no overflow of a small type
+            code = code.astype(np.int64, copy=False)
         levels.append(uniq)
         combined = code if combined is None else combined * uniq.len() + code
     radix = [lv.len() for lv in levels]
@@ -280,7 +287,8 @@ def encode_groups(frame: pl.DataFrame, by: Sequence[str]) -> tuple[np.ndarray, p
         cols[b] = lv.gather(rest % r)
         rest //= r
     keys = pl.DataFrame({b: cols[b] for b in by})
-    return np.ascontiguousarray(codes, dtype=np.int64), keys
+    keep = small and len(by) == 1 and codes.dtype.kind == "i"
+    return np.ascontiguousarray(codes, dtype=codes.dtype if keep else np.int64), keys
 
 
 def _column_codes(s: pl.Series, *, string_codes: type = np.int64) -> tuple[np.ndarray, pl.Series]:
@@ -295,7 +303,7 @@ def _column_codes(s: pl.Series, *, string_codes: type = np.int64) -> tuple[np.nd
         lo, hi = int_range(v)
         if hi - lo <= 4 * v.size + 1024:  # dense integers: linear passes, no hashing
             lv = levels_present(v, lo, hi)
-            if lo == 0 and lv.size == hi + 1 and v.dtype == np.int64:
+            if lo == 0 and lv.size == hi + 1 and v.dtype.kind == "i":
                 codes = v  # values are already their codes 0..k-1: keep the column (no copy)
             else:
                 codes, lv = dense_codes(v, lo, hi)
@@ -305,7 +313,12 @@ def _column_codes(s: pl.Series, *, string_codes: type = np.int64) -> tuple[np.nd
         # linear passes over the small codes, no string hashing
         v = s.to_physical().to_numpy()
         lo, hi = int_range(v)
-        codes, present = dense_codes(v, int(lo), int(hi))
+        signed = np.dtype(f"i{v.dtype.itemsize}")
+        present = levels_present(v, lo, hi)
+        if lo == 0 and present.size == hi + 1 and hi <= np.iinfo(signed).max:
+            codes = v.view(signed)  # every category up to the largest used: the codes themselves
+        else:
+            codes, present = dense_codes(v, int(lo), int(hi))
         return codes, pl.Series(s.name, s.dtype.categories.gather(present)).cast(s.dtype)
     if s.dtype == pl.String:
         found = _few_string_codes(s, string_codes)
