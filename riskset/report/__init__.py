@@ -8,6 +8,11 @@ Reports (:mod:`riskset.report.html`)
     :class:`Report`, :class:`Section`, :class:`Table`, :class:`Figure`,
     :func:`render_html`, :func:`render_markdown`, :func:`write_report`,
     :func:`figure_from_matplotlib`, :func:`figure_files`.
+
+Inside: :mod:`~riskset.report.figures` decides what a figure shows (plain arrays and texts,
+``km_figure_args`` / ``forest_figure_args``), :mod:`~riskset.report.draw` draws it with
+matplotlib only, :mod:`~riskset.report.render` renders PNG + SVG bytes, and
+:mod:`~riskset.report.pool` draws many figures in worker processes.
 """
 
 from typing import TYPE_CHECKING
