@@ -403,7 +403,7 @@ def cox_command(data, time_col, event_col, entry, weights_col, drop_missing, fmt
 @click.option("--force", is_flag=True, help="Replace an existing output folder.")
 @click.option("--jobs", type=click.IntRange(min=0), default=0, show_default=True,
               help="Analyses run on this many threads and figures on this many worker processes "
-                   "(0: one per CPU). "
+                   "(at most 4; 0: one per CPU). "
                    "Results do not depend on it.")
 @click.option("--data", "data_override", help="Use this data file/folder instead of the spec's [data].")
 @click.option("--progress/--no-progress", default=None, help="Progress bar (default: on a terminal).")

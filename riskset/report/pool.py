@@ -24,7 +24,10 @@ from concurrent.futures import Future, ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from typing import Any
 
-__all__ = ["FigurePool", "draw_figures"]
+__all__ = ["MAX_WORKERS", "FigurePool", "draw_figures"]
+
+#: More figure workers than this rarely pay: each imports matplotlib (~1 s, ~100 MB).
+MAX_WORKERS = 4
 
 
 @contextlib.contextmanager
@@ -66,14 +69,15 @@ def _render(kind: str, args: dict[str, Any]) -> dict[str, bytes]:
 
 
 class FigurePool:
-    """``workers`` figure-drawing processes, started now; use as a context manager or :meth:`close`.
+    """``workers`` figure-drawing processes (at most :data:`MAX_WORKERS`), started now; use as
+    a context manager or :meth:`close`.
 
     If the processes cannot be started (a sandbox without semaphores, say), the pool is
     ``broken`` from the start and :func:`draw_figures` draws in this process instead.
     """
 
     def __init__(self, workers: int) -> None:
-        self.workers = max(1, int(workers))
+        self.workers = max(1, min(int(workers), MAX_WORKERS))
         self.broken = False
         self._pool: ProcessPoolExecutor | None = None
         try:
