@@ -10,7 +10,6 @@ Polars DataFrame and is far slower, but uses the same resamples for the same see
 from __future__ import annotations
 
 import math
-import warnings
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -22,6 +21,7 @@ from scipy.special import ndtr, ndtri
 from riskset._prepare import as_names
 from riskset.engine import bootstrap as eb
 from riskset.errors import OptionError, RisksetError, RisksetWarning, check_choice
+from riskset.errors import warn as _warn
 from riskset.io.read import to_polars
 from riskset.io.validate import encode_groups, validate_survival
 
@@ -300,7 +300,7 @@ def bootstrap(
     if not 0 < conf_level < 1:
         raise OptionError(f"conf_level={conf_level!r} must be strictly between 0 and 1")
     if n_resamples < 100:
-        warnings.warn(
+        _warn(
             f"n_resamples={n_resamples} is small for {method} intervals; use at least 1000",
             RisksetWarning, stacklevel=2,
         )
@@ -458,7 +458,7 @@ def _interval_table(reps, theta, jack, labels, method, conf_level) -> pl.DataFra
             msg = (f"statistic undefined in {n_undef} of {r.size} replicates{where}"
                    + (" (excluded from the SE and CI)" if n_def > r.size / 2
                       else "; more than half undefined, so no confidence interval is given"))
-            warnings.warn(msg, UndefinedReplicatesWarning, stacklevel=3)
+            _warn(msg, UndefinedReplicatesWarning, stacklevel=3)
     arr = np.array(rows, dtype=np.float64).reshape(-1, 6)
     table = pl.DataFrame({
         "estimate": arr[:, 0], "std_err": arr[:, 1], "lower": arr[:, 2], "upper": arr[:, 3],
@@ -478,7 +478,7 @@ def _cox_bootstrap(data, names, *, time, event, covariates, cox_strata, ties, we
     fit = cox(data, time=time, event=event, covariates=covariates, strata=cox_strata, weights=weights,
               ties=ties, robust=False, drop_missing=drop_missing)
     if not fit.converged or bool(np.any(fit.monotone)):
-        warnings.warn("the full-data Cox fit is monotone or did not converge; bootstrap replicates "
+        _warn("the full-data Cox fit is monotone or did not converge; bootstrap replicates "
                       "of a diverging coefficient are not meaningful (consider firth=True)",
                       RisksetWarning, stacklevel=3)
     d = fit._data

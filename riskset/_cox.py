@@ -11,7 +11,6 @@ result object and its tables are :mod:`riskset._cox_result`.
 from __future__ import annotations
 
 import math
-import warnings
 from collections.abc import Mapping, Sequence
 from typing import Any
 
@@ -25,6 +24,7 @@ from riskset.engine import cox as ce
 from riskset.engine import cox_diag as cd
 from riskset.engine import cox_merge as cm
 from riskset.errors import ColumnError, OptionError, RisksetError, RisksetWarning, check_choice
+from riskset.errors import warn as _warn
 from riskset.io.read import to_polars
 from riskset.io.validate import validate_survival
 
@@ -212,7 +212,7 @@ def cox(
         keep = ~miss
         if not keep.any():
             raise RisksetError("every row has a missing covariate; nothing is left")
-        warnings.warn(
+        _warn(
             f"dropped {int(miss.sum())} more rows with missing values ("
             + ", ".join(f"{c!r}: {int(m.sum())}" for c, m in per_col) + ")",
             RisksetWarning, stacklevel=2,
@@ -247,7 +247,7 @@ def cox(
         raise RisksetError("there are no events: the Cox model cannot be fitted")
     design = Design(design.X, design.terms, design.assign, design.levels, _check_constant(design))
     if cluster is not None and robust is False:
-        warnings.warn("cluster is ignored with robust=False (as R coxph)", RisksetWarning,
+        _warn("cluster is ignored with robust=False (as R coxph)", RisksetWarning,
                       stacklevel=2)
         cluster = None
         cl_codes = None
@@ -327,7 +327,7 @@ def cox(
     if not converged:
         msg = f"Newton-Raphson ran out of iterations ({max_iter}) and did not converge"
         warn_msgs.append(msg)
-        warnings.warn(msg, ConvergenceWarning, stacklevel=2)
+        _warn(msg, ConvergenceWarning, stacklevel=2)
     elif max_iter > 1 and not firth:
         infs = np.abs(u_end @ var)
         flag = (infs > eps) & (infs > math.sqrt(eps) * np.abs(beta))
@@ -353,7 +353,7 @@ def cox(
             msg = (f"monotone likelihood for {design.terms[j]!r}: {reason}; the coefficient "
                    "may be infinite and its standard error is unreliable; consider firth=True")
             warn_msgs.append(msg)
-            warnings.warn(msg, MonotoneLikelihoodWarning, stacklevel=2)
+            _warn(msg, MonotoneLikelihoodWarning, stacklevel=2)
 
     se = np.sqrt(np.diag(var))
     naive_var = var

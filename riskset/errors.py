@@ -8,6 +8,11 @@ that embedding tools can report them without parsing the message.
 
 from __future__ import annotations
 
+import contextlib
+import threading
+import warnings
+from collections.abc import Iterator
+
 
 class RisksetError(ValueError):
     """Base class of every error riskset raises for bad input or bad options."""
@@ -62,6 +67,33 @@ class EmptyDataError(RisksetError):
 
 class RisksetWarning(UserWarning):
     """Base class of riskset's warnings (e.g. rows dropped by ``drop_missing=True``)."""
+
+
+_quiet = threading.local()
+
+
+def warn(message: str, category: type[Warning] = RisksetWarning, stacklevel: int = 1) -> None:
+    """``warnings.warn`` for riskset's own warnings, unless this thread is :func:`quiet`.
+
+    ``stacklevel`` counts as in ``warnings.warn`` from the caller of this function.
+    """
+    if not getattr(_quiet, "depth", 0):
+        warnings.warn(message, category, stacklevel=stacklevel + 1)
+
+
+@contextlib.contextmanager
+def quiet() -> Iterator[None]:
+    """Within the block, riskset's own warnings are not emitted in this thread (other threads
+    are unaffected). For callers that keep the messages another way — a Cox fit's
+    ``warnings`` — and run fits on several threads: ``warnings.catch_warnings`` changes
+    process-wide state, so it can swallow, print or (under an ``error`` filter) raise
+    another thread's warnings.
+    """
+    _quiet.depth = getattr(_quiet, "depth", 0) + 1
+    try:
+        yield
+    finally:
+        _quiet.depth -= 1
 
 
 def check_choice(name: str, value: object, valid: tuple[str, ...] | list[str]) -> str:

@@ -102,3 +102,32 @@ def test_input_is_not_modified():
     e = np.array([1, 0, 1, 1])
     km({"t": t, "e": e})
     assert t.tolist() == [3.0, 1.0, 2.0, 2.0] and e.tolist() == [1, 0, 1, 1]
+
+
+def test_quiet_silences_riskset_warnings_in_this_thread_only():
+    """errors.quiet: a Cox fit keeps its messages (fit.warnings) and emits none in the quiet
+    thread, while a fit on another thread still warns (no process-wide warning state)."""
+    import threading
+    import warnings
+
+    import polars as pl
+
+    import riskset
+    from riskset.errors import quiet
+
+    d = pl.DataFrame({"t": [1.0, 2.0, 3.0, 4.0, 5.0, 6.0], "e": [1, 1, 1, 0, 0, 0], "x": [1, 1, 1, 0, 0, 0]})
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        with quiet():
+            fit = riskset.cox(d, time="t", event="e", covariates=["x"])
+        assert fit.warnings and not caught
+        seen = []
+
+        def other():
+            seen.append(riskset.cox(d, time="t", event="e", covariates=["x"]).warnings)
+
+        with quiet():  # this thread quiet; the other thread is not
+            th = threading.Thread(target=other)
+            th.start()
+            th.join()
+        assert seen[0] and any(issubclass(w.category, riskset.MonotoneLikelihoodWarning) for w in caught)

@@ -22,7 +22,6 @@ Policy
 
 from __future__ import annotations
 
-import warnings
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -38,6 +37,7 @@ from riskset.engine.checks import (
     levels_present,
 )
 from riskset.errors import ColumnError, EmptyDataError, RisksetWarning
+from riskset.errors import warn as _warn
 
 
 @dataclass(frozen=True)
@@ -170,7 +170,7 @@ def validate_survival(
         rows = np.flatnonzero(~missing)
         if rows.size == 0:
             raise EmptyDataError(f"all {n_input} rows have missing values; nothing is left")
-        warnings.warn(
+        _warn(
             f"dropped {n_dropped} of {n_input} rows with missing values ("
             + ", ".join(f"{c!r}: {k}" for c, k in per_col)
             + ")",

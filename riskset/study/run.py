@@ -23,7 +23,6 @@ from __future__ import annotations
 import datetime as dt
 import math
 import threading
-import warnings
 from collections.abc import Callable
 from concurrent.futures import FIRST_COMPLETED, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
@@ -34,7 +33,7 @@ import polars as pl
 
 import riskset
 from riskset._km import followup_summary
-from riskset.errors import RisksetError, RisksetWarning
+from riskset.errors import RisksetError, quiet
 from riskset.io.validate import _column_codes
 from riskset.study import tables as T
 from riskset.study._order import ordered_frame, time_order
@@ -404,18 +403,16 @@ class _Runner:
             kw["reference"] = m["reference"]
         firth = m.get("firth", "auto")
         try:
-            # the fit's own messages (fit.warnings): catch_warnings is process-wide state,
-            # so what it records while Cox tasks run side by side can belong to another fit
-            with warnings.catch_warnings(record=True):
-                warnings.simplefilter("always", RisksetWarning)
+            # the fit's own messages (fit.warnings), not emitted (errors.quiet: this thread
+            # only; catch_warnings is process-wide, and Cox tasks run side by side)
+            with quiet():
                 fit = cox(frame, firth=(firth is True), **kw)
             msgs = list(fit.warnings)
             coef = fit.coefficients
             monotone = "monotone" in coef.columns and bool(coef.get_column("monotone").any())
             method = "Firth" if firth is True else "partial likelihood"
             if monotone and firth == "auto":
-                with warnings.catch_warnings():
-                    warnings.simplefilter("ignore", RisksetWarning)
+                with quiet():
                     ffit = cox(frame, firth=True, **kw)
                 for r in ffit.coefficients.iter_rows(named=True):
                     rows.append({**base, **_cox_row(r), "method": "Firth (penalised)",
