@@ -181,7 +181,7 @@ def test_parallel_equals_serial(tmp_path):
         assert a.values[k].equals(b.values[k]), k
     for k in a.tables:
         assert a.tables[k].equals(b.tables[k]), k
-    # figures rendered on threads are byte-identical to serial rendering
+    # figures drawn in worker processes (jobs=3) are byte-identical to serial drawing
     one, many = write_study(a, tmp_path / "one", jobs=1), write_study(a, tmp_path / "many", jobs=3)
     files = sorted(p.relative_to(one) for p in one.rglob("*") if p.is_file())
     assert files == sorted(p.relative_to(many) for p in many.rglob("*") if p.is_file())

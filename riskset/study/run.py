@@ -12,8 +12,11 @@ log-rank rows are computed once and shared by Table 3 and the figures. The descr
 tables (baseline, response, safety) count over all rows with the cohort masks.
 
 Each analysis is a task on a thread pool (``jobs``; the Numba kernels and Polars release
-the GIL) writing into its own bucket; buckets are merged in a fixed order, so outputs do
-not depend on ``jobs``. Outputs are written into a temporary folder next to ``out`` and
+the GIL; one task per Cox model) writing into its own bucket; buckets are merged in a fixed
+order, so outputs do not depend on ``jobs``. Tasks keep riskset's warnings to themselves
+with ``errors.quiet`` (per thread), never ``warnings.catch_warnings`` (process-wide). With a
+``figure_pool`` (:class:`riskset.report.pool.FigurePool`) each figure is sent to worker
+processes as soon as its task finishes. Outputs are written into a temporary folder next to ``out`` and
 moved into place in one rename (:mod:`riskset.study.write`), so a reader never sees a
 half-written study.
 """
