@@ -207,6 +207,13 @@ def test_figures_streamed_to_worker_processes_equal_serial(tmp_path):
         if f.name in ("report.html", "report.md"):  # they record the start time
             continue
         assert (serial / f).read_bytes() == (streamed / f).read_bytes(), f
+    # a pool closed before the figures sent to it were drawn: they are drawn here
+    with FigurePool(1) as early:
+        res2 = run_study(spec, jobs=1, figure_pool=early)
+    again = write_study(res2, tmp_path / "after_close", jobs=1)
+    for f in files:
+        if f.parts[0] == "figures":
+            assert (again / f).read_bytes() == (serial / f).read_bytes(), f
     broken = FigurePool(1)
     broken.close()
     broken.broken = True

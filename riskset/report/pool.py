@@ -20,7 +20,7 @@ import multiprocessing
 import os
 import sys
 from collections.abc import Iterator, Mapping
-from concurrent.futures import Future, ProcessPoolExecutor
+from concurrent.futures import CancelledError, Future, ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from typing import Any
 
@@ -124,8 +124,8 @@ def draw_figures(figures: Mapping[str, tuple[str, dict[str, Any]]], *, pool: Fig
 
     ``submitted`` holds figures already sent to ``pool`` (as soon as their analysis
     finished); the others are sent now when ``pool`` runs. A figure whose worker failed for
-    a reason of the pool's (a worker killed, a pool that never started) is drawn here
-    instead; an error in the drawing itself is raised as it would be here.
+    a reason of the pool's (a worker killed, a pool that never started or was closed first)
+    is drawn here instead; an error in the drawing itself is raised as it would be here.
     """
     futures: dict[str, Future | None] = dict(submitted or {})
     if pool is not None:
@@ -139,6 +139,8 @@ def draw_figures(figures: Mapping[str, tuple[str, dict[str, Any]]], *, pool: Fig
             try:
                 out[name] = fut.result()
                 continue
+            except CancelledError:  # its pool was closed before it was drawn
+                pass
             except BrokenProcessPool:
                 if pool is not None:
                     pool.broken = True
