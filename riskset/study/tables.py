@@ -273,17 +273,29 @@ def safety_table(
     ``frame`` holds every patient and ``masks`` each cohort's rows (None: all).
     """
     names = list(masks)
-    np_masks = _np_masks(masks)
     size = _cohort_sizes(frame, masks)
     disp, vals = [], []
     pct = int(round(100 * conf_level))
-    for label, col in grades.items():
-        g = frame.get_column(col).cast(pl.Float64)
-        for lo_grade, tag in ((1, "any grade"), (min_grade, f"grade >= {min_grade}")):
-            flag = (g >= lo_grade).fill_null(False).to_numpy()
+    # every (event, grade threshold, cohort) count in one parallel query over the columns
+    # and the cohort masks (no per-event float copy or per-cohort selection)
+    flags = {c: f"__cohort_{i}" for i, c in enumerate(names) if masks[c] is not None}
+    levels = ((1, "any grade"), (min_grade, f"grade >= {min_grade}"))
+    exprs = []
+    for j, col in enumerate(grades.values()):
+        g = pl.col(col) if frame.schema[col].is_integer() else pl.col(col).cast(pl.Float64)
+        for lo_grade, _tag in levels:
+            hit = (g >= lo_grade).fill_null(False)
+            for c in names:
+                cond = hit if masks[c] is None else hit & pl.col(flags[c])
+                exprs.append(cond.sum().alias(f"{j}|{lo_grade}|{c}"))
+    counted = (frame.select(list(dict.fromkeys(grades.values())))
+               .with_columns(masks[c].alias(f) for c, f in flags.items())
+               .select(exprs).row(0, named=True)) if exprs else {}
+    for j, label in enumerate(grades):
+        for lo_grade, tag in levels:
             row = {"adverse_event": f"{label}, {tag}"}
             for c in names:
-                k, n = _count(flag, np_masks[c]), size[c]
+                k, n = int(counted[f"{j}|{lo_grade}|{c}"]), size[c]
                 if n == 0:
                     row[c] = "not estimable (no patients)"
                     continue
