@@ -138,3 +138,22 @@ def test_integer_summaries_equal_sorting(values, seed):
             assert (med, lo, hi) == (float(np.median(ok)), ok.min(), ok.max())
         else:
             assert med is None
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.lists(st.one_of(st.none(), st.integers(-3, 20)), min_size=1, max_size=80), st.integers(0, 2**16))
+def test_value_counts_by_sums_equal_the_group_by(values, seed):
+    """Small-range integer columns are counted by equality sums: the same rows (value,
+    overall and per-cohort counts, nulls included) as the hash group-by gives."""
+    rng = np.random.default_rng(seed)
+    df = pl.DataFrame({"v": pl.Series(values, dtype=pl.Int16)})
+    masks = {"all": None, "a": pl.Series(rng.random(df.height) < 0.5), "b": pl.Series(rng.random(df.height) < 0.3)}
+    (got,) = T._value_counts(df, masks, ["v"])
+    flags = {T._count_column(masks, c): m for c, m in masks.items() if m is not None}
+    want = (df.with_columns(m.alias(f) for f, m in flags.items()).group_by("v")
+            .agg(pl.len().alias("__all"), *(pl.col(f).sum().alias(f) for f in flags)))
+    rng_ok = df["v"].drop_nulls().len() == 0 or df["v"].max() - df["v"].min() < T._SUM_LEVELS
+    assert (set(T._small_ranges(df, ["v"])) == {"v"}) == (rng_ok and df["v"].drop_nulls().len() > 0)
+    key = ["v"]
+    assert got.sort(key, nulls_last=True).cast({c: pl.Int64 for c in got.columns if c != "v"}).equals(
+        want.sort(key, nulls_last=True).cast({c: pl.Int64 for c in want.columns if c != "v"}))

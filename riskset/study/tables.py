@@ -110,7 +110,50 @@ def _value_counts(
     flags = {_count_column(masks, c): m for c, m in masks.items() if m is not None}
     lf = frame.select(list(dict.fromkeys(columns))).with_columns(m.alias(f) for f, m in flags.items()).lazy()
     aggs = [pl.len().alias("__all"), *(pl.col(f).sum().alias(f) for f in flags)]
-    return pl.collect_all([lf.group_by(col).agg(aggs) for col in columns])
+    small = _small_ranges(frame, columns)
+    hashed = [c for c in columns if c not in small]
+    tables = dict(zip(hashed, pl.collect_all([lf.group_by(c).agg(aggs) for c in hashed]), strict=True))
+    if small:
+        tables.update(_counts_by_sums(frame, lf, small, list(flags)))
+    return [tables[c] for c in columns]
+
+
+#: Integer columns whose values span at most this many are counted by sums, not hashing.
+_SUM_LEVELS = 16
+
+
+def _small_ranges(frame: pl.DataFrame, columns: Sequence[str]) -> dict[str, tuple[int, int]]:
+    """``{column: (min, max)}`` of the integer columns spanning at most ``_SUM_LEVELS`` values."""
+    ints = [c for c in dict.fromkeys(columns) if frame.schema[c].is_integer()]
+    if not ints:
+        return {}
+    row = frame.select(e for c in ints for e in (pl.col(c).min().alias(f"{c}|lo"),
+                                                 pl.col(c).max().alias(f"{c}|hi"))).row(0, named=True)
+    return {c: (row[f"{c}|lo"], row[f"{c}|hi"]) for c in ints
+            if row[f"{c}|lo"] is not None and row[f"{c}|hi"] - row[f"{c}|lo"] < _SUM_LEVELS}
+
+
+def _counts_by_sums(frame: pl.DataFrame, lf: pl.LazyFrame, small: Mapping[str, tuple[int, int]],
+                    flags: Sequence[str]) -> dict[str, pl.DataFrame]:
+    """:func:`_value_counts`' tables of small-range integer columns from one parallel query of
+    sums (each value x cohort an equality count; nulls counted too), shaped like the
+    group-by's: one row per value present, nulls included."""
+    exprs = []
+    for c, (lo, hi) in small.items():
+        for j, v in enumerate([None, *range(lo, hi + 1)]):
+            hit = pl.col(c).is_null() if v is None else (pl.col(c) == v).fill_null(False)
+            exprs.append(hit.sum().alias(f"{c}|{j}|__all"))
+            exprs += [(hit & pl.col(f)).sum().alias(f"{c}|{j}|{f}") for f in flags]
+    row = lf.select(exprs).collect().row(0, named=True)
+    out = {}
+    for c, (lo, hi) in small.items():
+        values = [None, *range(lo, hi + 1)]
+        keep = [j for j in range(len(values)) if row[f"{c}|{j}|__all"]]
+        cols = {c: pl.Series(c, [values[j] for j in keep], dtype=frame.schema[c])}
+        for f in ("__all", *flags):
+            cols[f] = pl.Series(f, [row[f"{c}|{j}|{f}"] for j in keep], dtype=pl.UInt32)
+        out[c] = pl.DataFrame(cols)
+    return out
 
 
 def _integer_summaries(
