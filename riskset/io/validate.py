@@ -370,9 +370,12 @@ def _few_string_codes(s: pl.Series, code_type: type = np.int64) -> tuple[np.ndar
     if len(levels) + has_null < 2:
         return None  # a constant column: the generic path says so as it always has
     ranks = np.argsort(np.array(levels, dtype=object), kind="stable")
-    codes = np.zeros(n, dtype=code_type)  # nulls sort first: code 0
-    for r, j in enumerate(ranks):
-        if r + has_null:
-            np.copyto(codes, r + has_null, where=masks[j])
+    if len(levels) == 2 and not has_null:  # codes 0/1: the second level's mask itself
+        codes = masks[ranks[1]].view(np.uint8).astype(code_type, copy=False)
+    else:
+        codes = np.zeros(n, dtype=code_type)  # nulls sort first: code 0
+        for r, j in enumerate(ranks):
+            if r + has_null:
+                np.copyto(codes, r + has_null, where=masks[j])
     uniq = pl.Series(s.name, ([None] if has_null else []) + [levels[j] for j in ranks], dtype=pl.String)
     return codes, uniq
