@@ -128,7 +128,7 @@ def test_enum_codes_follow_category_order(values, with_unused):
 @pytest.mark.parametrize("with_entry", [False, True])
 def test_event_table_sorted_path_is_identical(weighted, with_entry):
     """Rows in key order take ``table_from_sorted``; its table equals the keyed path bit for bit."""
-    from riskset.engine.eventtable import event_table, is_key_sorted
+    from riskset.engine.eventtable import event_table, is_group_key_sorted, is_key_sorted
 
     rng = np.random.default_rng(11 + 2 * weighted + with_entry)
     for _ in range(50):
@@ -152,6 +152,12 @@ def test_event_table_sorted_path_is_identical(weighted, with_entry):
         for x, y in zip(a, b, strict=True):
             assert np.array_equal(x, y)
         assert not np.signbit(b.time).any()
+        # each group's rows in key order, groups one after the other (stacked cohorts)
+        o = np.lexsort((e, np.abs(t), g))
+        assert is_group_key_sorted(t[o], e[o], g[o], n_groups)
+        c = event_table(t[o], e[o], g[o], n_groups, None if w is None else w[o], None if ent is None else ent[o])
+        for x, y in zip(a, c, strict=True):
+            assert np.array_equal(x, y)
 
 
 def test_ordered_frame_is_the_gathered_frame_with_compact_dtypes():
@@ -277,3 +283,17 @@ def test_small_integer_factor_codes_keep_their_type(dtype):
     enum = df.with_columns(pl.col("s").cast(pl.String).cast(pl.Enum(["0", "1", "2"])))
     codes, levels = _column_codes(enum["s"])
     assert codes.dtype.kind == "i" and codes.tolist() == df["s"].cast(pl.Int64).to_list()
+
+
+@settings(max_examples=80, deadline=None)
+@given(st.lists(st.tuples(st.integers(0, 2), st.integers(0, 5), st.integers(0, 1)), max_size=40))
+def test_is_group_key_sorted_matches_definition(rows):
+    """True exactly when every group's rows, in input order, are sorted by (time, event)."""
+    from riskset.engine.eventtable import is_group_key_sorted
+
+    g = np.array([r[0] for r in rows], dtype=np.int64)
+    t = np.array([r[1] for r in rows], dtype=np.float64)
+    e = np.array([r[2] for r in rows], dtype=np.int8)
+    want = all([(t[i], e[i]) for i in range(len(rows)) if g[i] == k]
+               == sorted((t[i], e[i]) for i in range(len(rows)) if g[i] == k) for k in range(3))
+    assert is_group_key_sorted(t, e, g, 3) == want

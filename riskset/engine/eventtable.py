@@ -31,9 +31,10 @@ Method (no comparison sort of row indices)
        backward pass that fills ``n_risk`` as a running sum of exits at or after ``t`` minus
        entries at or after ``t`` (summing from the tail, as R does, keeps small late risk sets
        exact for weighted data).
-    Rows already in key order (checked in one pass, :func:`is_key_sorted`; the study runner
-    orders each endpoint once) skip steps 1-2: :func:`table_from_sorted` collapses the runs
-    straight from the columns, with no key buffer and no scatter, summing in the same order.
+    Rows already in key order (checked in one pass, :func:`is_key_sorted`, or within each
+    group, :func:`is_group_key_sorted`; the study runner orders each endpoint once) skip
+    steps 1-2: :func:`table_from_sorted` collapses the runs straight from the columns, with
+    no key buffer and no scatter, summing in the same order.
 Inputs
     ``time[n]`` float64 >= 0, finite; ``event[n]`` int8 in {0, 1}; ``codes[n]`` int64 in
     ``0..G-1``; optional ``weights[n]`` float64 >= 0; optional ``entry[n]`` float64 < time.
@@ -256,10 +257,29 @@ def is_key_sorted(time, event):
 
 
 @kernel
+def is_group_key_sorted(time, event, codes, n_groups):
+    """True when each group's rows, in input order, are in key order (time ascending,
+    censorings first at ties): groups may interleave or follow one another (cohorts stacked
+    one after the other), which :func:`table_from_sorted` handles as it is."""
+    last_t = np.empty(n_groups, dtype=np.float64)
+    last_e = np.zeros(n_groups, dtype=np.int64)
+    seen = np.zeros(n_groups, dtype=np.bool_)
+    for i in range(time.shape[0]):
+        g = codes[i]
+        t = time[i]
+        if seen[g] and (t < last_t[g] or (t == last_t[g] and event[i] < last_e[g])):
+            return False
+        seen[g] = True
+        last_t[g] = t
+        last_e[g] = event[i]
+    return True
+
+
+@kernel
 def table_from_sorted(time, event, codes, n_groups, weights, weighted):
-    """Steps 1-3 for rows already in key order (:func:`is_key_sorted`): each group's rows are
-    then in order too, so runs of equal times are collapsed straight from the columns, with
-    no key buffer and no scatter. Sums run in the same order as :func:`table_from_keys`
+    """Steps 1-3 for rows already in key order (:func:`is_key_sorted`) or in key order within
+    each group (:func:`is_group_key_sorted`): runs of equal times are collapsed straight from
+    the columns, with no key buffer and no scatter. Sums run in the same order as :func:`table_from_keys`
     (the stable partition keeps input order), so the results are identical."""
     n = time.shape[0]
     n_rows = np.zeros(n_groups, dtype=np.int64)
@@ -340,7 +360,7 @@ def event_table(
     else:
         evals = ewts = np.empty(0, dtype=np.float64)
         eoff = np.zeros(n_groups + 1, dtype=np.int64)
-    if is_key_sorted(time, event):
+    if is_key_sorted(time, event) or (n_groups > 1 and is_group_key_sorted(time, event, codes, n_groups)):
         t, d, c, toff, n_rows = table_from_sorted(time, event, codes, n_groups, w, weighted)
         r = _at_risk(t, d, c, toff, weighted, evals, ewts, eoff, has_entry)
         return EventTable(t, r, d, c, toff, n_rows)
