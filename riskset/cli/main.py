@@ -421,48 +421,40 @@ def study_command(spec, example, out, force, jobs, data_override, progress):
         jobs = max(1, min(8, os.cpu_count() or 1))
     # the figure workers start first: they import matplotlib on other cores while this
     # process imports the statistics and runs the analyses
+    import contextlib
+
     from riskset.report.pool import FigurePool
 
-    pool = FigurePool(jobs) if jobs > 1 else None
-    try:
-        _study(spec, example, out, force, jobs, data_override, progress, pool)
-    finally:
-        if pool is not None:
-            pool.close()
+    with FigurePool(jobs) if jobs > 1 else contextlib.nullcontext() as pool:
+        from riskset.study.run import run_study, write_study
+        from riskset.study.spec import load_spec
 
+        if example:
+            from importlib import resources
 
-def _study(spec, example, out, force, jobs, data_override, progress, pool) -> None:
-    from pathlib import Path
+            spec = str(resources.files("riskset.study").joinpath("examples", f"{example}.toml"))
+        sp = load_spec(spec)
+        if data_override:
+            sp.data_path, sp.example = str(Path(data_override).resolve()), None
+        show = sys.stderr.isatty() if progress is None else progress
+        bar = click.progressbar(length=1, label="study", file=sys.stderr, show_pos=True) if show else None
 
-    from riskset.study.run import run_study, write_study
-    from riskset.study.spec import load_spec
+        def tick(name, done, total):
+            if bar is not None:
+                bar.length = total
+                bar.label = f"study: {name}"
+                bar.update(done - bar.pos)
 
-    if example:
-        from importlib import resources
-
-        spec = str(resources.files("riskset.study").joinpath("examples", f"{example}.toml"))
-    sp = load_spec(spec)
-    if data_override:
-        sp.data_path, sp.example = str(Path(data_override).resolve()), None
-    show = sys.stderr.isatty() if progress is None else progress
-    bar = click.progressbar(length=1, label="study", file=sys.stderr, show_pos=True) if show else None
-
-    def tick(name, done, total):
         if bar is not None:
-            bar.length = total
-            bar.label = f"study: {name}"
-            bar.update(done - bar.pos)
-
-    if bar is not None:
-        with bar:
-            result = run_study(sp, jobs=jobs, progress=tick, figure_pool=pool)
-    else:
-        result = run_study(sp, jobs=jobs, figure_pool=pool)
-    path = write_study(result, out, force=force, jobs=jobs, figure_pool=pool)
-    click.echo(f"wrote {path}/report.html, results.json, {len(result.tables)} tables and "
-               f"{len(result.figures)} figures", err=True)
-    for n in result.notes:
-        click.echo(f"note: {n}", err=True)
+            with bar:
+                result = run_study(sp, jobs=jobs, progress=tick, figure_pool=pool)
+        else:
+            result = run_study(sp, jobs=jobs, figure_pool=pool)
+        path = write_study(result, out, force=force, jobs=jobs, figure_pool=pool)
+        click.echo(f"wrote {path}/report.html, results.json, {len(result.tables)} tables and "
+                   f"{len(result.figures)} figures", err=True)
+        for n in result.notes:
+            click.echo(f"note: {n}", err=True)
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -664,14 +664,13 @@ def run_study(spec: Spec, *, jobs: int = 1, progress: Callable[[str, int, int], 
 
     buckets: dict[int, StudyResult] = {}
 
-    def cox_tables() -> StudyResult:
+    def cox_tables() -> None:
         """The Cox table and forest plot from every model's rows, merged after the last model."""
         rows = [r for i in cox for r in buckets[i].parts["cox"]]
         draw(tb := runner.run_task(lambda: runner.cox_tables(rows)))
         _merge(buckets[cox[-1]], tb)
-        return tb
 
-    cox_done: StudyResult | None = None
+    cox_pending = bool(cox)
     with ThreadPoolExecutor(max_workers=max(1, jobs)) as pool:
         futures = {pool.submit(task, i): i for i in schedule}
         pending = set(futures)
@@ -680,14 +679,13 @@ def run_study(spec: Spec, *, jobs: int = 1, progress: Callable[[str, int, int], 
             for fut in finished:
                 draw(b := fut.result())
                 buckets[futures[fut]] = b
-            if cox and cox_done is None and all(i in buckets for i in cox):
-                cox_done = cox_tables()  # as soon as the models are fitted: its plot is drawn early
+            if cox_pending and all(i in buckets for i in cox):
+                cox_tables()  # as soon as the models are fitted: its plot is drawn early
+                cox_pending = False
             if progress:
                 with lock:
                     now = [tasks[i][0] for i in running]
                 progress("running: " + ", ".join(now) if now else "analyses done", len(buckets), len(tasks))
-    if cox and cox_done is None:
-        cox_done = cox_tables()
     for i in range(len(tasks)):
         _merge(result, buckets[i])
     result.meta = {

@@ -87,21 +87,21 @@ def write_study(result: StudyResult, out: str | Path, *, force: bool = False, jo
             figure_pool = own_pool = FigurePool(min(jobs, len(args)))
         # drawn once: the files and the report share the bytes
         rendered = draw_figures(args, pool=figure_pool, submitted={k: f for k, f in submitted.items() if f})
-        fig_objs = {}
+        drawn = {}
         for name, (_obj, _p, title) in result.figures.items():
             for ext in ("png", "svg"):  # tmp is new and moved into place whole: plain writes
                 (tmp / "figures" / f"{name}.{ext}").write_bytes(rendered[name][ext])
-            fig_objs[name] = (None, title, rendered[name])
+            drawn[name] = (title, rendered[name])
         payload = {
             "meta": _jsonable(result.meta),
             "notes": result.notes,
             "tables": {k: _jsonable(v.to_dicts()) for k, v in result.tables.items()},
             "values": {k: _jsonable(v.to_dicts()) for k, v in result.values.items()},
             "figures": {k: {"png": f"figures/{k}.png", "svg": f"figures/{k}.svg", "title": t}
-                        for k, (_f, t, _r) in fig_objs.items()},
+                        for k, (t, _r) in drawn.items()},
         }
         (tmp / "results.json").write_text(json.dumps(payload, indent=2), encoding="utf-8")
-        report = _report_model(result, fig_objs, H)
+        report = _report_model(result, drawn, H)
         (tmp / "report.html").write_text(H.render_html(report), encoding="utf-8")
         (tmp / "report.md").write_text(H.render_markdown(report, figure_dir="figures"), encoding="utf-8")
         if out.exists():
@@ -128,7 +128,7 @@ SECTION_TITLES = [
 ]
 
 
-def _report_model(result: StudyResult, fig_objs, H):
+def _report_model(result: StudyResult, drawn, H):
     sections = []
     used = set()
     for key, title in SECTION_TITLES:
@@ -139,10 +139,10 @@ def _report_model(result: StudyResult, fig_objs, H):
         tabs = [H.Table(title=n.replace("_", " "), frame=result.tables[n]) for n in names]
         figs = []
         if key == "km_":
-            figs = [H.figure_from_matplotlib(t, f, rendered=r) for k, (f, t, r) in fig_objs.items()
+            figs = [H.figure_from_matplotlib(t, None, rendered=r) for k, (t, r) in drawn.items()
                     if k.startswith("km_")]
         if key == "cox":
-            figs = [H.figure_from_matplotlib(t, f, rendered=r) for k, (f, t, r) in fig_objs.items()
+            figs = [H.figure_from_matplotlib(t, None, rendered=r) for k, (t, r) in drawn.items()
                     if k.startswith("forest")]
         sections.append(H.Section(title=title, tables=tabs, figures=figs))
     fu = [v for k, v in result.values.items() if k.startswith("followup_")]
