@@ -315,7 +315,7 @@ class _Runner:
             self.r.values[f"landmarks_{ep.name}"] = pl.DataFrame(lms, infer_schema_length=None)
         if fu:
             self.r.values[f"followup_{ep.name}"] = pl.DataFrame(fu, infer_schema_length=None)
-        self.r.tables[f"km_{ep.name}"] = _km_display(pl.DataFrame(rows, infer_schema_length=None), ep)
+        self.r.tables[f"km_{ep.name}"] = T.km_display(pl.DataFrame(rows, infer_schema_length=None), ep)
         self.r.figures.update({k: v for k, v in figs.items()})
 
     # ---- log-rank grid ----------------------------------------------------------------------
@@ -335,7 +335,7 @@ class _Runner:
         disp = grid.select(
             "endpoint", pl.col("factor_label").alias("factor"), "cohort",
             pl.col("n").alias("n per level") if "n" in grid.columns else pl.lit(None).alias("n per level"),
-            pl.col("p_value").map_elements(_fmt_p, return_dtype=pl.String).alias("log-rank p")
+            pl.col("p_value").map_elements(T.fmt_p, return_dtype=pl.String).alias("log-rank p")
             if "p_value" in grid.columns else pl.lit(None).alias("log-rank p"),
             "note" if "note" in grid.columns else pl.lit(None).alias("note"),
         )
@@ -418,13 +418,13 @@ class _Runner:
                 with quiet():
                     ffit = cox(frame, firth=True, **kw)
                 for r in ffit.coefficients.iter_rows(named=True):
-                    rows.append({**base, **_cox_row(r), "method": "Firth (penalised)",
+                    rows.append({**base, **T.cox_row(r), "method": "Firth (penalised)",
                                  "note": "Firth fit because the partial likelihood is monotone"})
             for r in coef.iter_rows(named=True):
                 note = "; ".join(msgs) if (r.get("monotone") or (msgs and not monotone)) else None
                 if r.get("monotone"):
                     note = "monotone likelihood: HR not estimable (" + (note or "diverging coefficient") + ")"
-                rows.append({**base, **_cox_row(r), "method": method, "note": note})
+                rows.append({**base, **T.cox_row(r), "method": method, "note": note})
         except RisksetError as exc:
             rows.append({**base, "term": None, "note": f"not estimable: {exc}"})
 
@@ -432,8 +432,8 @@ class _Runner:
         """The Cox table, its values and the forest plot from every model's rows, in spec order."""
         tab = pl.DataFrame(rows, infer_schema_length=None)
         self.r.values["cox"] = tab
-        self.r.tables["cox"] = _cox_display(tab)
-        forest = _forest_rows(tab)
+        self.r.tables["cox"] = T.cox_display(tab)
+        forest = T.forest_rows(tab)
         if forest.height:
             self.r.figures["forest_cox"] = (forest, None, "Hazard ratios (Cox models)")
 
@@ -529,12 +529,6 @@ class _Runner:
         self.r.tables["table4_compare"] = pl.DataFrame(disp)
 
 
-def _fmt_p(p: float | None) -> str | None:
-    if p is None or (isinstance(p, float) and math.isnan(p)):
-        return None
-    return "<0.001" if p < 0.001 else f"{p:.3f}"
-
-
 def _slug(s: str) -> str:
     return "".join(ch.lower() if ch.isalnum() else "_" for ch in s).strip("_")
 
@@ -553,59 +547,6 @@ def _safe_logrank(frame: pl.DataFrame, ep: Endpoint, group: str) -> float | None
         return riskset.logrank(frame, time=ep.time_col, event=ep.event_col, group=group).p_value
     except RisksetError:
         return None
-
-
-def _km_display(tab: pl.DataFrame, ep: Endpoint) -> pl.DataFrame:
-    out = []
-    for r in tab.iter_rows(named=True):
-        d = {"endpoint": r["endpoint"], "cohort": r["cohort"], "subgroup": r["subgroup"], "level": r["level"],
-             "n": r.get("n"), "events": r.get("events")}
-        if r.get("note"):
-            d["median (95% CI)"] = r["note"]
-        else:
-            d["median (95% CI)"] = T.fmt_ci(r.get("median"), r.get("median_lower"), r.get("median_upper"))
-        for t in ep.landmarks:
-            k = f"surv_{t:g}"
-            if r.get(k) is not None:
-                d[f"{t:g}-{ep.unit[:-1]} rate, % (95% CI)"] = T.fmt_ci(
-                    100 * r[k], _pct(r.get(k + "_lower")), _pct(r.get(k + "_upper")))
-        out.append(d)
-    return pl.DataFrame(out, infer_schema_length=None)
-
-
-def _pct(x):
-    return None if x is None else 100 * x
-
-
-def _cox_row(r: dict) -> dict:
-    return {"term": r.get("term"), "coef": r.get("coef"), "se": r.get("se"), "hr": r.get("hr"),
-            "hr_lower": r.get("hr_lower"), "hr_upper": r.get("hr_upper"), "p": r.get("p"),
-            "monotone": bool(r.get("monotone") or False)}
-
-
-def _cox_display(tab: pl.DataFrame) -> pl.DataFrame:
-    out = []
-    for r in tab.iter_rows(named=True):
-        hr = "" if r.get("hr") is None else T.fmt_ci(r["hr"], r.get("hr_lower"), r.get("hr_upper"), digits=3)
-        if r.get("monotone") and r.get("method") != "Firth (penalised)":
-            hr = "not estimable"
-        out.append({"model": r["model"], "cohort": r["cohort"], "term": r.get("term"),
-                    "method": r.get("method"), "HR (95% CI)": hr, "p": _fmt_p(r.get("p")), "note": r.get("note")})
-    return pl.DataFrame(out, infer_schema_length=None)
-
-
-def _forest_rows(tab: pl.DataFrame) -> pl.DataFrame:
-    rows = []
-    for r in tab.iter_rows(named=True):
-        if r.get("term") is None:
-            continue
-        mono = r.get("monotone") and r.get("method") != "Firth (penalised)"
-        rows.append({"label": f"{r['model']}: {r['term']}" + (" (Firth)" if r.get("method") == "Firth (penalised)" else ""),
-                     "estimate": None if mono else r.get("hr"), "lower": None if mono else r.get("hr_lower"),
-                     "upper": None if mono else r.get("hr_upper"), "p_value": r.get("p"),
-                     "note": "monotone likelihood: no events in one level" if mono else None})
-    return pl.DataFrame(rows, schema={"label": pl.String, "estimate": pl.Float64, "lower": pl.Float64,
-                                      "upper": pl.Float64, "p_value": pl.Float64, "note": pl.String})
 
 
 def _merge(into: StudyResult, b: StudyResult) -> None:

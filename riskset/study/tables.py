@@ -3,18 +3,23 @@
 Each builder returns ``(display, values)``: ``display`` is the publication-style Polars table
 (strings such as ``"51 (31–74)"`` and ``"41 (41.8%)"``) shown in the report and CSVs, and
 ``values`` a long-format Polars table with every number (counts, estimates, CI limits) for
-``results.json``.
+``results.json``. The runner's Kaplan–Meier and Cox results get their display tables here
+too (:func:`km_display`, :func:`cox_display`, :func:`forest_rows`).
 """
 
 from __future__ import annotations
 
 import math
 from collections.abc import Mapping, Sequence
+from typing import TYPE_CHECKING
 
 import numpy as np
 import polars as pl
 
 from riskset._proportion import proportion_ci
+
+if TYPE_CHECKING:
+    from riskset.study.spec import Endpoint
 
 DASH = "–"
 
@@ -365,3 +370,73 @@ def safety_table(
                          "estimate": k / size[c] if size[c] else None, "lower": None, "upper": None})
         disp.append(row)
     return pl.DataFrame(disp), pl.DataFrame(vals, infer_schema_length=None)
+
+
+# ---- display tables of the runner's results -------------------------------------------
+def fmt_p(p: float | None) -> str | None:
+    """A table p-value: ``<0.001`` or three decimals (None when missing)."""
+    if p is None or (isinstance(p, float) and math.isnan(p)):
+        return None
+    return "<0.001" if p < 0.001 else f"{p:.3f}"
+
+
+
+def km_display(tab: pl.DataFrame, ep: Endpoint) -> pl.DataFrame:
+    """The Kaplan–Meier display table: n, events, median (95% CI), landmark rates (%)."""
+    out = []
+    for r in tab.iter_rows(named=True):
+        d = {"endpoint": r["endpoint"], "cohort": r["cohort"], "subgroup": r["subgroup"], "level": r["level"],
+             "n": r.get("n"), "events": r.get("events")}
+        if r.get("note"):
+            d["median (95% CI)"] = r["note"]
+        else:
+            d["median (95% CI)"] = fmt_ci(r.get("median"), r.get("median_lower"), r.get("median_upper"))
+        for t in ep.landmarks:
+            k = f"surv_{t:g}"
+            if r.get(k) is not None:
+                d[f"{t:g}-{ep.unit[:-1]} rate, % (95% CI)"] = fmt_ci(
+                    100 * r[k], _pct100(r.get(k + "_lower")), _pct100(r.get(k + "_upper")))
+        out.append(d)
+    return pl.DataFrame(out, infer_schema_length=None)
+
+
+
+def _pct100(x):
+    return None if x is None else 100 * x
+
+
+
+def cox_row(r: dict) -> dict:
+    """The Cox table's columns of one coefficient row of a fit."""
+    return {"term": r.get("term"), "coef": r.get("coef"), "se": r.get("se"), "hr": r.get("hr"),
+            "hr_lower": r.get("hr_lower"), "hr_upper": r.get("hr_upper"), "p": r.get("p"),
+            "monotone": bool(r.get("monotone") or False)}
+
+
+
+def cox_display(tab: pl.DataFrame) -> pl.DataFrame:
+    """The Cox display table: HR (95% CI), or "not estimable" for a monotone partial fit."""
+    out = []
+    for r in tab.iter_rows(named=True):
+        hr = "" if r.get("hr") is None else fmt_ci(r["hr"], r.get("hr_lower"), r.get("hr_upper"), digits=3)
+        if r.get("monotone") and r.get("method") != "Firth (penalised)":
+            hr = "not estimable"
+        out.append({"model": r["model"], "cohort": r["cohort"], "term": r.get("term"),
+                    "method": r.get("method"), "HR (95% CI)": hr, "p": fmt_p(r.get("p")), "note": r.get("note")})
+    return pl.DataFrame(out, infer_schema_length=None)
+
+
+
+def forest_rows(tab: pl.DataFrame) -> pl.DataFrame:
+    """Forest-plot rows of the Cox table (a monotone partial fit drawn as "not estimable")."""
+    rows = []
+    for r in tab.iter_rows(named=True):
+        if r.get("term") is None:
+            continue
+        mono = r.get("monotone") and r.get("method") != "Firth (penalised)"
+        rows.append({"label": f"{r['model']}: {r['term']}" + (" (Firth)" if r.get("method") == "Firth (penalised)" else ""),
+                     "estimate": None if mono else r.get("hr"), "lower": None if mono else r.get("hr_lower"),
+                     "upper": None if mono else r.get("hr_upper"), "p_value": r.get("p"),
+                     "note": "monotone likelihood: no events in one level" if mono else None})
+    return pl.DataFrame(rows, schema={"label": pl.String, "estimate": pl.Float64, "lower": pl.Float64,
+                                      "upper": pl.Float64, "p_value": pl.Float64, "note": pl.String})
