@@ -360,7 +360,7 @@ def event_table(
     else:
         evals = ewts = np.empty(0, dtype=np.float64)
         eoff = np.zeros(n_groups + 1, dtype=np.int64)
-    if is_key_sorted(time, event) or (n_groups > 1 and is_group_key_sorted(time, event, codes, n_groups)):
+    if is_key_sorted(time, event) if n_groups == 1 else is_group_key_sorted(time, event, codes, n_groups):
         t, d, c, toff, n_rows = table_from_sorted(time, event, codes, n_groups, w, weighted)
         r = _at_risk(t, d, c, toff, weighted, evals, ewts, eoff, has_entry)
         return EventTable(t, r, d, c, toff, n_rows)
