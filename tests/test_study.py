@@ -10,6 +10,7 @@ import numpy as np
 import polars as pl
 import pytest
 from click.testing import CliRunner
+from polars.testing import assert_frame_equal
 
 import riskset
 from riskset.cli.main import main
@@ -311,3 +312,93 @@ covariates = ["size_cat"]
     assert rows.get_column("term").to_list() == want.coefficients.get_column("term").to_list()
     np.testing.assert_allclose(rows.get_column("coef").to_numpy(), want.coefficients.get_column("coef").to_numpy(),
                                rtol=1e-12)
+
+
+def test_derived_case_strings_are_coded_and_results_equal_strings(tmp_path, monkeypatch):
+    """A derived CASE with string results that no SQL reads is stored as an Enum of its
+    levels; every table equals the run that keeps it a string: Table 1, a factor's tests and
+    curves, a comparison, and Cox terms (a cohort missing a level; a level no row takes)."""
+    import riskset.study.load as L
+
+    d = riskset.datasets.load("gbsg")
+    d.filter(~((pl.col("hormon") == 1) & (pl.col("size") >= 40))).write_csv(tmp_path / "d.csv")  # no "large" in tam
+    spec_path = tmp_path / "spec.toml"
+    spec_path.write_text('''
+[study]
+title = "coded"
+[data]
+path = "d.csv"
+[derive]
+months = "rfstime / 30.4375"
+size_cat = "CASE WHEN size < 20 THEN 'small' WHEN size < 40 THEN 'medium' ELSE 'large' END"
+age_cat = "CASE WHEN age IS NULL THEN NULL WHEN age >= 50 THEN '>= 50' ELSE '< 50' END"
+never = "CASE WHEN size < 0 THEN 'none' WHEN size >= 0 THEN 'some' END"
+read = "CASE WHEN grade = 3 THEN 'g3' ELSE 'other' END"
+[[cohort]]
+name = "tam"
+filter = "hormon = 1"
+[[cohort]]
+name = "g3"
+filter = "read = 'g3'"
+[[endpoint]]
+name = "RFS"
+time = "months"
+event = "status"
+landmarks = [12]
+[[factor]]
+name = "Size"
+column = "size_cat"
+endpoint = "RFS"
+[[cox]]
+name = "size in tam"
+endpoint = "RFS"
+cohort = "tam"
+covariates = ["size_cat"]
+[[cox]]
+name = "size and never"
+endpoint = "RFS"
+covariates = ["size_cat", "never"]
+[[compare]]
+name = "Age"
+column = "age_cat"
+endpoint = "RFS"
+[baseline]
+continuous = ["age"]
+categorical = ["size_cat", "age_cat", "never"]
+''')
+    df, _ = L.load_study_data(load_spec(spec_path))
+    assert df.schema["size_cat"] == pl.Enum(["large", "medium", "small"])
+    assert df.schema["never"] == pl.Enum(["none", "some"])  # "none" is declared, no row takes it
+    assert df.schema["read"] == pl.String  # a cohort filter reads it: stays a string
+    coded = run_study(load_spec(spec_path))
+    monkeypatch.setattr(L, "_codable", lambda spec: set())
+    assert L.load_study_data(load_spec(spec_path))[0].schema["size_cat"] == pl.String
+    plain = run_study(load_spec(spec_path))
+    assert coded.values.keys() == plain.values.keys() and coded.tables.keys() == plain.tables.keys()
+
+    def as_strings(t: pl.DataFrame) -> pl.DataFrame:
+        return t.with_columns(pl.col(c).cast(pl.String) for c, dt in t.schema.items() if isinstance(dt, pl.Enum))
+
+    for k in plain.values:
+        assert_frame_equal(as_strings(coded.values[k]), as_strings(plain.values[k]))
+    for k in plain.tables:
+        assert_frame_equal(coded.tables[k], plain.tables[k])
+    assert coded.notes == plain.notes
+    tam = coded.values["cox"].filter(pl.col("model") == "size in tam")
+    assert tam.get_column("term").to_list() == ["size_catsmall"]  # vs "medium"; no "large" in tam
+
+
+@pytest.mark.parametrize(("expr", "levels"), [
+    ("CASE WHEN age IS NULL THEN NULL WHEN age >= 50 THEN '>= 50' ELSE '< 50' END", ["< 50", ">= 50"]),
+    ("case x when 1 then 'one' when 2 then 'two' end", ["one", "two"]),
+    ("CASE WHEN x = 'THEN' THEN 'it''s' ELSE 'b' END", ["b", "it's"]),
+    ("CASE WHEN n >= 3 THEN '>= 3' ELSE CAST(n AS VARCHAR) END", None),
+    ("CASE WHEN x THEN 'a' || y ELSE 'b' END", None),
+    ("CASE WHEN a THEN CASE WHEN b THEN 'x' ELSE 'y' END ELSE 'z' END", None),
+    ("best_response IN ('CR', 'PR')", None),
+    ("CASE WHEN a THEN NULL END", None),
+])
+def test_case_levels(expr, levels):
+    from riskset.study.load import case_levels
+
+    assert case_levels(expr) == levels

@@ -9,7 +9,8 @@ every analysis's encoding move bytes:
 * integers take the narrowest integer type holding their values (``shrink_dtype``);
 * few-level strings become codes into their sorted levels and come back as an ``Enum`` of
   those levels (one byte per row; an Enum's values sort in category order, here the
-  strings' own order, so groups, labels and tests are unchanged);
+  strings' own order, so groups, labels and tests are unchanged); an ``Enum`` (a derived
+  CASE, say) travels as its own codes;
 * numeric, boolean and coded columns without nulls are gathered by ``numpy.take`` (on a
   few threads: the gathers are memory-latency bound), the one-byte ones (codes, flags,
   narrowed integers) up to eight at a time packed into one word per row: one random read
@@ -85,8 +86,20 @@ def _string_codes(s: pl.Series) -> _Column | None:
     return _Column(s.name, codes.astype(np.uint8), rebuild)
 
 
+def _enum_codes(s: pl.Series) -> _Column:
+    """A null-free Enum column as its physical codes, rebuilt after the gather."""
+    enum = s.dtype.categories.cast(s.dtype)
+
+    def rebuild(v: np.ndarray) -> pl.Series:
+        return enum.gather(pl.Series(v)).alias(s.name)
+
+    return _Column(s.name, np.ascontiguousarray(s.to_physical().to_numpy()), rebuild)
+
+
 def _plan(s: pl.Series, keep: set[str]) -> _Column:
     if s.null_count() == 0 and s.len() > 0:
+        if isinstance(s.dtype, pl.Enum):
+            return _enum_codes(s)
         if s.name not in keep:
             if s.dtype.is_integer():
                 s = s.shrink_dtype()

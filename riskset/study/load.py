@@ -9,6 +9,7 @@ date-derived endpoint columns; :func:`data_hash` is the report's SHA-256 of the 
 from __future__ import annotations
 
 import hashlib
+import re
 from pathlib import Path
 from typing import Any
 
@@ -99,7 +100,7 @@ def load_study_data(spec: Spec) -> tuple[pl.DataFrame, dict[str, Any]]:
         df = lf.select(need).collect()  # the only read of the source: used columns only
     except Exception as exc:
         raise SpecError(f"reading the study data failed: {exc}") from None
-    df = _derive(df, spec.derive)
+    df = _derive(df, spec.derive, coded=_codable(spec))
     dated = [e for e in spec.endpoints if e.start]
     try:  # all date-derived endpoints in one pass; on failure, one at a time to name the endpoint
         df = df.with_columns(x for e in dated for x in _endpoint_exprs(e))
@@ -125,17 +126,70 @@ def _endpoint_exprs(e: Endpoint) -> list[pl.Expr]:
             .otherwise(pl.col(e.event_date).is_not_null().cast(pl.Int8)).alias(e.event_col)]
 
 
-def _derive(df: pl.DataFrame, derive: dict[str, str]) -> pl.DataFrame:
+_QUOTED = re.compile(r"'(?:[^']|'')*'")
+_RESULT = re.compile(r"(?i)\b(?:THEN|ELSE)\b")
+_LITERAL_RESULT = re.compile(r"(?i)\b(?:THEN|ELSE)\s+('\d+'|NULL)\s*(?=(?:WHEN|ELSE|END)\b)")
+
+
+def case_levels(expr: str) -> list[str] | None:
+    """The sorted values a ``CASE`` whose every result is a quoted string (or NULL) can take.
+
+    ``CASE WHEN age >= 50 THEN '>= 50' ELSE '< 50' END`` -> ``['< 50', '>= 50']``; ``None``
+    for any other expression (a result that is a column, a function, a nested CASE...).
+    """
+    found: list[str] = []
+
+    def mark(m: re.Match) -> str:  # literals out of the way of the keyword search
+        found.append(m.group(0)[1:-1].replace("''", "'"))
+        return f"'{len(found) - 1}'"
+
+    masked = _QUOTED.sub(mark, expr.strip())
+    if not re.fullmatch(r"(?is)CASE\b.*\bEND", masked) or len(re.findall(r"(?i)\bCASE\b", masked)) != 1:
+        return None
+    results = _LITERAL_RESULT.findall(masked)
+    if not results or len(results) != len(_RESULT.findall(masked)):
+        return None
+    levels = sorted({found[int(r[1:-1])] for r in results if r.upper() != "NULL"})
+    return levels or None
+
+
+def _codable(spec: Spec) -> set[str]:
+    """Derived variables that may be stored as an Enum: those no SQL expression of the spec
+    reads (SQL string functions and comparisons expect a string column); only the study's
+    own analyses read them, which treat an Enum of a column's levels as its strings."""
+    read: set[str] = set()
+    for expr in [*spec.derive.values(), *(c["filter"] for c in spec.cohorts if c.get("filter")),
+                 *(e.population for e in spec.endpoints if e.population)]:
+        read |= _roots(expr)
+    return set(spec.derive) - read
+
+
+def _derive(df: pl.DataFrame, derive: dict[str, str], *, coded: set[str] = frozenset()) -> pl.DataFrame:
     """Add the derived variables, in spec order.
 
     Consecutive expressions that do not read each other are evaluated together (Polars runs
     them in parallel); a batch that fails is redone one expression at a time, so the error
     names the failing expression.
+
+    A variable in ``coded`` that is a CASE with string-literal results (:func:`case_levels`)
+    is stored as an ``Enum`` of those levels (in sorted order, so that it groups, sorts and
+    prints as the strings would): one byte per row instead of a string's 16, and no
+    strings to compare or hash in the tables and tests that group by it. The study treats
+    such a column as the strings it holds (see :meth:`riskset.study.run._Runner.cox_model`).
     """
+
+    def expr_of(name: str, expr: str, *, enum: bool = True) -> pl.Expr:
+        e = sql(expr)
+        levels = case_levels(expr) if enum and name in coded else None
+        return (e.cast(pl.Enum(levels)) if levels else e).alias(name)
 
     def one(frame: pl.DataFrame, name: str, expr: str) -> pl.DataFrame:
         try:
-            return frame.with_columns(sql(expr).alias(name))
+            return frame.with_columns(expr_of(name, expr))
+        except Exception:
+            pass
+        try:  # as a plain expression (a literal the parse above misread fails the Enum cast)
+            return frame.with_columns(expr_of(name, expr, enum=False))
         except Exception as exc:
             raise SpecError(f"derived variable {name!r} = {expr!r} failed: {exc}") from None
 
@@ -143,7 +197,7 @@ def _derive(df: pl.DataFrame, derive: dict[str, str]) -> pl.DataFrame:
         if not batch:
             return frame
         try:
-            frame = frame.with_columns(sql(expr).alias(name) for name, expr in batch)
+            frame = frame.with_columns(expr_of(name, expr) for name, expr in batch)
         except Exception:
             for name, expr in batch:
                 frame = one(frame, name, expr)

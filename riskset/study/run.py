@@ -183,6 +183,12 @@ class _Runner:
     def note(self, msg: str) -> None:
         self.r.notes.append(msg)
 
+    def _string_like(self, column: str) -> bool:
+        """A column of strings in the data, or a derived one stored as an Enum of its strings
+        (:func:`riskset.study.load._derive`)."""
+        dt = self.df.schema[column]
+        return dt == pl.String or (isinstance(dt, pl.Enum) and column in self.spec.derive)
+
     def endpoint_cohorts(self, ep: Endpoint) -> list[str]:
         return ep.cohorts or list(self.masks)
 
@@ -387,11 +393,12 @@ class _Runner:
         cname = m.get("cohort", OVERALL)
         terms = [*m["covariates"], *(m.get("strata") or [])]
         frame, _ = self.endpoint_frame(ep, cname, terms)
-        # a string term coded as an Enum stays one when the cohort has all its levels (the
-        # design then reads the codes); otherwise it goes back to strings, whose design
-        # codes the levels present (an Enum's design rejects an empty declared level)
+        # a string term coded as an Enum (by the ordering, or a derived CASE stored as one)
+        # stays one when the cohort has all its levels (the design then reads the codes);
+        # otherwise it goes back to strings, whose design codes the levels present (an
+        # Enum's design rejects an empty declared level)
         frame = frame.with_columns(pl.col(c).cast(pl.String) for c in dict.fromkeys(terms)
-                                   if self.df.schema[c] == pl.String != frame.schema[c]
+                                   if self._string_like(c) and isinstance(frame.schema[c], pl.Enum)
                                    and _missing_level(frame.get_column(c)))
         base = {"model": m["name"], "endpoint": ep.name, "cohort": cname}
         if cox is None:
