@@ -106,3 +106,23 @@ def test_cox_command_flags_monotone_likelihood():
     out = json.loads(res.output[res.output.index("{"):])
     api = riskset.cox(pl.read_csv(data), time="time", event="event", covariates=["lines3", "x"], firth=True)
     assert [r["coef"] for r in out["coefficients"]] == api.coefficients["coef"].to_list()
+
+
+def test_console_script_exits_quickly_with_status_and_all_output(tmp_path):
+    """``riskset`` as a process (``run``: no module teardown at exit) prints everything the
+    in-process command prints and exits with the command's status (0, or 2 on bad input)."""
+    import subprocess
+    import sys
+
+    cmd = [sys.executable, "-c", "import sys; sys.argv[0] = 'riskset'; from riskset.cli.main import run; run()"]
+    r = subprocess.run([*cmd, "km", "--example", "gbsg", "--format", "csv", "--table", "curve"],
+                       capture_output=True, text=True)
+    assert r.returncode == 0, r.stderr
+    assert r.stdout == run("km", "--example", "gbsg", "--format", "csv", "--table", "curve").output
+    assert len(r.stdout.splitlines()) > 100  # a long output piped: flushed before the quick exit
+    f = tmp_path / "bad.csv"
+    pl.DataFrame({"t": [1.0, -2.0], "e": [1, 0]}).write_csv(f)
+    r = subprocess.run([*cmd, "km", str(f), "--time", "t", "--event", "e"], capture_output=True, text=True)
+    assert r.returncode == 2 and "negative" in r.stderr and "Traceback" not in r.stderr
+    r = subprocess.run([*cmd, "no-such-command"], capture_output=True, text=True)
+    assert r.returncode == 2 and "No such command" in r.stderr
