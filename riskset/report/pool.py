@@ -55,8 +55,14 @@ def _main_module_hidden() -> Iterator[None]:
 
 
 def _warm() -> None:
+    import gc
+
     import riskset.report.draw  # noqa: F401  (the worker's one import)
     from riskset import _exit
+
+    # the imported modules' objects live as long as the worker: out of the collector's sight,
+    # its collections (a figure makes thousands of cyclic objects) walk only the new ones
+    gc.freeze()
 
     # a worker has nothing left to write when the pool shuts it down: skipping its module
     # teardown (~0.2 s) shortens the pool's close, which the study waits for

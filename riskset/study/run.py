@@ -152,8 +152,10 @@ class _Runner:
     endpoint, so concurrent tasks wait for one ordering instead of each making their own.
     """
 
-    def __init__(self, spec: Spec, df: pl.DataFrame, result: StudyResult):
+    def __init__(self, spec: Spec, df: pl.DataFrame, result: StudyResult,
+                 on_figure: Callable[[str, tuple], None] | None = None):
         self.spec = spec
+        self.on_figure = on_figure  # called with each figure as soon as it is computed
         self.df = df
         self._result = result  # where methods called outside run_task write
         self._local = threading.local()
@@ -182,6 +184,14 @@ class _Runner:
 
     def note(self, msg: str) -> None:
         self.r.notes.append(msg)
+
+    def figure(self, name: str, fig: tuple) -> None:
+        """Add figure ``name`` = (fit or forest rows, p-value, title) to the task's bucket and
+        hand it to ``on_figure`` now, not when the task ends (its drawing can start while
+        the task goes on)."""
+        self.r.figures[name] = fig
+        if self.on_figure is not None:
+            self.on_figure(name, fig)
 
     def _string_like(self, column: str) -> bool:
         """A column of strings in the data, or a derived one stored as an Enum of its strings
@@ -254,7 +264,6 @@ class _Runner:
     # ---- KM per endpoint x cohort (and factor levels) ---------------------------------------
     def km_endpoint(self, ep: Endpoint) -> None:
         rows, lms, fu = [], [], []
-        figs = {}
         for cname in self.endpoint_cohorts(ep):
             frame, n_excl = self.endpoint_frame(ep, cname)
             label = {"endpoint": ep.name, "cohort": cname, "subgroup": "All", "level": ""}
@@ -274,7 +283,7 @@ class _Runner:
                        "lower": f["lower"], "upper": f["upper"], "median_observed": t.median(),
                        "min": t.min(), "max": t.max()})
             if ep.figure and cname == OVERALL:
-                figs[f"km_{_slug(ep.name)}_overall"] = (fit, None, f"{ep.name}: overall")
+                self.figure(f"km_{_slug(ep.name)}_overall", (fit, None, f"{ep.name}: overall"))
         # the endpoint compared across the defined cohorts (e.g. HER2-low vs HER2-positive)
         if self.spec.cohorts and ep.figure:
             parts = []
@@ -287,7 +296,7 @@ class _Runner:
             if both.height and both.get_column("cohort").n_unique() >= 2:
                 fit = riskset.kaplan_meier(both, time=ep.time_col, event=ep.event_col, by="cohort", **self.km_kw)
                 p = _safe_logrank(both, ep, "cohort")
-                figs[f"km_{_slug(ep.name)}_by_cohort"] = (fit, p, f"{ep.name} by cohort")
+                self.figure(f"km_{_slug(ep.name)}_by_cohort", (fit, p, f"{ep.name} by cohort"))
         # factor levels within cohorts (subgroup KM)
         for fac in self.spec.factors:
             if fac.get("endpoint", ep.name) != ep.name or not fac.get("km", True):
@@ -314,15 +323,14 @@ class _Runner:
                     rows.append(row)
                 if ep.figure and fit.keys.height >= 2:
                     p = _grid_p(self.logrank_cohort(ep, cname), fac)
-                    figs[f"km_{_slug(ep.name)}_{_slug(cname)}_{_slug(fac['column'])}"] = (
-                        fit, p, f"{ep.name}, {cname}: {fac['name']}")
+                    self.figure(f"km_{_slug(ep.name)}_{_slug(cname)}_{_slug(fac['column'])}",
+                                (fit, p, f"{ep.name}, {cname}: {fac['name']}"))
         self.r.values[f"km_{ep.name}"] = pl.DataFrame(rows, infer_schema_length=None)
         if lms:
             self.r.values[f"landmarks_{ep.name}"] = pl.DataFrame(lms, infer_schema_length=None)
         if fu:
             self.r.values[f"followup_{ep.name}"] = pl.DataFrame(fu, infer_schema_length=None)
         self.r.tables[f"km_{ep.name}"] = T.km_display(pl.DataFrame(rows, infer_schema_length=None), ep)
-        self.r.figures.update({k: v for k, v in figs.items()})
 
     # ---- log-rank grid ----------------------------------------------------------------------
     def logrank_grid(self) -> None:
@@ -442,7 +450,7 @@ class _Runner:
         self.r.tables["cox"] = T.cox_display(tab)
         forest = T.forest_rows(tab)
         if forest.height:
-            self.r.figures["forest_cox"] = (forest, None, "Hazard ratios (Cox models)")
+            self.figure("forest_cox", (forest, None, "Hazard ratios (Cox models)"))
 
     # ---- descriptive tables -----------------------------------------------------------------
     def baseline(self) -> None:
@@ -568,14 +576,22 @@ def run_study(spec: Spec, *, jobs: int = 1, progress: Callable[[str, int, int], 
               figure_pool: FigurePool | None = None) -> StudyResult:
     """Compute every table and figure of the study (nothing is written; see :func:`write_study`).
 
-    With ``figure_pool``, each figure is sent to the pool to be drawn as soon as its
-    analysis has finished (``result.drawing``), while the other analyses run; pass the same
-    pool to :func:`write_study`.
+    With ``figure_pool``, each figure is sent to the pool to be drawn as soon as it is
+    computed (``result.drawing``), while the analyses go on; pass the same pool to
+    :func:`write_study`.
     """
     started = dt.datetime.now(dt.UTC)
     df, meta = load_study_data(spec)
     result = StudyResult(spec=spec)
-    runner = _Runner(spec, df, result)
+    drawing_lock = threading.Lock()
+
+    def draw(name: str, fig: tuple) -> None:  # called on the analysis threads
+        job = figure_args(spec, *fig)
+        fut = figure_pool.try_submit(*job)
+        with drawing_lock:
+            result.drawing[name] = (job, fut)
+
+    runner = _Runner(spec, df, result, on_figure=draw if figure_pool is not None else None)
     # outputs are merged in this order whatever the schedule (the same for any --jobs)
     tasks: list[tuple[str, Callable[[], None]]] = [
         ("baseline", runner.baseline), ("response", runner.response), ("safety", runner.safety),
@@ -604,19 +620,12 @@ def run_study(spec: Spec, *, jobs: int = 1, progress: Callable[[str, int, int], 
             with lock:
                 running.pop(i, None)
 
-    def draw(b: StudyResult) -> None:
-        if figure_pool is not None:  # drawn in the pool's processes from now on
-            for name, (obj, p, title) in b.figures.items():
-                job = figure_args(spec, obj, p, title)
-                result.drawing[name] = (job, figure_pool.try_submit(*job))
-
     buckets: dict[int, StudyResult] = {}
 
     def cox_tables() -> None:
         """The Cox table and forest plot from every model's rows, merged after the last model."""
         rows = [r for i in cox for r in buckets[i].parts["cox"]]
-        draw(tb := runner.run_task(lambda: runner.cox_tables(rows)))
-        _merge(buckets[cox[-1]], tb)
+        _merge(buckets[cox[-1]], runner.run_task(lambda: runner.cox_tables(rows)))
 
     cox_pending = bool(cox)
     with ThreadPoolExecutor(max_workers=max(1, jobs)) as pool:
@@ -625,8 +634,7 @@ def run_study(spec: Spec, *, jobs: int = 1, progress: Callable[[str, int, int], 
         while pending:  # progress is reported from this thread only, a few times a second
             finished, pending = wait(pending, timeout=0.25, return_when=FIRST_COMPLETED)
             for fut in finished:
-                draw(b := fut.result())
-                buckets[futures[fut]] = b
+                buckets[futures[fut]] = fut.result()
             if cox_pending and all(i in buckets for i in cox):
                 cox_tables()  # as soon as the models are fitted: its plot is drawn early
                 cox_pending = False
