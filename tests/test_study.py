@@ -402,3 +402,42 @@ def test_case_levels(expr, levels):
     from riskset.study.load import case_levels
 
     assert case_levels(expr) == levels
+
+
+def test_integer_columns_narrowed_after_load_results_equal(monkeypatch):
+    """Integer columns no SQL expression reads are narrowed after the load (Int64 0/1 flags
+    and grades to Int8); columns SQL reads keep their type; every table of the example
+    study equals the run without narrowing."""
+    import riskset.study.load as L
+
+    spec = Path(riskset.__file__).parent / "study" / "examples" / "tdxd.toml"
+    df, _ = L.load_study_data(load_spec(spec))
+    assert df.schema["liver_met"] == pl.Int8 and df.schema["ae_neutropenia_grade"] == pl.Int8
+    assert df.schema["anti_her2_lines_lt3"] == pl.Int8  # a derived 0/1 column too
+    assert df.schema["age"] == pl.Int64 and df.schema["prior_lines"] == pl.Int64  # read by [derive]
+    narrowed = run_study(load_spec(spec))
+    monkeypatch.setattr(L, "_narrow_integers", lambda frame, columns: frame)
+    assert L.load_study_data(load_spec(spec))[0].schema["liver_met"] == pl.Int64
+    plain = run_study(load_spec(spec))
+
+    def same_types(t: pl.DataFrame) -> pl.DataFrame:
+        return t.with_columns(pl.col(c).cast(pl.Int64) for c, dt in t.schema.items() if dt.is_integer())
+
+    assert narrowed.values.keys() == plain.values.keys()
+    for k in plain.values:
+        assert_frame_equal(same_types(narrowed.values[k]), same_types(plain.values[k]))
+    for k in plain.tables:
+        assert_frame_equal(narrowed.tables[k], plain.tables[k])
+    assert narrowed.notes == plain.notes
+
+
+def test_narrow_integers_picks_the_narrowest_type():
+    from riskset.study.load import _narrow_integers
+
+    df = pl.DataFrame({"flag": [0, 1, None], "big": [0, 40_000, 1], "neg": [-129, 0, 5],
+                       "none": pl.Series([None, None, None], dtype=pl.Int64), "f": [0.5, 1.0, 2.0]})
+    out = _narrow_integers(df, df.columns)
+    assert out.schema == pl.Schema({"flag": pl.Int8, "big": pl.Int32, "neg": pl.Int16, "none": pl.Int64,
+                                    "f": pl.Float64})
+    assert_frame_equal(out.cast(df.schema), df)
+    assert _narrow_integers(df, ["f"]).schema == df.schema
