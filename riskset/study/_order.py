@@ -40,8 +40,9 @@ from riskset.io.validate import _column_codes
 CODED_LEVELS = 64
 
 
-def time_order(frame: pl.DataFrame, time: str, event: str, days: str | None = None) -> pl.Series:
-    """Row order by the kernels' own sort key (:func:`riskset.engine.eventtable.time_event_keys`).
+def time_order(frame: pl.DataFrame, time: str, event: str, days: str | None = None) -> np.ndarray:
+    """Row order (``numpy.intp`` row numbers) by the kernels' own sort key
+    (:func:`riskset.engine.eventtable.time_event_keys`).
 
     ``days`` names an integer column in the order of ``time`` (an endpoint derived from
     dates: time = days / unit length); rows are then ordered by ``(days, event)`` with a
@@ -57,9 +58,10 @@ def time_order(frame: pl.DataFrame, time: str, event: str, days: str | None = No
     if d is not None and d.dtype in (pl.Int32, pl.Int64) and d.null_count() == 0:
         order = grid_key_order(np.ascontiguousarray(d.to_numpy()), e)
         if order.size == e.size:
-            return pl.Series(order, dtype=pl.get_index_type())
+            return order.astype(np.intp, copy=False)
     t = np.ascontiguousarray(frame.get_column(time).cast(pl.Float64).to_numpy())
-    return pl.Series(time_event_keys(t, e)).arg_sort()  # Polars' multithreaded sort: ~2x numpy's
+    # Polars' multithreaded sort: ~2x numpy's
+    return pl.Series(time_event_keys(t, e)).arg_sort().to_numpy().astype(np.intp)
 
 
 @dataclass
@@ -135,13 +137,14 @@ def _gather(columns: list[np.ndarray], idx: np.ndarray) -> list[np.ndarray]:
     return [np.ascontiguousarray(rows[:, j]).view(c.dtype) for j, c in enumerate(columns)]
 
 
-def ordered_frame(frame: pl.DataFrame, order: pl.Series, keep: set[str]) -> pl.DataFrame:
-    """``frame``'s rows in ``order`` with its columns compacted (see the module docstring)."""
+def ordered_frame(frame: pl.DataFrame, order: np.ndarray, keep: set[str]) -> pl.DataFrame:
+    """``frame``'s rows in ``order`` (row numbers, as :func:`time_order` gives) with its
+    columns compacted (see the module docstring)."""
     workers = min(4, os.cpu_count() or 1)
     with ThreadPoolExecutor(max_workers=workers) as pool:
         plan = list(pool.map(lambda s: _plan(s, keep), frame.get_columns()))
     out: list[pl.Series | None] = [None] * len(plan)
-    idx = order.to_numpy().astype(np.intp)  # once: numpy.take would convert it per column
+    idx = np.asarray(order, dtype=np.intp)  # numpy.take would convert any other type per column
     taken = [i for i, c in enumerate(plan) if c.values is not None]
     small = [i for i in taken if plan[i].values.itemsize == 1]
     groups = [small[j:j + 8] for j in range(0, len(small), 8)] if len(small) > 1 else []
@@ -153,7 +156,8 @@ def ordered_frame(frame: pl.DataFrame, order: pl.Series, keep: set[str]) -> pl.D
                 out[i] = plan[i].rebuild(v)
     rest = [i for i, c in enumerate(plan) if c.values is None]
     if rest:  # random gathers are memory-latency bound and release the GIL: overlap a few
+        rows = pl.Series(idx, dtype=pl.get_index_type())
         with ThreadPoolExecutor(max_workers=workers) as pool:
-            for i, s in zip(rest, pool.map(lambda i: plan[i].series.gather(order), rest), strict=True):
+            for i, s in zip(rest, pool.map(lambda i: plan[i].series.gather(rows), rest), strict=True):
                 out[i] = s
     return pl.DataFrame(out)
