@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import re
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
@@ -97,6 +98,15 @@ def load_study_data(spec: Spec) -> tuple[pl.DataFrame, dict[str, Any]]:
     lf, files = _source(spec)
     available = lf.collect_schema().names()
     need = used_columns(spec, available)
+    with ThreadPoolExecutor(max_workers=1) as hasher:  # the files' hash while they are read
+        digest = hasher.submit(data_hash, files)
+        df = _load_frame(spec, lf, need)
+    meta = {"data_files": [str(f) for f in files], "data_sha256": digest.result(), "n_rows": df.height,
+            "columns_read": need}
+    return df, meta
+
+
+def _load_frame(spec: Spec, lf: pl.LazyFrame, need: list[str]) -> pl.DataFrame:
     try:
         df = lf.select(need).collect()  # the only read of the source: used columns only
     except Exception as exc:
@@ -113,10 +123,7 @@ def load_study_data(spec: Spec) -> tuple[pl.DataFrame, dict[str, Any]]:
                 raise SpecError(f"endpoint {e.name!r}: cannot derive the time from dates "
                                 f"({e.start}, {e.event_date}, {e.censor_date}): {exc}") from None
     sql_read = _read_by_sql(spec)
-    df = _narrow_integers(df, [c for c in [*need, *spec.derive] if c not in sql_read])
-    meta = {"data_files": [str(f) for f in files], "data_sha256": data_hash(files), "n_rows": df.height,
-            "columns_read": need}
-    return df, meta
+    return _narrow_integers(df, [c for c in [*need, *spec.derive] if c not in sql_read])
 
 
 def _endpoint_exprs(e: Endpoint) -> list[pl.Expr]:
