@@ -279,6 +279,8 @@ class _Runner:
             lms += lm
             f = followup_summary(fit.reverse()).row(0, named=True)  # = riskset.median_followup(frame)
             t = frame.get_column(ep.time_col)
+            if t.is_sorted():  # the endpoint's rows are in time order: median, min, max in O(1)
+                t = t.set_sorted()
             fu.append({"endpoint": ep.name, "cohort": cname, "reverse_km_median": f["median_followup"],
                        "lower": f["lower"], "upper": f["upper"], "median_observed": t.median(),
                        "min": t.min(), "max": t.max()})
