@@ -404,20 +404,55 @@ def test_case_levels(expr, levels):
     assert case_levels(expr) == levels
 
 
-def test_integer_columns_narrowed_after_load_results_equal(monkeypatch):
+RAW_TIME_SPEC = '''
+[study]
+title = "integer time"
+[data]
+path = "d.csv"
+[[cohort]]
+name = "tam"
+filter = "hormon = 1"
+[[endpoint]]
+name = "RFS"
+time = "rfstime"
+event = "status"
+landmarks = [365, 730]
+[[factor]]
+name = "Grade"
+column = "grade"
+endpoint = "RFS"
+[[cox]]
+name = "grade and nodes"
+endpoint = "RFS"
+covariates = ["grade", "nodes"]
+[baseline]
+continuous = ["age", "nodes"]
+categorical = ["grade", "meno"]
+'''
+
+
+@pytest.mark.parametrize("which", ["tdxd", "integer time"])
+def test_integer_columns_narrowed_after_load_results_equal(which, tmp_path, monkeypatch):
     """Integer columns no SQL expression reads are narrowed after the load (Int64 0/1 flags
-    and grades to Int8); columns SQL reads keep their type; every table of the example
-    study equals the run without narrowing."""
+    and grades to Int8, an integer time column in days to Int16); columns SQL reads keep
+    their type; every table equals the run without narrowing."""
     import riskset.study.load as L
 
-    spec = Path(riskset.__file__).parent / "study" / "examples" / "tdxd.toml"
-    df, _ = L.load_study_data(load_spec(spec))
-    assert df.schema["liver_met"] == pl.Int8 and df.schema["ae_neutropenia_grade"] == pl.Int8
-    assert df.schema["anti_her2_lines_lt3"] == pl.Int8  # a derived 0/1 column too
-    assert df.schema["age"] == pl.Int64 and df.schema["prior_lines"] == pl.Int64  # read by [derive]
+    if which == "tdxd":
+        spec = Path(riskset.__file__).parent / "study" / "examples" / "tdxd.toml"
+        df, _ = L.load_study_data(load_spec(spec))
+        assert df.schema["liver_met"] == pl.Int8 and df.schema["ae_neutropenia_grade"] == pl.Int8
+        assert df.schema["anti_her2_lines_lt3"] == pl.Int8  # a derived 0/1 column too
+        assert df.schema["age"] == pl.Int64 and df.schema["prior_lines"] == pl.Int64  # read by [derive]
+    else:
+        riskset.datasets.load("gbsg").write_csv(tmp_path / "d.csv")
+        spec = tmp_path / "spec.toml"
+        spec.write_text(RAW_TIME_SPEC)
+        df, _ = L.load_study_data(load_spec(spec))
+        assert df.schema["rfstime"] == pl.Int16 and df.schema["status"] == pl.Int8
+        assert df.schema["hormon"] == pl.Int64  # read by a cohort filter
     narrowed = run_study(load_spec(spec))
     monkeypatch.setattr(L, "_narrow_integers", lambda frame, columns: frame)
-    assert L.load_study_data(load_spec(spec))[0].schema["liver_met"] == pl.Int64
     plain = run_study(load_spec(spec))
 
     def same_types(t: pl.DataFrame) -> pl.DataFrame:
