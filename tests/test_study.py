@@ -431,11 +431,12 @@ categorical = ["grade", "meno"]
 '''
 
 
-@pytest.mark.parametrize("which", ["tdxd", "integer time"])
+@pytest.mark.parametrize("which", ["tdxd", "integer time", "integer time, parquet"])
 def test_integer_columns_narrowed_after_load_results_equal(which, tmp_path, monkeypatch):
-    """Integer columns no SQL expression reads are narrowed after the load (Int64 0/1 flags
-    and grades to Int8, an integer time column in days to Int16); columns SQL reads keep
-    their type; every table equals the run without narrowing."""
+    """Integer columns no SQL expression reads are narrowed (Int64 0/1 flags and grades to
+    Int8, an integer time column in days to Int16): after the load for a CSV, as they are
+    read for Parquet; columns SQL reads keep their type; every table equals the run without
+    narrowing."""
     import riskset.study.load as L
 
     if which == "tdxd":
@@ -445,14 +446,19 @@ def test_integer_columns_narrowed_after_load_results_equal(which, tmp_path, monk
         assert df.schema["anti_her2_lines_lt3"] == pl.Int8  # a derived 0/1 column too
         assert df.schema["age"] == pl.Int64 and df.schema["prior_lines"] == pl.Int64  # read by [derive]
     else:
-        riskset.datasets.load("gbsg").write_csv(tmp_path / "d.csv")
+        data = riskset.datasets.load("gbsg")
+        if which.endswith("parquet"):
+            data.write_parquet(tmp_path / "d.parquet")
+        else:
+            data.write_csv(tmp_path / "d.csv")
         spec = tmp_path / "spec.toml"
-        spec.write_text(RAW_TIME_SPEC)
+        spec.write_text(RAW_TIME_SPEC.replace('"d.csv"', '"d.parquet"') if which.endswith("parquet") else RAW_TIME_SPEC)
         df, _ = L.load_study_data(load_spec(spec))
         assert df.schema["rfstime"] == pl.Int16 and df.schema["status"] == pl.Int8
         assert df.schema["hormon"] == pl.Int64  # read by a cohort filter
     narrowed = run_study(load_spec(spec))
-    monkeypatch.setattr(L, "_narrow_integers", lambda frame, columns: frame)
+    monkeypatch.setattr(L, "_narrow_types", lambda frame, schema, columns: {})
+    assert L.load_study_data(load_spec(spec))[0].schema["liver_met" if which == "tdxd" else "status"] == pl.Int64
     plain = run_study(load_spec(spec))
 
     def same_types(t: pl.DataFrame) -> pl.DataFrame:
