@@ -135,9 +135,16 @@ def test_missing_column_names_column_and_suggests(tmp_path):
         run_study(spec)
 
 
-def test_failing_derived_expression_names_it(tmp_path):
+@pytest.mark.parametrize("fmt", ["csv", "parquet"])
+def test_failing_derived_expression_names_it(tmp_path, fmt):
+    """Also from a Parquet source, which is read, derived and pruned in one streaming query:
+    a failure there is redone step by step so that the error names the expression."""
     p = small_spec(tmp_path)
-    p.write_text(p.read_text().replace('months = "rfstime / 30.4375"', 'months = "rfstime / 30.4375"\nbad = "UPPER(age)"'))
+    text = p.read_text().replace('months = "rfstime / 30.4375"', 'months = "rfstime / 30.4375"\nbad = "UPPER(age)"')
+    if fmt == "parquet":
+        riskset.datasets.load("gbsg").write_parquet(tmp_path / "d.parquet")
+        text = text.replace('"d.csv"', '"d.parquet"')
+    p.write_text(text)
     with pytest.raises(SpecError, match="derived variable 'bad'"):
         run_study(load_spec(p))
 

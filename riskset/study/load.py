@@ -51,17 +51,17 @@ def _roots(expr: str) -> set[str]:
     return set(sql(expr).meta.root_names())
 
 
-def used_columns(spec: Spec, available: list[str]) -> list[str]:
-    """Columns of the source the spec needs (derived names excluded)."""
+def _analysis_columns(spec: Spec) -> set[str]:
+    """Columns the analyses read once the data are loaded: cohort filters, endpoint
+    populations and time/event columns, factors, Cox terms, the tables' columns, the id.
+    (The roots of derived variables and the dates of date-derived endpoints are read only to
+    compute those.)"""
     cols: set[str] = set()
-    derived = set(spec.derive)
-    for expr in spec.derive.values():
-        cols |= _roots(expr)
     for c in spec.cohorts:
         if c.get("filter"):
             cols |= _roots(c["filter"])
     for e in spec.endpoints:
-        cols |= {x for x in (e.time, e.event, e.start, e.event_date, e.censor_date) if x}
+        cols |= {x for x in (e.time, e.event) if x}
         if e.population:
             cols |= _roots(e.population)
     for f in spec.factors:
@@ -79,6 +79,17 @@ def used_columns(spec: Spec, available: list[str]) -> list[str]:
         cols.add(c["column"])
     if spec.id_column:
         cols.add(spec.id_column)
+    return cols
+
+
+def used_columns(spec: Spec, available: list[str]) -> list[str]:
+    """Columns of the source the spec needs (derived names excluded)."""
+    derived = set(spec.derive)
+    cols = _analysis_columns(spec)
+    for expr in spec.derive.values():
+        cols |= _roots(expr)
+    for e in spec.endpoints:
+        cols |= {x for x in (e.time, e.event, e.start, e.event_date, e.censor_date) if x}
     need = sorted(cols - derived)
     missing = [c for c in need if c not in available]
     if missing:
@@ -93,8 +104,9 @@ def used_columns(spec: Spec, available: list[str]) -> list[str]:
 
 
 def load_study_data(spec: Spec) -> tuple[pl.DataFrame, dict[str, Any]]:
-    """Scan the source, read only the used columns, add derived and endpoint columns, and
-    narrow the integer columns no SQL expression reads (:func:`_narrow_integers`)."""
+    """Scan the source, read only the used columns, add derived and endpoint columns, narrow
+    the integer columns no SQL expression reads (:func:`_narrow_integers`), and keep the
+    columns the analyses read (:func:`_analysis_columns`, the derived ones, the endpoints')."""
     lf, files = _source(spec)
     available = lf.collect_schema().names()
     need = used_columns(spec, available)
@@ -114,17 +126,34 @@ _COLUMNAR = {".parquet", ".pq", ".arrow", ".ipc", ".feather"}
 def _load_frame(spec: Spec, lf: pl.LazyFrame, need: list[str], files: list[Path]) -> pl.DataFrame:
     sql_read = _read_by_sql(spec)
     narrow = [c for c in need if c not in sql_read]
-    try:  # the only read of the source (after, for a columnar one, the integers' ranges)
-        if files and all(f.suffix.lower() in _COLUMNAR for f in files):
-            casts = _narrow_types(lf, lf.collect_schema(), narrow)
-            df = lf.select(pl.col(c).cast(casts[c]) if c in casts else pl.col(c) for c in need).collect()
-            narrow = []
-        else:
-            df = lf.select(need).collect()
+    columnar = bool(files) and all(f.suffix.lower() in _COLUMNAR for f in files)
+    try:  # a columnar source's integers are narrowed as they are read: first their ranges
+        casts = _narrow_types(lf, lf.collect_schema(), narrow) if columnar else {}
+    except Exception as exc:
+        raise SpecError(f"reading the study data failed: {exc}") from None
+    read = lf.select(pl.col(c).cast(casts[c]) if c in casts else pl.col(c) for c in need)
+    dated = [e for e in spec.endpoints if e.start]
+    keep = (_analysis_columns(spec) | set(spec.derive)
+            | {c for e in dated for c in (e.time_col, e.event_col, e.days_col)})
+    later = [c for c in spec.derive if c not in sql_read]  # derived integers, narrowed after
+    if columnar:
+        # one streaming query reads, derives and computes the endpoint times, and keeps only
+        # the columns the analyses read: a date or a column only [derive] reads is never held
+        # whole (~0.5 GB and ~140,000 page faults less at 10 million rows)
+        try:
+            q = _derive(read, spec.derive, coded=_codable(spec)).with_columns(
+                x for e in dated for x in _endpoint_exprs(e))
+            df = q.select(c for c in q.collect_schema().names() if c in keep).collect(engine="streaming")
+            return _narrow_integers(df, [c for c in later if c in keep])
+        except SpecError:
+            raise
+        except Exception:
+            pass  # redone step by step below, so that the error names the step that failed
+    try:
+        df = read.collect()  # the only read of the source: used columns only
     except Exception as exc:
         raise SpecError(f"reading the study data failed: {exc}") from None
     df = _derive(df, spec.derive, coded=_codable(spec))
-    dated = [e for e in spec.endpoints if e.start]
     try:  # all date-derived endpoints in one pass; on failure, one at a time to name the endpoint
         df = df.with_columns(x for e in dated for x in _endpoint_exprs(e))
     except Exception:
@@ -134,7 +163,8 @@ def _load_frame(spec: Spec, lf: pl.LazyFrame, need: list[str], files: list[Path]
             except Exception as exc:
                 raise SpecError(f"endpoint {e.name!r}: cannot derive the time from dates "
                                 f"({e.start}, {e.event_date}, {e.censor_date}): {exc}") from None
-    return _narrow_integers(df, [*narrow, *(c for c in spec.derive if c not in sql_read)])
+    df = df.select(c for c in df.columns if c in keep)
+    return _narrow_integers(df, [c for c in [*narrow, *later] if c in keep and c not in casts])
 
 
 def _endpoint_exprs(e: Endpoint) -> list[pl.Expr]:
@@ -232,8 +262,9 @@ def _narrow_integers(df: pl.DataFrame, columns: list[str]) -> pl.DataFrame:
     return df.with_columns(pl.col(c).cast(t) for c, t in casts.items()) if casts else df
 
 
-def _derive(df: pl.DataFrame, derive: dict[str, str], *, coded: set[str] = frozenset()) -> pl.DataFrame:
-    """Add the derived variables, in spec order.
+def _derive(df: pl.DataFrame | pl.LazyFrame, derive: dict[str, str], *,
+            coded: set[str] = frozenset()) -> pl.DataFrame | pl.LazyFrame:
+    """Add the derived variables, in spec order (to a frame, or to a query).
 
     Consecutive expressions that do not read each other are evaluated together (Polars runs
     them in parallel); a batch that fails is redone one expression at a time, so the error
@@ -251,7 +282,7 @@ def _derive(df: pl.DataFrame, derive: dict[str, str], *, coded: set[str] = froze
         levels = case_levels(expr) if enum and name in coded else None
         return (e.cast(pl.Enum(levels)) if levels else e).alias(name)
 
-    def one(frame: pl.DataFrame, name: str, expr: str) -> pl.DataFrame:
+    def one(frame: pl.DataFrame | pl.LazyFrame, name: str, expr: str) -> pl.DataFrame | pl.LazyFrame:
         try:
             return frame.with_columns(expr_of(name, expr))
         except Exception:
@@ -261,7 +292,7 @@ def _derive(df: pl.DataFrame, derive: dict[str, str], *, coded: set[str] = froze
         except Exception as exc:
             raise SpecError(f"derived variable {name!r} = {expr!r} failed: {exc}") from None
 
-    def flush(frame: pl.DataFrame, batch: list[tuple[str, str]]) -> pl.DataFrame:
+    def flush(frame: pl.DataFrame | pl.LazyFrame, batch: list[tuple[str, str]]) -> pl.DataFrame | pl.LazyFrame:
         if not batch:
             return frame
         try:
@@ -269,7 +300,8 @@ def _derive(df: pl.DataFrame, derive: dict[str, str], *, coded: set[str] = froze
         except Exception:
             for name, expr in batch:
                 frame = one(frame, name, expr)
-        decimal = [n for n, _ in batch if isinstance(frame.schema[n], pl.Decimal)]  # e.g. DECIMAL data
+        schema = frame.collect_schema()
+        decimal = [n for n, _ in batch if isinstance(schema[n], pl.Decimal)]  # e.g. DECIMAL data
         return frame.with_columns(pl.col(n).cast(pl.Float64) for n in decimal) if decimal else frame
 
     batch: list[tuple[str, str]] = []
