@@ -464,7 +464,7 @@ def test_integer_columns_narrowed_after_load_results_equal(which, tmp_path, monk
         assert df.schema["rfstime"] == pl.Int16 and df.schema["status"] == pl.Int8
         assert df.schema["hormon"] == pl.Int64  # read by a cohort filter
     narrowed = run_study(load_spec(spec))
-    monkeypatch.setattr(L, "_narrow_types", lambda frame, schema, columns: {})
+    monkeypatch.setattr(L, "_narrow_types", lambda frame, columns: {})
     assert L.load_study_data(load_spec(spec))[0].schema["liver_met" if which == "tdxd" else "status"] == pl.Int64
     plain = run_study(load_spec(spec))
 

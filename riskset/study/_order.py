@@ -80,28 +80,24 @@ def _string_codes(s: pl.Series) -> _Column | None:
     codes, levels = _column_codes(s, string_codes=np.uint8)
     if levels.len() > CODED_LEVELS:
         return None
-    enum = levels.cast(pl.Enum(levels.to_list()))  # gathering from it builds the Enum column
+    return _coded(s.name, codes.astype(np.uint8), levels.cast(pl.Enum(levels.to_list())))
+
+
+def _coded(name: str, codes: np.ndarray, enum: pl.Series) -> _Column:
+    """Codes into ``enum`` (one row per level, in code order), rebuilt after the gather as
+    the Enum column: gathering from ``enum`` builds it."""
 
     def rebuild(v: np.ndarray) -> pl.Series:
-        return enum.gather(pl.Series(v)).alias(s.name)
+        return enum.gather(pl.Series(v)).alias(name)
 
-    return _Column(s.name, codes.astype(np.uint8), rebuild)
-
-
-def _enum_codes(s: pl.Series) -> _Column:
-    """A null-free Enum column as its physical codes, rebuilt after the gather."""
-    enum = s.dtype.categories.cast(s.dtype)
-
-    def rebuild(v: np.ndarray) -> pl.Series:
-        return enum.gather(pl.Series(v)).alias(s.name)
-
-    return _Column(s.name, np.ascontiguousarray(s.to_physical().to_numpy()), rebuild)
+    return _Column(name, codes, rebuild)
 
 
 def _plan(s: pl.Series, keep: set[str]) -> _Column:
     if s.null_count() == 0 and s.len() > 0:
-        if isinstance(s.dtype, pl.Enum):
-            return _enum_codes(s)
+        if isinstance(s.dtype, pl.Enum):  # its own codes
+            return _coded(s.name, np.ascontiguousarray(s.to_physical().to_numpy()),
+                          s.dtype.categories.cast(s.dtype))
         if s.name not in keep:
             if s.dtype.is_integer():
                 s = s.shrink_dtype()

@@ -128,7 +128,7 @@ def _load_frame(spec: Spec, lf: pl.LazyFrame, need: list[str], files: list[Path]
     narrow = [c for c in need if c not in sql_read]
     columnar = bool(files) and all(f.suffix.lower() in _COLUMNAR for f in files)
     try:  # a columnar source's integers are narrowed as they are read: first their ranges
-        casts = _narrow_types(lf, lf.collect_schema(), narrow) if columnar else {}
+        casts = _narrow_types(lf, narrow) if columnar else {}
     except Exception as exc:
         raise SpecError(f"reading the study data failed: {exc}") from None
     read = lf.select(pl.col(c).cast(casts[c]) if c in casts else pl.col(c) for c in need)
@@ -136,15 +136,16 @@ def _load_frame(spec: Spec, lf: pl.LazyFrame, need: list[str], files: list[Path]
     keep = (_analysis_columns(spec) | set(spec.derive)
             | {c for e in dated for c in (e.time_col, e.event_col, e.days_col)})
     later = [c for c in spec.derive if c not in sql_read]  # derived integers, narrowed after
+    coded = _codable(spec)
     if columnar:
         # one streaming query reads, derives and computes the endpoint times, and keeps only
         # the columns the analyses read: a date or a column only [derive] reads is never held
         # whole (~0.5 GB and ~140,000 page faults less at 10 million rows)
         try:
-            q = _derive(read, spec.derive, coded=_codable(spec)).with_columns(
+            q = _derive(read, spec.derive, coded=coded).with_columns(
                 x for e in dated for x in _endpoint_exprs(e))
             df = q.select(c for c in q.collect_schema().names() if c in keep).collect(engine="streaming")
-            return _narrow_integers(df, [c for c in later if c in keep])
+            return _narrow_integers(df, later)
         except SpecError:
             raise
         except Exception:
@@ -153,7 +154,7 @@ def _load_frame(spec: Spec, lf: pl.LazyFrame, need: list[str], files: list[Path]
         df = read.collect()  # the only read of the source: used columns only
     except Exception as exc:
         raise SpecError(f"reading the study data failed: {exc}") from None
-    df = _derive(df, spec.derive, coded=_codable(spec))
+    df = _derive(df, spec.derive, coded=coded)
     try:  # all date-derived endpoints in one pass; on failure, one at a time to name the endpoint
         df = df.with_columns(x for e in dated for x in _endpoint_exprs(e))
     except Exception:
@@ -226,9 +227,10 @@ _INTS = ((pl.Int8, 1, -(2**7), 2**7 - 1), (pl.Int16, 2, -(2**15), 2**15 - 1),
          (pl.Int32, 4, -(2**31), 2**31 - 1), (pl.Int64, 8, -(2**63), 2**63 - 1))
 
 
-def _narrow_types(frame: pl.DataFrame | pl.LazyFrame, schema: pl.Schema, columns: list[str]) -> dict[str, pl.DataType]:
+def _narrow_types(frame: pl.DataFrame | pl.LazyFrame, columns: list[str]) -> dict[str, pl.DataType]:
     """``{column: narrower type}`` for the integer ``columns`` whose values fit a narrower
     signed type (one query for every column's range; an all-missing column stays)."""
+    schema = frame.collect_schema()
     width = {t: w for t, w, _, _ in _INTS}
     ints = [c for c in dict.fromkeys(columns) if schema[c] in width]
     if not ints:
@@ -258,7 +260,7 @@ def _narrow_integers(df: pl.DataFrame, columns: list[str]) -> pl.DataFrame:
     """
     if df.height == 0:
         return df
-    casts = _narrow_types(df, df.schema, columns)
+    casts = _narrow_types(df, columns)
     return df.with_columns(pl.col(c).cast(t) for c, t in casts.items()) if casts else df
 
 

@@ -16,7 +16,7 @@ the GIL; one task per Cox model) writing into its own bucket; buckets are merged
 order, so outputs do not depend on ``jobs``. Tasks keep riskset's warnings to themselves
 with ``errors.quiet`` (per thread), never ``warnings.catch_warnings`` (process-wide). With a
 ``figure_pool`` (:class:`riskset.report.pool.FigurePool`) each figure is sent to worker
-processes as soon as its task finishes. Outputs are written into a temporary folder next to
+processes as soon as it is computed (:meth:`_Runner.figure`). Outputs are written into a temporary folder next to
 ``out`` and moved into place in one rename (:mod:`riskset.study.write`), so a reader never
 sees a half-written study.
 """
