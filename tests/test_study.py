@@ -411,6 +411,29 @@ def test_case_levels(expr, levels):
     assert case_levels(expr) == levels
 
 
+@pytest.mark.parametrize(("expr", "codes_sql"), [
+    ("CASE WHEN age IS NULL THEN NULL WHEN age >= 50 THEN '>= 50' ELSE '< 50' END",
+     "CASE WHEN age IS NULL THEN NULL WHEN age >= 50 THEN 1 ELSE 0 END"),
+    ("case x when 1 then 'one' when 2 then 'two' end", "case x when 1 then 0 when 2 then 1 end"),
+    ("CASE WHEN s = 'THEN' THEN 'it''s' WHEN s = '1' THEN '1' ELSE 'b' END",
+     "CASE WHEN s = 'THEN' THEN 2 WHEN s = '1' THEN 0 ELSE 1 END"),
+])
+def test_case_codes_compute_the_enum_of_the_string_case(expr, codes_sql):
+    """The recoded CASE (result literals -> level positions, condition literals kept) viewed
+    as the Enum equals the string CASE cast to it, nulls included."""
+    from riskset.study.load import _derive, case_codes
+    from riskset.study.spec import sql
+
+    levels, got = case_codes(expr)
+    assert got == codes_sql
+    df = pl.DataFrame({"age": [20, 70, None, 50], "x": [1, 2, 3, None],
+                       "s": ["THEN", "1", None, "z"]})
+    want = df.select(sql(expr).cast(pl.Enum(levels)).alias("v"))
+    assert want.get_column("v").null_count() < df.height
+    assert_frame_equal(_derive(df, {"v": expr}, coded={"v"}).select("v"), want)
+    assert_frame_equal(_derive(df.lazy(), {"v": expr}, coded={"v"}).select("v").collect(), want)
+
+
 RAW_TIME_SPEC = '''
 [study]
 title = "integer time"

@@ -189,10 +189,19 @@ def case_levels(expr: str) -> list[str] | None:
     ``CASE WHEN age >= 50 THEN '>= 50' ELSE '< 50' END`` -> ``['< 50', '>= 50']``; ``None``
     for any other expression (a result that is a column, a function, a nested CASE...).
     """
+    coded = case_codes(expr)
+    return None if coded is None else coded[0]
+
+
+def case_codes(expr: str) -> tuple[list[str], str] | None:
+    """:func:`case_levels` and the same ``CASE`` with each result literal replaced by the
+    position of its level (``... THEN 1 ELSE 0 END``): the SQL that computes an Enum's
+    physical codes directly, without making a string per row (literals in the conditions are
+    kept as they are). ``None`` where :func:`case_levels` is ``None``."""
     found: list[str] = []
 
     def mark(m: re.Match) -> str:  # literals out of the way of the keyword search
-        found.append(m.group(0)[1:-1].replace("''", "'"))
+        found.append(m.group(0))
         return f"'{len(found) - 1}'"
 
     masked = _QUOTED.sub(mark, expr.strip())
@@ -201,8 +210,23 @@ def case_levels(expr: str) -> list[str] | None:
     results = _LITERAL_RESULT.findall(masked)
     if not results or len(results) != len(_RESULT.findall(masked)):
         return None
-    levels = sorted({found[int(r[1:-1])] for r in results if r.upper() != "NULL"})
-    return levels or None
+
+    def text(i: int) -> str:
+        return found[i][1:-1].replace("''", "'")
+
+    levels = sorted({text(int(r[1:-1])) for r in results if r.upper() != "NULL"})
+    if not levels:
+        return None
+
+    def code(m: re.Match) -> str:  # a result literal -> its level's position
+        lit = m.group(1)
+        return m.group(0) if lit.upper() == "NULL" else m.group(0).replace(lit, str(levels.index(text(int(lit[1:-1])))))
+
+    recoded = _LITERAL_RESULT.sub(code, masked)
+    return levels, _PLACEHOLDER.sub(lambda m: found[int(m.group(0)[1:-1])], recoded)
+
+
+_PLACEHOLDER = re.compile(r"'\d+'")
 
 
 def _read_by_sql(spec: Spec) -> set[str]:
@@ -280,9 +304,14 @@ def _derive(df: pl.DataFrame | pl.LazyFrame, derive: dict[str, str], *,
     """
 
     def expr_of(name: str, expr: str, *, enum: bool = True) -> pl.Expr:
-        e = sql(expr)
-        levels = case_levels(expr) if enum and name in coded else None
-        return (e.cast(pl.Enum(levels)) if levels else e).alias(name)
+        parsed = case_codes(expr) if enum and name in coded else None
+        if parsed is None:
+            return sql(expr).alias(name)
+        levels, codes_sql = parsed
+        dtype = pl.Enum(levels)
+        # the codes themselves, then viewed as the Enum (no string made per row)
+        physical = pl.Series(dtype=dtype).to_physical().dtype
+        return sql(codes_sql).cast(physical).cat.to(dtype).alias(name)
 
     def one(frame: pl.DataFrame | pl.LazyFrame, name: str, expr: str) -> pl.DataFrame | pl.LazyFrame:
         try:
