@@ -31,10 +31,11 @@ Method (no comparison sort of row indices)
        backward pass that fills ``n_risk`` as a running sum of exits at or after ``t`` minus
        entries at or after ``t`` (summing from the tail, as R does, keeps small late risk sets
        exact for weighted data).
-    Rows already in key order (checked in one pass, :func:`is_key_sorted`, or within each
-    group, :func:`is_group_key_sorted`; the study runner orders each endpoint once) skip
-    steps 1-2: :func:`table_from_sorted` collapses the runs straight from the columns, with
-    no key buffer and no scatter, summing in the same order.
+    Rows already in key order within each group (the study runner orders each endpoint
+    once) skip steps 1-2: :func:`table_from_sorted` collapses the runs straight from the
+    columns, with no key buffer and no scatter, summing in the same order; its first pass
+    is the order check (:func:`is_group_key_sorted`'s definition), and it gives up at the
+    first row out of order.
 Inputs
     ``time[n]`` float64 >= 0, finite; ``event[n]`` int8 in {0, 1}; ``codes[n]`` int64 in
     ``0..G-1``; optional ``weights[n]`` float64 >= 0; optional ``entry[n]`` float64 < time.
@@ -277,19 +278,34 @@ def is_group_key_sorted(time, event, codes, n_groups):
 
 @kernel
 def table_from_sorted(time, event, codes, n_groups, weights, weighted):
-    """Steps 1-3 for rows already in key order (:func:`is_key_sorted`) or in key order within
-    each group (:func:`is_group_key_sorted`): runs of equal times are collapsed straight from
-    the columns, with no key buffer and no scatter. Sums run in the same order as :func:`table_from_keys`
-    (the stable partition keeps input order), so the results are identical."""
+    """Steps 1-3 for rows in key order within each group (what :func:`is_group_key_sorted`
+    tests; :func:`is_key_sorted` for one group): runs of equal times are collapsed straight
+    from the columns, with no key buffer and no scatter. Sums run in the same order as
+    :func:`table_from_keys` (the stable partition keeps input order), so the results are
+    identical.
+
+    Pass 1 is the order check itself: ``ok`` is False (and the tables empty) as soon as a
+    row is out of key order within its group, and the caller takes the keyed path instead.
+    """
     n = time.shape[0]
     n_rows = np.zeros(n_groups, dtype=np.int64)
     m_g = np.zeros(n_groups, dtype=np.int64)
     last = np.zeros(n_groups, dtype=np.float64)
-    for i in range(n):  # pass 1: distinct times per group
+    last_e = np.zeros(n_groups, dtype=np.int64)
+    for i in range(n):  # pass 1: distinct times per group, and the key order
         g = codes[i]
-        if n_rows[g] == 0 or time[i] != last[g]:
+        t = time[i]
+        e = np.int64(event[i])
+        if n_rows[g] == 0 or t != last[g]:
+            if n_rows[g] != 0 and t < last[g]:
+                return (False, np.empty(0, dtype=np.float64), np.empty(0, dtype=np.float64),
+                        np.empty(0, dtype=np.float64), np.zeros(n_groups + 1, dtype=np.int64), n_rows)
             m_g[g] += 1
-            last[g] = time[i]
+            last[g] = t
+        elif e < last_e[g]:  # an event before a censoring at the same time
+            return (False, np.empty(0, dtype=np.float64), np.empty(0, dtype=np.float64),
+                    np.empty(0, dtype=np.float64), np.zeros(n_groups + 1, dtype=np.int64), n_rows)
+        last_e[g] = e
         n_rows[g] += 1
     out_off = np.zeros(n_groups + 1, dtype=np.int64)
     for g in range(n_groups):
@@ -317,7 +333,7 @@ def table_from_sorted(time, event, codes, n_groups, weights, weighted):
             out_d[p] += w
         else:
             out_c[p] += w
-    return out_t, out_d, out_c, out_off, n_rows
+    return True, out_t, out_d, out_c, out_off, n_rows
 
 
 def sort_segments(
@@ -360,8 +376,8 @@ def event_table(
     else:
         evals = ewts = np.empty(0, dtype=np.float64)
         eoff = np.zeros(n_groups + 1, dtype=np.int64)
-    if is_key_sorted(time, event) if n_groups == 1 else is_group_key_sorted(time, event, codes, n_groups):
-        t, d, c, toff, n_rows = table_from_sorted(time, event, codes, n_groups, w, weighted)
+    ok, t, d, c, toff, n_rows = table_from_sorted(time, event, codes, n_groups, w, weighted)
+    if ok:  # rows already in key order within each group (checked by that same pass)
         r = _at_risk(t, d, c, toff, weighted, evals, ewts, eoff, has_entry)
         return EventTable(t, r, d, c, toff, n_rows)
     keys, wts, off = partition_keys(time, event, codes, n_groups, w, weighted)

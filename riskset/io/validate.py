@@ -95,8 +95,11 @@ def _numeric(frame: pl.DataFrame, col: str, role: str) -> np.ndarray:
     return s.cast(pl.Float64).fill_null(np.nan).to_numpy().astype(np.float64, copy=False)
 
 
-def _missing(frame: pl.DataFrame, col: str) -> np.ndarray | None:
-    """Boolean mask of missing rows, or None when the column has none (the common case)."""
+def _missing(frame: pl.DataFrame, col: str, scans: dict[str, tuple] | None = None) -> np.ndarray | None:
+    """Boolean mask of missing rows, or None when the column has none (the common case).
+
+    A float64 column's :func:`float_scan` is kept in ``scans`` (by name) when it scanned the
+    very array :func:`_numeric` returns, so the finiteness check need not scan it again."""
     s = frame.get_column(col)
     nulls = s.null_count()
     if s.dtype.is_float():
@@ -104,7 +107,10 @@ def _missing(frame: pl.DataFrame, col: str) -> np.ndarray | None:
             x = s.to_numpy()
             if x.dtype != np.float64:
                 x = x.astype(np.float64)
-            if float_scan(x)[0] == 0:
+            scan = float_scan(x)
+            if scans is not None and s.dtype == pl.Float64 and s.n_chunks() == 1:
+                scans[col] = scan
+            if scan[0] == 0:
                 return None
         return (s.is_null() | s.is_nan().fill_null(False)).to_numpy()
     if nulls == 0:
@@ -150,8 +156,9 @@ def validate_survival(
     # --- missing values: raise, or drop and say so -----------------------------------------
     missing = np.zeros(n_input, dtype=bool)
     per_col: list[tuple[str, int]] = []
+    scans: dict[str, tuple] = {}  # float_scan of a column's own values, reused below
     for col, role in roles:
-        m = _missing(frame, col)
+        m = _missing(frame, col, scans)
         if m is not None and m.any():
             if not drop_missing:
                 n, first = _first(m)
@@ -178,17 +185,18 @@ def validate_survival(
             stacklevel=3,
         )
         frame = frame.filter(pl.Series(~missing))
+        scans.clear()  # the arrays checked below are new ones
 
     # --- value checks -----------------------------------------------------------------------
     t = _numeric(frame, time, "time")
-    _check_finite_nonneg(t, time, "time", rows)
+    _check_finite_nonneg(t, time, "time", rows, scans.get(time))
 
     ev = _event(frame, event, rows)
 
     ent = None
     if entry is not None:
         ent = _numeric(frame, entry, "entry")
-        _check_finite_nonneg(ent, entry, "entry", rows)
+        _check_finite_nonneg(ent, entry, "entry", rows, scans.get(entry))
         bad = ent >= t
         if bad.any():
             raise ColumnError(
@@ -201,7 +209,7 @@ def validate_survival(
     w = None
     if weights is not None:
         w = _numeric(frame, weights, "weights")
-        _check_finite_nonneg(w, weights, "weights", rows)
+        _check_finite_nonneg(w, weights, "weights", rows, scans.get(weights))
 
     codes, keys = encode_groups(frame, by, small=True)
     return SurvivalColumns(
@@ -218,8 +226,10 @@ def validate_survival(
     )
 
 
-def _check_finite_nonneg(x: np.ndarray, col: str, role: str, rows: np.ndarray | None) -> None:
-    _n_nan, _f_nan, n_inf, f_inf, n_neg, f_neg = float_scan(x)
+def _check_finite_nonneg(x: np.ndarray, col: str, role: str, rows: np.ndarray | None,
+                         scan: tuple | None = None) -> None:
+    """Raise on infinite or negative values; ``scan`` is ``float_scan(x)`` when done already."""
+    _n_nan, _f_nan, n_inf, f_inf, n_neg, f_neg = float_scan(x) if scan is None else scan
     if n_inf:
         raise ColumnError(col, f"({role}) has infinite values", n_inf, int(rows[f_inf]) if rows is not None else f_inf)
     if n_neg:
