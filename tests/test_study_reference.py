@@ -33,7 +33,7 @@ import pytest
 
 import riskset
 from riskset.study.run import OVERALL, load_study_data, run_study
-from riskset.study.spec import load_spec, sql
+from riskset.study.spec import UNITS, load_spec, sql
 from tests.tolerances import CLOSED_ATOL, CLOSED_RTOL, ITERATIVE_RTOL
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -224,4 +224,6 @@ def _plain_endpoint_rows(spec, df, ep, cname):
         df = df.filter(sql(next(c for c in spec.cohorts if c["name"] == cname)["filter"]).fill_null(False))
     if ep.population:
         df = df.filter(sql(ep.population).fill_null(False))
+    if ep.days_col:  # a date-derived endpoint: the loaded data hold its whole days
+        df = df.with_columns((pl.col(ep.days_col) / UNITS[ep.unit]).alias(ep.time_col))
     return df.filter(pl.col(ep.time_col).is_not_null() & pl.col(ep.event_col).is_not_null())

@@ -40,7 +40,7 @@ from riskset.errors import RisksetError, quiet
 from riskset.io.validate import _column_codes
 from riskset.study import tables as T
 from riskset.study._order import ordered_frame, time_order
-from riskset.study.load import load_study_data  # the loader of run_study, re-exported
+from riskset.study.load import endpoint_time, load_study_data  # load_study_data re-exported
 from riskset.study.spec import Endpoint, Spec, SpecError, sql
 from riskset.study.write import figure_args, write_study  # write_study re-exported
 
@@ -225,18 +225,22 @@ class _Runner:
         needed |= {c["name"] for c in self.spec.cohorts} if ep.figure else set()
         flags = {c: (None if self.masks[c] is None else f"__cohort_{i}") for i, c in enumerate(self.masks)
                  if c in needed}
-        days = [ep.days_col] if ep.days_col in self.df.columns else []
-        frame = self.df.select(_endpoint_columns(self.spec, ep) + days).with_columns(
+        # a date-derived endpoint's rows carry its whole days; the time (days / unit) is
+        # computed once they are ordered (riskset.study.load.endpoint_time)
+        days = ep.days_col if ep.days_col in self.df.columns else None
+        t = days or ep.time_col
+        columns = [t if c == ep.time_col else c for c in _endpoint_columns(self.spec, ep)]
+        frame = self.df.select(columns).with_columns(
             self.masks[c].alias(f) for c, f in flags.items() if f is not None)
         if ep.population:  # evaluated on the whole frame: it may read columns the analyses do not
             frame = frame.filter(self.df.select(sql(ep.population).fill_null(False)).to_series())
         n_pop = {c: (frame.height if f is None else int(frame.get_column(f).sum())) for c, f in flags.items()}
-        frame = frame.filter(pl.col(ep.time_col).is_not_null() & pl.col(ep.event_col).is_not_null())
+        frame = frame.filter(pl.col(t).is_not_null() & pl.col(ep.event_col).is_not_null())
         if frame.height > 1:  # compacted and ordered once (riskset.study._order)
-            order = time_order(frame, ep.time_col, ep.event_col, days[0] if days else None)
-            frame = ordered_frame(frame.drop(days), order, {ep.time_col, ep.event_col})
-        else:
-            frame = frame.drop(days)
+            order = time_order(frame, t, ep.event_col, days)  # by days: the same order as by time
+            frame = ordered_frame(frame, order, {t, ep.event_col})
+        if days:
+            frame = frame.select(endpoint_time(ep) if c == days else pl.col(c) for c in frame.columns)
         return _EndpointRows(frame=frame, flags=flags, n_population=n_pop)
 
     def endpoint_frame(self, ep: Endpoint, cname: str, columns: list[str] = ()) -> tuple[pl.DataFrame, int]:
