@@ -305,3 +305,5 @@ def test_is_group_key_sorted_matches_definition(rows):
                == sorted((t[i], e[i]) for i in range(len(rows)) if g[i] == k) for k in range(3))
     assert is_group_key_sorted(t, e, g, 3) == want
     assert table_from_sorted(t, e, g, 3, np.empty(0), False)[0] == want
+    one = [(t[i], e[i]) for i in range(len(rows))] == sorted((t[i], e[i]) for i in range(len(rows)))
+    assert table_from_sorted(t, e, np.zeros(len(rows), dtype=np.int64), 1, np.empty(0), False)[0] == one

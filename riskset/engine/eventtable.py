@@ -277,6 +277,53 @@ def is_group_key_sorted(time, event, codes, n_groups):
 
 
 @kernel
+def _table_one_group(time, event, weights, weighted):
+    """:func:`table_from_sorted` for one group, in one pass: the run's state lives in
+    scalars (no per-group arrays to load and store per row) and its counts are added
+    without a branch on the event (``w * e``, ``w * (1 - e)``: the same additions, plus
+    exact zeros). The outputs are written into buffers of the input's length, of which
+    only the pages holding the distinct times are ever touched, then copied out."""
+    n = time.shape[0]
+    out_t = np.empty(n, dtype=np.float64)
+    out_d = np.empty(n, dtype=np.float64)
+    out_c = np.empty(n, dtype=np.float64)
+    n_rows = np.full(1, n, dtype=np.int64)
+    out_off = np.zeros(2, dtype=np.int64)
+    if n == 0:
+        return True, out_t, out_d, out_c, out_off, n_rows
+    p = 0
+    last = time[0]
+    last_e = np.int64(0)
+    d = 0.0
+    c = 0.0
+    for i in range(n):
+        t = time[i]
+        e = np.int64(event[i])
+        if t != last:
+            if t < last:
+                return False, out_t[:0], out_d[:0], out_c[:0], out_off, n_rows
+            out_t[p] = abs(last)  # -0.0 -> 0.0, as the keys' shifted-out sign bit does
+            out_d[p] = d
+            out_c[p] = c
+            p += 1
+            last = t
+            d = 0.0
+            c = 0.0
+        elif e < last_e:  # an event before a censoring at the same time
+            return False, out_t[:0], out_d[:0], out_c[:0], out_off, n_rows
+        last_e = e
+        w = weights[i] if weighted else 1.0
+        d += w * e
+        c += w * (1 - e)
+    out_t[p] = abs(last)
+    out_d[p] = d
+    out_c[p] = c
+    p += 1
+    out_off[1] = p
+    return True, out_t[:p].copy(), out_d[:p].copy(), out_c[:p].copy(), out_off, n_rows
+
+
+@kernel
 def table_from_sorted(time, event, codes, n_groups, weights, weighted):
     """Steps 1-3 for rows in key order within each group (what :func:`is_group_key_sorted`
     tests; :func:`is_key_sorted` for one group): runs of equal times are collapsed straight
@@ -286,7 +333,10 @@ def table_from_sorted(time, event, codes, n_groups, weights, weighted):
 
     Pass 1 is the order check itself: ``ok`` is False (and the tables empty) as soon as a
     row is out of key order within its group, and the caller takes the keyed path instead.
+    One group takes :func:`_table_one_group` (one pass).
     """
+    if n_groups == 1:
+        return _table_one_group(time, event, weights, weighted)
     n = time.shape[0]
     n_rows = np.zeros(n_groups, dtype=np.int64)
     m_g = np.zeros(n_groups, dtype=np.int64)
@@ -329,10 +379,9 @@ def table_from_sorted(time, event, codes, n_groups, weights, weighted):
             out_c[p] = 0.0
         p = pos[g]
         w = weights[i] if weighted else 1.0
-        if event[i]:
-            out_d[p] += w
-        else:
-            out_c[p] += w
+        e = np.int64(event[i])
+        out_d[p] += w * e  # no branch on the event: the same sums (plus exact zeros)
+        out_c[p] += w * (1 - e)
     return True, out_t, out_d, out_c, out_off, n_rows
 
 
