@@ -135,8 +135,11 @@ def logrank_table(
         n_strata = s_keys.height
     else:
         s_of_key, n_strata = np.zeros(max(keys.height, 1), dtype=np.int64), 1
-    b_codes = b_of_key[cols.codes]
-    s_all = s_of_key[cols.codes]
+    # per-row by and strata codes; without by or strata columns they are all 0 (zeros are
+    # not gathered: an untouched zero array costs no pages)
+    n_rows = cols.codes.size
+    b_codes = b_of_key[cols.codes] if by_n else np.zeros(n_rows, dtype=np.int64)
+    s_all = s_of_key[cols.codes] if strat else np.zeros(n_rows, dtype=np.int64)
     n_by = max(b_keys.height, 1)
 
     # encode each factor once (over all kept rows), then test it inside every by-level
