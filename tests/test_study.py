@@ -512,3 +512,42 @@ def test_narrow_integers_picks_the_narrowest_type():
                                     "f": pl.Float64})
     assert_frame_equal(out.cast(df.schema), df)
     assert _narrow_integers(df, ["f"]).schema == df.schema
+
+
+def test_cohorts_compared_on_labelled_rows_equal_stacked_rows(monkeypatch):
+    """The by-cohort curves and log-rank p of disjoint cohorts come from the endpoint's
+    ordered rows labelled by cohort; they equal those of the cohorts' rows stacked (the
+    path overlapping cohorts take, where no single label exists)."""
+    import riskset.study.run as R
+
+    spec_path = Path(riskset.__file__).parent / "study" / "examples" / "tdxd.toml"
+    calls = []
+    labelled = R._EndpointRows.labelled
+
+    def spy(self, *a, **k):
+        out = labelled(self, *a, **k)
+        calls.append(out is not None)
+        return out
+
+    monkeypatch.setattr(R._EndpointRows, "labelled", spy)
+    fast = run_study(load_spec(spec_path))
+    assert calls.count(True) == 2  # PFS and DoR (PFS2 is compared in no cohort)
+    monkeypatch.setattr(R._EndpointRows, "labelled", lambda self, *a, **k: None)
+    stacked = run_study(load_spec(spec_path))
+    names = [n for n in fast.figures if n.endswith("_by_cohort")]
+    assert names == [n for n in stacked.figures if n.endswith("_by_cohort")] and len(names) >= 2
+    for n in names:
+        (fit_a, p_a, _), (fit_b, p_b, _) = fast.figures[n], stacked.figures[n]
+        assert_frame_equal(fit_a.table, fit_b.table)
+        assert p_a == p_b and p_a is not None
+
+    # overlapping cohorts: no labelling
+    df = pl.DataFrame({"t": [1.0, 2.0, 3.0, 4.0], "e": [1, 0, 1, 1], "__cohort_0": [True, True, False, True],
+                       "__cohort_1": [False, True, True, False]})
+    rows = R._EndpointRows(frame=df, flags={"A": "__cohort_0", "B": "__cohort_1"}, n_population={"A": 3, "B": 2})
+    assert rows.labelled(["A", "B"], pl.Enum(["A", "B"]), ["t", "e"]) is None
+    disjoint = df.with_columns(pl.Series("__cohort_1", [False, False, True, False]))
+    rows = R._EndpointRows(frame=disjoint, flags={"A": "__cohort_0", "B": "__cohort_1"},
+                           n_population={"A": 3, "B": 1})
+    got = rows.labelled(["A", "B"], pl.Enum(["A", "B"]), ["t", "e"])
+    assert got.get_column("cohort").cast(pl.String).to_list() == ["A", "A", "B", "A"]

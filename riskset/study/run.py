@@ -124,6 +124,23 @@ class _EndpointRows:
                 rows = pl.DataFrame([self._columns[(cname, c)] for c in columns])
         return rows, self.n_population[cname] - rows.height
 
+    def labelled(self, names: list[str], dtype: pl.Enum, columns: list[str]) -> pl.DataFrame | None:
+        """``columns`` of the rows of cohorts ``names``, in time order, with a ``cohort``
+        column (``dtype``) naming each row's cohort: the cohorts compared on one curve plot,
+        without stacking copies of their rows. None when a row is in more than one of them
+        (or one is unfiltered): the caller then stacks the cohorts' rows."""
+        flags = [self.flags.get(n) for n in names]
+        if not flags or any(f is None for f in flags):
+            return None
+        k = self.frame.select(pl.sum_horizontal(pl.col(f).cast(pl.UInt8) for f in flags)).to_series()
+        if k.len() == 0 or k.max() > 1:
+            return None
+        label = pl.when(pl.col(flags[0])).then(pl.lit(names[0], dtype=dtype))
+        for f, n in zip(flags[1:], names[1:], strict=True):
+            label = label.when(pl.col(f)).then(pl.lit(n, dtype=dtype))
+        out = self.frame.select(*columns, label.alias("cohort"))
+        return out.filter(k > 0) if k.min() == 0 else out
+
 
 def _km_row(fit, landmarks, *, label: dict[str, Any]) -> tuple[dict, list[dict]]:
     s = fit.summary.row(0, named=True)
@@ -295,10 +312,14 @@ class _Runner:
             parts = []
             names = [c["name"] for c in self.spec.cohorts if not ep.cohorts or c["name"] in ep.cohorts]
             label = pl.Enum(sorted(names))  # groups in name order, as strings would sort; 1-byte codes
-            for name in names:
-                fr, _ = self.endpoint_frame(ep, name)
-                parts.append(fr.with_columns(pl.lit(name, dtype=label).alias("cohort")))
-            both = pl.concat(parts, how="vertical_relaxed") if parts else pl.DataFrame()
+            # disjoint cohorts: the endpoint's ordered rows labelled by cohort (each cohort's
+            # rows in the same order as on their own, so the same curves and test)
+            both = self.endpoint_rows(ep).labelled(names, label, [ep.time_col, ep.event_col])
+            if both is None:  # overlapping cohorts: their rows stacked
+                for name in names:
+                    fr, _ = self.endpoint_frame(ep, name)
+                    parts.append(fr.with_columns(pl.lit(name, dtype=label).alias("cohort")))
+                both = pl.concat(parts, how="vertical_relaxed") if parts else pl.DataFrame()
             if both.height and both.get_column("cohort").n_unique() >= 2:
                 fit = riskset.kaplan_meier(both, time=ep.time_col, event=ep.event_col, by="cohort", **self.km_kw)
                 p = _safe_logrank(both, ep, "cohort")
