@@ -541,7 +541,8 @@ def test_cohorts_compared_on_labelled_rows_equal_stacked_rows(monkeypatch):
         assert_frame_equal(fit_a.table, fit_b.table)
         assert p_a == p_b and p_a is not None
 
-    # overlapping cohorts: no labelling
+    # overlapping cohorts: no labelling (the method itself, not the patches above)
+    monkeypatch.setattr(R._EndpointRows, "labelled", labelled)
     df = pl.DataFrame({"t": [1.0, 2.0, 3.0, 4.0], "e": [1, 0, 1, 1], "__cohort_0": [True, True, False, True],
                        "__cohort_1": [False, True, True, False]})
     rows = R._EndpointRows(frame=df, flags={"A": "__cohort_0", "B": "__cohort_1"}, n_population={"A": 3, "B": 2})
