@@ -111,7 +111,11 @@ def used_columns(spec: Spec, available: list[str]) -> list[str]:
 def load_study_data(spec: Spec) -> tuple[pl.DataFrame, dict[str, Any]]:
     """Scan the source, read only the used columns, add derived and endpoint columns, narrow
     the integer columns no SQL expression reads (:func:`_narrow_integers`), and keep the
-    columns the analyses read (:func:`_analysis_columns`, the derived ones, the endpoints')."""
+    columns the analyses read (:func:`_analysis_columns`, the derived ones, the endpoints').
+
+    A date-derived endpoint is held as its whole days (``days_col``) and event; its time in
+    the endpoint's unit is :func:`endpoint_time` of the days, computed by the runner for
+    the endpoint's rows once they are ordered."""
     lf, files = _source(spec)
     available = lf.collect_schema().names()
     need = used_columns(spec, available)
