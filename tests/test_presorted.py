@@ -128,12 +128,7 @@ def test_enum_codes_follow_category_order(values, with_unused):
 @pytest.mark.parametrize("with_entry", [False, True])
 def test_event_table_sorted_path_is_identical(weighted, with_entry):
     """Rows in key order take ``table_from_sorted``; its table equals the keyed path bit for bit."""
-    from riskset.engine.eventtable import (
-        event_table,
-        is_group_key_sorted,
-        is_key_sorted,
-        table_from_sorted,
-    )
+    from riskset.engine.eventtable import event_table, is_key_sorted, table_from_sorted
 
     rng = np.random.default_rng(11 + 2 * weighted + with_entry)
     for _ in range(50):
@@ -159,8 +154,7 @@ def test_event_table_sorted_path_is_identical(weighted, with_entry):
         assert not np.signbit(b.time).any()
         # each group's rows in key order, groups one after the other (stacked cohorts)
         o = np.lexsort((e, np.abs(t), g))
-        assert is_group_key_sorted(t[o], e[o], g[o], n_groups)
-        assert table_from_sorted(t[o], e[o], g[o], n_groups, np.empty(0), False)[0]
+        assert table_from_sorted(t[o], e[o], g[o], n_groups, np.empty(0), False)[0]  # the sorted path
         c = event_table(t[o], e[o], g[o], n_groups, None if w is None else w[o], None if ent is None else ent[o])
         for x, y in zip(a, c, strict=True):
             assert np.array_equal(x, y)
@@ -293,17 +287,16 @@ def test_small_integer_factor_codes_keep_their_type(dtype):
 
 @settings(max_examples=80, deadline=None)
 @given(st.lists(st.tuples(st.integers(0, 2), st.integers(0, 5), st.integers(0, 1)), max_size=40))
-def test_is_group_key_sorted_matches_definition(rows):
-    """True exactly when every group's rows, in input order, are sorted by (time, event);
-    ``table_from_sorted`` (whose first pass is the same check) succeeds exactly then."""
-    from riskset.engine.eventtable import is_group_key_sorted, table_from_sorted
+def test_sorted_path_order_check_matches_definition(rows):
+    """``table_from_sorted`` (whose first pass is the order check) succeeds exactly when
+    every group's rows, in input order, are sorted by (time, event), for 3 groups and 1."""
+    from riskset.engine.eventtable import table_from_sorted
 
     g = np.array([r[0] for r in rows], dtype=np.int64)
     t = np.array([r[1] for r in rows], dtype=np.float64)
     e = np.array([r[2] for r in rows], dtype=np.int8)
     want = all([(t[i], e[i]) for i in range(len(rows)) if g[i] == k]
                == sorted((t[i], e[i]) for i in range(len(rows)) if g[i] == k) for k in range(3))
-    assert is_group_key_sorted(t, e, g, 3) == want
     assert table_from_sorted(t, e, g, 3, np.empty(0), False)[0] == want
     one = [(t[i], e[i]) for i in range(len(rows))] == sorted((t[i], e[i]) for i in range(len(rows)))
     assert table_from_sorted(t, e, np.zeros(len(rows), dtype=np.int64), 1, np.empty(0), False)[0] == one

@@ -34,8 +34,9 @@ Method (no comparison sort of row indices)
     Rows already in key order within each group (the study runner orders each endpoint
     once) skip steps 1-2: :func:`table_from_sorted` collapses the runs straight from the
     columns, with no key buffer and no scatter, summing in the same order; its first pass
-    is the order check (:func:`is_group_key_sorted`'s definition), and it gives up at the
-    first row out of order.
+    is the order check (each group's rows, in input order, ascending by time with
+    censorings first at ties; groups may interleave), and it gives up at the first row out
+    of order.
 Inputs
     ``time[n]`` float64 >= 0, finite; ``event[n]`` int8 in {0, 1}; ``codes[n]`` int64 in
     ``0..G-1``; optional ``weights[n]`` float64 >= 0; optional ``entry[n]`` float64 < time.
@@ -258,25 +259,6 @@ def is_key_sorted(time, event):
 
 
 @kernel
-def is_group_key_sorted(time, event, codes, n_groups):
-    """True when each group's rows, in input order, are in key order (time ascending,
-    censorings first at ties): groups may interleave or follow one another (cohorts stacked
-    one after the other), which :func:`table_from_sorted` handles as it is."""
-    last_t = np.empty(n_groups, dtype=np.float64)
-    last_e = np.zeros(n_groups, dtype=np.int64)
-    seen = np.zeros(n_groups, dtype=np.bool_)
-    for i in range(time.shape[0]):
-        g = codes[i]
-        t = time[i]
-        if seen[g] and (t < last_t[g] or (t == last_t[g] and event[i] < last_e[g])):
-            return False
-        seen[g] = True
-        last_t[g] = t
-        last_e[g] = event[i]
-    return True
-
-
-@kernel
 def _table_one_group(time, event, weights, weighted):
     """:func:`table_from_sorted` for one group, in one pass: the run's state lives in
     scalars (no per-group arrays to load and store per row) and its counts are added
@@ -296,12 +278,14 @@ def _table_one_group(time, event, weights, weighted):
     last_e = np.int64(0)
     d = 0.0
     c = 0.0
+    ordered = True
     for i in range(n):
         t = time[i]
         e = np.int64(event[i])
         if t != last:
             if t < last:
-                return False, out_t[:0], out_d[:0], out_c[:0], out_off, n_rows
+                ordered = False
+                break
             out_t[p] = abs(last)  # -0.0 -> 0.0, as the keys' shifted-out sign bit does
             out_d[p] = d
             out_c[p] = c
@@ -310,11 +294,14 @@ def _table_one_group(time, event, weights, weighted):
             d = 0.0
             c = 0.0
         elif e < last_e:  # an event before a censoring at the same time
-            return False, out_t[:0], out_d[:0], out_c[:0], out_off, n_rows
+            ordered = False
+            break
         last_e = e
         w = weights[i] if weighted else 1.0
         d += w * e
         c += w * (1 - e)
+    if not ordered:
+        return False, out_t[:0], out_d[:0], out_c[:0], out_off, n_rows
     out_t[p] = abs(last)
     out_d[p] = d
     out_c[p] = c
@@ -325,9 +312,10 @@ def _table_one_group(time, event, weights, weighted):
 
 @kernel
 def table_from_sorted(time, event, codes, n_groups, weights, weighted):
-    """Steps 1-3 for rows in key order within each group (what :func:`is_group_key_sorted`
-    tests; :func:`is_key_sorted` for one group): runs of equal times are collapsed straight
-    from the columns, with no key buffer and no scatter. Sums run in the same order as
+    """Steps 1-3 for rows in key order within each group (each group's rows, in input
+    order, by time ascending with censorings first at ties; groups may interleave or follow
+    one another, as stacked cohorts do; :func:`is_key_sorted` for one group): runs of equal
+    times are collapsed straight from the columns, with no key buffer and no scatter. Sums run in the same order as
     :func:`table_from_keys` (the stable partition keeps input order), so the results are
     identical.
 
@@ -346,15 +334,12 @@ def table_from_sorted(time, event, codes, n_groups, weights, weighted):
         g = codes[i]
         t = time[i]
         e = np.int64(event[i])
+        if n_rows[g] != 0 and (t < last[g] or (t == last[g] and e < last_e[g])):  # out of order
+            empty = np.empty(0, dtype=np.float64)
+            return False, empty, empty, empty, np.zeros(n_groups + 1, dtype=np.int64), n_rows
         if n_rows[g] == 0 or t != last[g]:
-            if n_rows[g] != 0 and t < last[g]:
-                return (False, np.empty(0, dtype=np.float64), np.empty(0, dtype=np.float64),
-                        np.empty(0, dtype=np.float64), np.zeros(n_groups + 1, dtype=np.int64), n_rows)
             m_g[g] += 1
             last[g] = t
-        elif e < last_e[g]:  # an event before a censoring at the same time
-            return (False, np.empty(0, dtype=np.float64), np.empty(0, dtype=np.float64),
-                    np.empty(0, dtype=np.float64), np.zeros(n_groups + 1, dtype=np.int64), n_rows)
         last_e[g] = e
         n_rows[g] += 1
     out_off = np.zeros(n_groups + 1, dtype=np.int64)
