@@ -5,7 +5,7 @@ Run with::
     python -m pytest benchmarks/test_bench_cox.py -p no:cacheprovider
     python -m pytest benchmarks/test_bench_cox.py -p no:cacheprovider -k "1000000 and riskset"
 
-Data: ``compare_cox.make_cox_data(n, p=5, ties="days")`` (seeded; 5 standard-normal
+Data: ``cox_data.make_cox_data(n, p=5, ties="days")`` (seeded; 5 standard-normal
 covariates, 3 strata, ~30 % censored, times rounded to whole days). Efron ties throughout.
 Each benchmark calls its function once before ``benchmark(...)`` so Numba JIT compilation
 (or loading the compiled cache) and first-use imports are never timed. Results are grouped
@@ -29,7 +29,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 pytest.importorskip("pytest_benchmark")
 
-import compare_cox as cc  # noqa: E402
+import cox_data as cd  # noqa: E402
+import cox_fits as cf  # noqa: E402
 
 from riskset.engine import cox as ce  # noqa: E402
 
@@ -40,7 +41,7 @@ LIFELINES_MAX_N = 100_000
 
 @lru_cache(maxsize=2)
 def _data(n: int) -> dict[str, np.ndarray]:
-    return cc.make_cox_data(n, P, "days", seed=0)
+    return cd.make_cox_data(n, P, "days", seed=0)
 
 
 @lru_cache(maxsize=2)
@@ -56,12 +57,12 @@ def _pandas(n: int):
 
 @lru_cache(maxsize=4)
 def _prepared(n: int, model: str) -> ce.CoxData:
-    return cc.prepared(_data(n), P, model)
+    return cf.prepared(_data(n), P, model)
 
 
 @lru_cache(maxsize=1)
 def _xtw():
-    return cc._xtw_numba()
+    return cf._xtw_numba()
 
 
 def _run(benchmark, n: int, func, *args):
@@ -70,26 +71,26 @@ def _run(benchmark, n: int, func, *args):
     return benchmark(func, *args)
 
 
-@pytest.mark.parametrize("model", cc.MODELS)
+@pytest.mark.parametrize("model", cd.MODELS)
 @pytest.mark.parametrize("n", SIZES)
 def test_riskset_cox(benchmark, n, model):
-    fit = _run(benchmark, n, cc.riskset_fit, _polars(n), P, model)
+    fit = _run(benchmark, n, cf.riskset_fit, _polars(n), P, model)
     assert fit.converged
-    assert np.all(np.abs(fit.coef - cc.true_beta(P)) < 0.2)
+    assert np.all(np.abs(fit.coef - cd.true_beta(P)) < 0.2)
 
 
 @pytest.mark.parametrize("n", SIZES)
 def test_riskset_cox_concordance(benchmark, n):
-    fit = _run(benchmark, n, cc.riskset_fit_c, _polars(n), P, "plain")
+    fit = _run(benchmark, n, cf.riskset_fit_c, _polars(n), P, "plain")
     assert 0.5 < fit.concordance["value"] < 1.0
 
 
-@pytest.mark.parametrize("model", cc.MODELS)
+@pytest.mark.parametrize("model", cd.MODELS)
 @pytest.mark.parametrize("n", SIZES)
 def test_riskset_one_pass(benchmark, n, model):
     """One Newton iteration's likelihood pass (loglik, score, information)."""
     d = _prepared(n, model)
-    ll, u, imat = _run(benchmark, n, ce.evaluate, d, cc.true_beta(P))
+    ll, u, imat = _run(benchmark, n, ce.evaluate, d, cd.true_beta(P))
     assert np.isfinite(ll) and imat.shape == (P, P)
 
 
@@ -109,19 +110,19 @@ def test_floor_xtw_numba(benchmark, n):
     assert np.allclose(out, X.T @ w)
 
 
-@pytest.mark.parametrize("model", cc.MODELS)
+@pytest.mark.parametrize("model", cd.MODELS)
 @pytest.mark.parametrize("n", SIZES)
 def test_survival_rust(benchmark, n, model):
     pytest.importorskip("survival")
-    fit = _run(benchmark, n, cc.survival_fit, _pandas(n), P, model)
-    ref = cc.riskset_fit(_polars(n), P, model).coef
+    fit = _run(benchmark, n, cf.survival_fit, _pandas(n), P, model)
+    ref = cf.riskset_fit(_polars(n), P, model).coef
     assert np.max(np.abs(np.asarray(fit.coefficients) - ref)) < 1e-6
 
 
-@pytest.mark.parametrize("model", cc.MODELS)
+@pytest.mark.parametrize("model", cd.MODELS)
 @pytest.mark.parametrize("n", [s for s in SIZES if s <= LIFELINES_MAX_N])
 def test_lifelines(benchmark, n, model):
     pytest.importorskip("lifelines")
-    fit = _run(benchmark, n, cc.lifelines_fit, _pandas(n), P, model)
-    ref = cc.riskset_fit(_polars(n), P, model).coef
+    fit = _run(benchmark, n, cf.lifelines_fit, _pandas(n), P, model)
+    ref = cf.riskset_fit(_polars(n), P, model).coef
     assert np.max(np.abs(fit.params_.values - ref)) < 1e-4
