@@ -249,20 +249,62 @@ def test_string_codes_match_sorted_levels(values, code_type):
     assert codes.tolist() == [want_levels.index(v) for v in values]
 
 
-@pytest.mark.parametrize("k", [1, 2, 3, 5, 8])
+@pytest.mark.parametrize("k", [1, 2, 3, 5, 8, 9, 16])
 def test_packed_gather_equals_take(k):
-    """One-byte columns gathered packed in one word per row equal gathering each column."""
-    from riskset.study._order import _gather
+    """One-byte columns, given in chunks, packed in one record per row and gathered, equal
+    ``numpy.take`` of each whole column (the naive gather), for 8- and 16-byte records."""
+    from riskset.engine.gather import gather_packed, pack_bytes
+    from riskset.study._order import _gather_bytes
 
     rng = np.random.default_rng(k)
     n = 1000
     dtypes = [np.int8, np.uint8, np.bool_]
     cols = [rng.integers(-128 if dtypes[j % 3] is np.int8 else 0, 2 if dtypes[j % 3] is np.bool_ else 127, n)
             .astype(dtypes[j % 3]) for j in range(k)]
-    idx = rng.permutation(n).astype(np.intp)
-    got = _gather(cols, idx)
+    cuts = np.sort(rng.choice(np.arange(1, n), size=6, replace=False))
+    chunks = [[p.view(np.uint8) for p in np.split(c, cuts)] for c in cols]
+    idx = rng.permutation(n)[: n - 17].astype(np.intp)  # a subset of the rows, in a new order
+    got = _gather_bytes(chunks, idx)
+    assert got.shape == (k, idx.size) and got.dtype == np.uint8
     for c, g in zip(cols, got, strict=True):
-        assert g.dtype == c.dtype and np.array_equal(g, c[idx])
+        assert np.array_equal(g.view(c.dtype), np.take(c, idx))
+    packed = np.zeros(n * 16, dtype=np.uint8)  # the kernels themselves, one part per column
+    for j, c in enumerate(cols):
+        pack_bytes(packed, 16, j, 0, c.view(np.uint8))
+    records = packed.reshape(n, 16)
+    assert np.array_equal(records[:, :k], np.stack([c.view(np.uint8) for c in cols], axis=1))
+    assert np.array_equal(gather_packed(packed.view(np.uint64), 2, idx, k), records[idx, :k].T)
+    small = [[p[:3] for p in ps] for ps in chunks]  # 1- and 3-row chunks: the whole-column path
+    small = [[c[:1], c[1:2], c[2:]] for c in (np.concatenate(p) for p in small)]
+    got = _gather_bytes(small, np.array([2, 0, 1], dtype=np.intp))
+    for c, g in zip(cols, got, strict=True):
+        assert np.array_equal(g.view(c.dtype), c[[2, 0, 1]])
+
+
+def test_ordered_frame_of_a_chunked_frame():
+    """Columns of many chunks (a frame read from many files) are ordered as the same frame
+    in one chunk; the one-byte columns come back as views of the gathered bytes."""
+    from riskset.study._order import ordered_frame, time_order
+
+    rng = np.random.default_rng(11)
+    n = 500
+    whole = pl.DataFrame({
+        "t": rng.integers(0, 60, n).astype(np.int32), "e": (rng.random(n) < 0.5).astype(np.int8),
+        "a": rng.integers(-3, 3, n).astype(np.int8), "b": rng.integers(0, 4, n).astype(np.uint8),
+        "flag": rng.random(n) < 0.3, "s": rng.choice(["lo", "hi"], n),
+        "g": pl.Series(rng.choice(["x", "y", "z"], n)).cast(pl.Enum(["z", "y", "x"])),
+        "x": rng.normal(size=n),
+    })
+    cuts = [0, 7, 120, 121, 333, n]
+    chunked = pl.concat([whole[a:b] for a, b in zip(cuts, cuts[1:], strict=False)], rechunk=False)
+    assert chunked.get_column("a").n_chunks() == 5
+    order = time_order(chunked, "t", "e", "t")
+    got = ordered_frame(chunked, order, keep={"t", "e"})
+    want = ordered_frame(whole, order, keep={"t", "e"})
+    assert got.equals(want) and got.schema == want.schema
+    for c in whole.columns:
+        assert got.get_column(c).cast(whole.schema[c]).to_list() == whole[order].get_column(c).to_list(), c
+    assert got.schema["g"] == whole.schema["g"] and got.schema["s"] == pl.Enum(["hi", "lo"])
 
 
 @pytest.mark.parametrize("dtype", [pl.Int8, pl.Int16, pl.Int32, pl.Int64])

@@ -11,11 +11,13 @@ every analysis's encoding move bytes:
   those levels (one byte per row; an Enum's values sort in category order, here the
   strings' own order, so groups, labels and tests are unchanged); an ``Enum`` (a derived
   CASE, say) travels as its own codes;
-* numeric, boolean and coded columns without nulls are gathered by ``numpy.take`` (on a
-  few threads: the gathers are memory-latency bound), the one-byte ones (codes, flags,
-  narrowed integers) up to eight at a time packed into one word per row: one random read
-  per row instead of one per column (half the work for eight columns; the threads of the
-  other analyses get the other half);
+* the one-byte columns without nulls (codes, flags, narrowed integers) travel together:
+  up to 16 of them are packed into one 8- or 16-byte record per row, read from the
+  columns' own chunks (no copy of a chunked column into one array first), and gathered a
+  record per row by :mod:`riskset.engine.gather`, so a row costs one random read instead
+  of one per column; the gathered bytes are the new columns (an Enum is a view of its
+  gathered codes). Wider numeric columns are gathered by ``numpy.take``, beside the
+  packed ones on a few threads (the gathers are memory-latency bound and release the GIL);
 * anything else (nulls, dates, many-level strings) is gathered by Polars on its own.
 
 Columns named in ``keep`` (the runner's time and event) keep their dtype (they are still
@@ -34,6 +36,7 @@ import numpy as np
 import polars as pl
 
 from riskset.engine.eventtable import grid_key_order, time_event_keys
+from riskset.engine.gather import gather_packed, pack_bytes
 from riskset.io.validate import _column_codes
 
 #: String columns with at most this many levels (and no nulls) travel as one-byte codes.
@@ -66,12 +69,21 @@ def time_order(frame: pl.DataFrame, time: str, event: str, days: str | None = No
 
 @dataclass
 class _Column:
-    """How one column travels: packed ``values`` rebuilt by ``rebuild``, or ``series`` as is."""
+    """How one column travels: bytes ``parts`` packed with other one-byte columns, a
+    contiguous array ``values`` taken on its own, or ``series`` gathered by Polars; the
+    gathered bytes or values become the column again by ``rebuild``."""
 
     name: str
-    values: np.ndarray | None = None  # contiguous 1-d array to pack (None: gather ``series``)
+    parts: list[np.ndarray] | None = None  # one-byte column: uint8 views of its chunks, in order
+    values: np.ndarray | None = None  # wider numeric column: contiguous 1-d array
     rebuild: Callable[[np.ndarray], pl.Series] | None = None
     series: pl.Series | None = None
+
+
+def _bytes(s: pl.Series) -> list[np.ndarray]:
+    """A null-free one-byte column's bytes, chunk by chunk (zero-copy views where Polars
+    allows: a chunked column is not copied into one array first)."""
+    return [c.to_numpy().view(np.uint8) for c in s.get_chunks()]
 
 
 def _string_codes(s: pl.Series) -> _Column | None:
@@ -80,24 +92,31 @@ def _string_codes(s: pl.Series) -> _Column | None:
     codes, levels = _column_codes(s, string_codes=np.uint8)
     if levels.len() > CODED_LEVELS:
         return None
-    return _coded(s.name, codes.astype(np.uint8), levels.cast(pl.Enum(levels.to_list())))
+    return _coded(s.name, [np.asarray(codes, dtype=np.uint8)], pl.Enum(levels.to_list()))
 
 
-def _coded(name: str, codes: np.ndarray, enum: pl.Series) -> _Column:
-    """Codes into ``enum`` (one row per level, in code order), rebuilt after the gather as
-    the Enum column: gathering from ``enum`` builds it."""
+def _coded(name: str, parts: list[np.ndarray], enum: pl.Enum) -> _Column:
+    """One-byte codes into ``enum``'s categories, rebuilt after the gather as the Enum
+    column itself (a view of the gathered codes, not a copy)."""
 
     def rebuild(v: np.ndarray) -> pl.Series:
-        return enum.gather(pl.Series(v)).alias(name)
+        return pl.Series(name, v).to_frame().select(pl.col(name).cat.to(enum)).to_series()
 
-    return _Column(name, codes, rebuild)
+    return _Column(name, parts=parts, rebuild=rebuild)
+
+
+#: One-byte column types packed as their bytes, and the numpy type their bytes are.
+_ONE_BYTE = {pl.Int8: np.int8, pl.UInt8: np.uint8, pl.Boolean: np.bool_}
+
+
+def _one_byte_enum(dtype: pl.DataType) -> bool:
+    return isinstance(dtype, pl.Enum) and pl.Series(dtype=dtype).to_physical().dtype == pl.UInt8
 
 
 def _plan(s: pl.Series, keep: set[str]) -> _Column:
     if s.null_count() == 0 and s.len() > 0:
-        if isinstance(s.dtype, pl.Enum):  # its own codes
-            return _coded(s.name, np.ascontiguousarray(s.to_physical().to_numpy()),
-                          s.dtype.categories.cast(s.dtype))
+        if _one_byte_enum(s.dtype):  # its own codes
+            return _coded(s.name, _bytes(s.to_physical()), s.dtype)
         if s.name not in keep:
             if s.dtype.is_integer():
                 s = s.shrink_dtype()
@@ -105,10 +124,15 @@ def _plan(s: pl.Series, keep: set[str]) -> _Column:
                 coded = _string_codes(s)
                 if coded is not None:
                     return coded
-        if s.dtype.is_numeric() or s.dtype == pl.Boolean:
+        if s.dtype in _ONE_BYTE:
+            view = _ONE_BYTE[s.dtype]
+            # a bool column's bits are unpacked to bytes: one copy whatever the chunks
+            parts = [s.to_numpy().view(np.uint8)] if s.dtype == pl.Boolean else _bytes(s)
+            return _Column(s.name, parts=parts, rebuild=lambda v, name=s.name, view=view: pl.Series(name, v.view(view)))
+        if s.dtype.is_numeric():
             dtype = s.dtype
-            return _Column(s.name, np.ascontiguousarray(s.to_numpy()),
-                           lambda v, name=s.name, dtype=dtype: pl.Series(name, v, dtype=dtype))
+            return _Column(s.name, values=np.ascontiguousarray(s.to_numpy()),
+                           rebuild=lambda v, name=s.name, dtype=dtype: pl.Series(name, v, dtype=dtype))
     if s.name not in keep and s.dtype == pl.String:  # with nulls: an Enum, gathered by Polars
         levels = s.drop_nulls().unique()
         if 0 < levels.len() <= CODED_LEVELS:
@@ -118,19 +142,28 @@ def _plan(s: pl.Series, keep: set[str]) -> _Column:
     return _Column(s.name, series=s.rechunk())  # one chunk: a gather across chunks is ~8x slower
 
 
-def _gather(columns: list[np.ndarray], idx: np.ndarray) -> list[np.ndarray]:
-    """``[c[idx] for c in columns]``; several one-byte columns travel packed in one word per
-    row (2, 4 or 8 bytes), so a row costs one random read instead of one per column (the
-    gather is bound by those reads: ~2x less work for 8 columns, measured)."""
-    if len(columns) == 1:
-        return [np.take(columns[0], idx)]
-    width = 2 if len(columns) == 2 else 4 if len(columns) <= 4 else 8
-    word = {2: np.uint16, 4: np.uint32, 8: np.uint64}[width]
-    packed = np.zeros((columns[0].size, width), dtype=np.uint8)
-    for j, c in enumerate(columns):
-        packed[:, j] = c.view(np.uint8)
-    rows = np.take(packed.view(word).ravel(), idx).view(np.uint8).reshape(-1, width)
-    return [np.ascontiguousarray(rows[:, j]).view(c.dtype) for j, c in enumerate(columns)]
+def _gather_bytes(columns: list[list[np.ndarray]], idx: np.ndarray) -> np.ndarray:
+    """``numpy.take`` of several one-byte columns (each given as its chunks' bytes) by
+    ``idx``: rows ``(k, len(idx))``, one per column. The columns travel packed in one 8- or
+    16-byte record per row (:mod:`riskset.engine.gather`), so a gathered row costs one
+    random read instead of one per column. The records are filled a block of rows at a time
+    (the chunk boundaries of all the columns), every column's bytes of a block while its
+    records are in cache."""
+    n = sum(p.size for p in columns[0])
+    width = 8 if len(columns) <= 8 else 16
+    packed = np.empty(n * width, dtype=np.uint8)
+    starts = [np.cumsum([0] + [p.size for p in parts]) for parts in columns]
+    cuts = np.unique(np.concatenate([*starts, [n]]))
+    if cuts.size > n // 4096 + 2:  # many small or unaligned chunks: whole columns, fixed blocks
+        columns = [[np.concatenate(parts)] for parts in columns]
+        starts = [np.array([0, n])] * len(columns)
+        cuts = np.unique(np.r_[np.arange(0, n, 65536), n])
+    for lo, hi in zip(cuts[:-1].tolist(), cuts[1:].tolist(), strict=True):
+        for j, (parts, st) in enumerate(zip(columns, starts, strict=True)):
+            c = int(np.searchsorted(st, lo, side="right")) - 1  # the chunk holding row lo
+            a = lo - int(st[c])
+            pack_bytes(packed, width, j, lo, parts[c][a:a + hi - lo])
+    return gather_packed(packed.view(np.uint64), width // 8, idx, len(columns))
 
 
 def ordered_frame(frame: pl.DataFrame, order: np.ndarray, keep: set[str]) -> pl.DataFrame:
@@ -141,16 +174,23 @@ def ordered_frame(frame: pl.DataFrame, order: np.ndarray, keep: set[str]) -> pl.
         plan = list(pool.map(lambda s: _plan(s, keep), frame.get_columns()))
     out: list[pl.Series | None] = [None] * len(plan)
     idx = np.asarray(order, dtype=np.intp)  # numpy.take would convert any other type per column
+    small = [i for i, c in enumerate(plan) if c.parts is not None]
+    if len(small) == 1:  # nothing to pack it with: taken on its own
+        c = plan[small[0]]
+        c.values, c.parts, small = np.concatenate(c.parts), None, []
     taken = [i for i, c in enumerate(plan) if c.values is not None]
-    small = [i for i in taken if plan[i].values.itemsize == 1]
-    groups = [small[j:j + 8] for j in range(0, len(small), 8)] if len(small) > 1 else []
-    groups += [[i] for i in taken if not any(i in g for g in groups)]
+    jobs = [small[j:j + 16] for j in range(0, len(small), 16)] + [[i] for i in taken]
+
+    def gather(g: list[int]) -> list[np.ndarray]:
+        if plan[g[0]].parts is not None:
+            return list(_gather_bytes([plan[i].parts for i in g], idx))
+        return [np.take(plan[g[0]].values, idx)]
+
     with ThreadPoolExecutor(max_workers=workers) as pool:  # memory-latency bound, GIL released
-        for g, vs in zip(groups, pool.map(lambda g: _gather([plan[i].values for i in g], idx), groups),
-                         strict=True):
+        for g, vs in zip(jobs, pool.map(gather, jobs), strict=True):
             for i, v in zip(g, vs, strict=True):
                 out[i] = plan[i].rebuild(v)
-    rest = [i for i, c in enumerate(plan) if c.values is None]
+    rest = [i for i, c in enumerate(plan) if c.series is not None]
     if rest:  # random gathers are memory-latency bound and release the GIL: overlap a few
         rows = pl.Series(idx, dtype=pl.get_index_type())
         with ThreadPoolExecutor(max_workers=workers) as pool:
