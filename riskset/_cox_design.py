@@ -64,8 +64,13 @@ def build_design(
             codes = None  # an Enum's physical codes (float, NaN for null): no string compares
             if isinstance(dt, pl.Enum):
                 lv = list(dt.categories.to_list())
-                codes = s.to_physical().cast(pl.Float64).fill_null(np.nan).to_numpy()
-                ok = codes[~np.isnan(codes)].astype(np.int64)
+                phys = s.to_physical()
+                if phys.null_count() == 0:  # the integer codes themselves (no float copy)
+                    codes = phys.to_numpy()
+                    ok = codes
+                else:
+                    codes = phys.cast(pl.Float64).fill_null(np.nan).to_numpy()
+                    ok = codes[~np.isnan(codes)].astype(np.int64)
                 counts = np.bincount(ok, minlength=len(lv))
                 empty = [v for v, c in zip(lv, counts, strict=True) if c == 0]
                 if empty:
@@ -100,7 +105,9 @@ def build_design(
             for v in lv:
                 if v == ref:
                     continue
-                if codes is not None:  # NaN (null) compares unequal: restore it
+                if codes is not None and codes.dtype.kind != "f":  # no nulls
+                    col = (codes == lv.index(v)).astype(np.float64)
+                elif codes is not None:  # NaN (null) compares unequal: restore it
                     col = np.where(np.isnan(codes), np.nan, (codes == lv.index(v)).astype(np.float64))
                 else:  # compared in Polars: no per-row Python objects for string columns
                     col = (full == v).cast(pl.Float64).fill_null(np.nan).to_numpy()
@@ -108,9 +115,12 @@ def build_design(
                 terms.append(f"{name}{_level_label(v)}")
                 cols.append(col)
         elif dt.is_numeric():
-            v = s.cast(pl.Float64).to_numpy()  # nulls become NaN; zero-copy when possible
-            inf = np.isinf(v)
-            if inf.any():
+            # without nulls the values as they are (converted as they are copied into the
+            # design, not by a float64 copy first); with nulls as float64, nulls NaN
+            plain = s.null_count() == 0 and (dt.is_integer() or dt.is_float())
+            v = s.to_numpy() if plain else s.cast(pl.Float64).to_numpy()
+            inf = np.isinf(v) if v.dtype.kind == "f" else None
+            if inf is not None and inf.any():
                 idx_inf = np.flatnonzero(inf)
                 raise ColumnError(name, "(covariate) has infinite values", int(idx_inf.size),
                                   int(idx_inf[0]))

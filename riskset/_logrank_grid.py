@@ -19,6 +19,7 @@ from riskset._prepare import as_names
 from riskset.engine import logrank as lr
 from riskset.engine.checks import int_range, is_sorted
 from riskset.engine.eventtable import is_key_sorted
+from riskset.engine.gather import pack_records
 from riskset.errors import ColumnError, OptionError
 from riskset.io.read import to_polars
 from riskset.io.validate import _column_codes, encode_groups, validate_survival
@@ -60,11 +61,14 @@ class _GridOrder:
 
     def sums_all(self, codes: list[np.ndarray], n_levels: list[int], wt: _Weighting):
         """Per by-level and factor O, E, V (summed over strata) and N, all factors in one pass."""
-        small = max(n_levels) <= 127
-        dtype = np.int8 if small else np.int16
-        # factor codes as one row-major matrix in sorted row order: a stack, a transpose and
-        # one gather of each row's (cache-line sized) codes
-        mat = lr.transpose_codes(np.stack([np.asarray(c).astype(dtype, copy=False) for c in codes]))
+        # factor codes as one row-major matrix in sorted row order (then one gather of each
+        # row's cache-line sized codes): one-byte codes written straight into its rows,
+        # wider ones stacked and transposed
+        if max(n_levels) <= 127:
+            mat = pack_records([[np.asarray(c).astype(np.int8, copy=False).view(np.uint8)] for c in codes],
+                               len(codes)).view(np.int8).reshape(-1, len(codes))
+        else:
+            mat = lr.transpose_codes(np.stack([np.asarray(c).astype(np.int16, copy=False) for c in codes]))
         codes_s = mat if self.rows is None else lr.gather_rows(mat, self.rows)
         obs, expd, var, cnt = lr.grid_sums_multi(
             self.time, self.event, self.w, self.weighted, self.off, codes_s,

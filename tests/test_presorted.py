@@ -194,7 +194,8 @@ def test_grid_key_order_is_the_stable_key_sort(rows):
 
     days = np.array([d for d, _ in rows], dtype=np.int64)
     event = np.array([e for _, e in rows], dtype=np.int8)
-    order = grid_key_order(days, event)
+    order = np.full(days.size, -1, dtype=np.int64)
+    assert grid_key_order(days, event, order)
     want = sorted(range(len(rows)), key=lambda i: (rows[i][0], rows[i][1], i))  # naive, stable
     assert order.tolist() == want
 
@@ -203,7 +204,9 @@ def test_grid_key_order_declines_a_wide_range():
     from riskset.engine.eventtable import grid_key_order
 
     days = np.array([0, 10**9, 5], dtype=np.int64)
-    assert grid_key_order(days, np.zeros(3, dtype=np.int8)).size == 0  # the caller sorts instead
+    order = np.full(3, -1, dtype=np.int64)
+    assert not grid_key_order(days, np.zeros(3, dtype=np.int8), order)  # the caller sorts instead
+    assert order.tolist() == [-1, -1, -1]
 
 
 def test_time_order_by_days_matches_the_key_order():
@@ -273,7 +276,9 @@ def test_packed_gather_equals_take(k):
         pack_bytes(packed, 16, j, 0, c.view(np.uint8))
     records = packed.reshape(n, 16)
     assert np.array_equal(records[:, :k], np.stack([c.view(np.uint8) for c in cols], axis=1))
-    assert np.array_equal(gather_packed(packed.view(np.uint64), 2, idx, k), records[idx, :k].T)
+    out = np.empty((k, idx.size), dtype=np.uint8)
+    gather_packed(packed.view(np.uint64), 2, idx, out)
+    assert np.array_equal(out, records[idx, :k].T)
     small = [[p[:3] for p in ps] for ps in chunks]  # 1- and 3-row chunks: the whole-column path
     small = [[c[:1], c[1:2], c[2:]] for c in (np.concatenate(p) for p in small)]
     got = _gather_bytes(small, np.array([2, 0, 1], dtype=np.intp))

@@ -444,22 +444,25 @@ def column_means(X, wt, weighted):
 
 
 @parallel_kernel
-def gather_rows(X, order, means):
-    """``X[order] - means`` as a new C-contiguous array (each prange unit writes one row)."""
+def gather_rows(X, order, means, out):
+    """``out = X[order] - means`` into the caller's C-contiguous ``float64[n, p]`` (each
+    prange unit writes one row)."""
     n = order.shape[0]
     p = X.shape[1]
-    out = np.empty((n, p))
     for m in prange(n):
         i = order[m]
         for k in range(p):
             out[m, k] = X[i, k] - means[k]
-    return out
 
 
 def gather_center(X, order, wt, weighted):
-    """Rows of ``X`` in ``order`` minus the (weighted) column means; returns (Xs, means)."""
+    """Rows of ``X`` in ``order`` minus the (weighted) column means; returns (Xs, means).
+    The rows are a NumPy allocation (huge pages where the system offers them: a fraction of
+    the page faults of an allocation inside the kernel)."""
     means = column_means(X, wt, weighted)
-    return gather_rows(X, order, means), means
+    out = np.empty((order.shape[0], X.shape[1]))
+    gather_rows(X, order, means, out)
+    return out, means
 
 
 def sort_rows(time: np.ndarray, codes: np.ndarray, n_strata: int) -> tuple[np.ndarray, np.ndarray]:

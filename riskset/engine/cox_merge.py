@@ -42,12 +42,12 @@ def _row_is(X, i, pats, q):
 
 
 @kernel
-def row_patterns(X, max_patterns):
-    """Number the distinct rows of ``X`` in first-seen order: ``(code[n], n_patterns)``;
-    ``n_patterns = -1`` (and a partial ``code``) as soon as there are more than ``max_patterns``."""
+def row_patterns(X, max_patterns, code):
+    """Number the distinct rows of ``X`` in first-seen order into the caller's ``code[n]``
+    (an integer array holding ``max_patterns - 1``); returns ``n_patterns``, or -1 (and a
+    partial ``code``) as soon as there are more than ``max_patterns``."""
     n, p = X.shape
     pats = np.empty((max_patterns, p))
-    code = np.empty(n, dtype=np.int64)
     k = 0
     last = -1
     for i in range(n):
@@ -61,14 +61,14 @@ def row_patterns(X, max_patterns):
                     break
         if found < 0:
             if k == max_patterns:
-                return code, -1
+                return -1
             for j in range(p):
                 pats[k, j] = X[i, j]
             found = k
             k += 1
         code[i] = found
         last = found
-    return code, k
+    return k
 
 
 @kernel
@@ -145,7 +145,10 @@ def collapse(d: CoxData, *, max_patterns: int = 64, min_ratio: float = 4.0) -> C
     n = d.time.shape[0]
     if d.start is not None or n < 64:
         return None
-    code, n_pat = row_patterns(d.X, max_patterns)
+    # pattern numbers in the narrowest type that holds them (a NumPy allocation: huge
+    # pages where the system offers them)
+    code = np.empty(n, dtype=np.int8 if max_patterns <= 127 else np.int64)
+    n_pat = row_patterns(d.X, max_patterns, code)
     if n_pat < 0:
         return None
     X, t, st, f, b, m = collapse_tied_rows(d.X, d.time, d.status, code, n_pat, d.bounds, int(n / min_ratio))

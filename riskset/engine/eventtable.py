@@ -92,8 +92,9 @@ def time_event_keys(time, event):
 
 
 @kernel
-def grid_key_order(steps, event):
-    """Row order by ``(steps, event)`` for integer ``steps`` of one time grid (counting sort).
+def grid_key_order(steps, event, order):
+    """Row order by ``(steps, event)`` for integer ``steps`` of one time grid (counting sort),
+    written into the caller's ``int64[n]`` ``order``.
 
     Times that are whole multiples of one step (``time = steps * h``, ``h > 0``: a time in
     months derived from dates is days / 30.4375) have the key order of
@@ -101,12 +102,13 @@ def grid_key_order(steps, event):
     censorings before events at a tie. With ``S`` distinct steps between the smallest and
     largest this is two O(n) passes and an O(S) prefix sum, stable (tied rows keep their
     input order, so the order does not depend on threads). ``event`` in {0, 1}. Returns
-    ``int64[n]``, or an empty array when the range of ``steps`` exceeds ``4 n + 1024`` (the
-    caller sorts instead).
+    True, or False (``order`` untouched) when the range of ``steps`` exceeds ``4 n + 1024``
+    (the caller sorts instead). ``order`` comes from the caller (NumPy: huge pages where the
+    system offers them, see :mod:`riskset.engine.gather`).
     """
     n = steps.shape[0]
     if n == 0:
-        return np.empty(0, dtype=np.int64)
+        return True
     lo = steps[0]
     hi = steps[0]
     for i in range(n):
@@ -116,18 +118,17 @@ def grid_key_order(steps, event):
             hi = steps[i]
     span = np.int64(hi) - np.int64(lo) + 1
     if span > 4 * n + 1024:
-        return np.empty(0, dtype=np.int64)
+        return False
     counts = np.zeros(2 * span + 1, dtype=np.int64)
     for i in range(n):
         counts[(np.int64(steps[i]) - lo) * 2 + event[i] + 1] += 1
     for k in range(2 * span):
         counts[k + 1] += counts[k]
-    order = np.empty(n, dtype=np.int64)
     for i in range(n):
         k = (np.int64(steps[i]) - lo) * 2 + event[i]
         order[counts[k]] = i
         counts[k] += 1
-    return order
+    return True
 
 
 @kernel

@@ -36,7 +36,7 @@ import numpy as np
 import polars as pl
 
 from riskset.engine.eventtable import grid_key_order, time_event_keys
-from riskset.engine.gather import gather_packed, pack_bytes
+from riskset.engine.gather import gather_packed, pack_records
 from riskset.io.validate import _column_codes
 
 #: String columns with at most this many levels (and no nulls) travel as one-byte codes.
@@ -59,8 +59,8 @@ def time_order(frame: pl.DataFrame, time: str, event: str, days: str | None = No
     e = (ev.to_numpy() == 1).view(np.int8)  # exactly 0/1 (a bool's bytes), whatever else is there
     d = frame.get_column(days) if days is not None else None
     if d is not None and d.dtype in (pl.Int32, pl.Int64) and d.null_count() == 0:
-        order = grid_key_order(np.ascontiguousarray(d.to_numpy()), e)
-        if order.size == e.size:
+        order = np.empty(e.size, dtype=np.int64)
+        if grid_key_order(np.ascontiguousarray(d.to_numpy()), e, order):
             return order.astype(np.intp, copy=False)
     t = np.ascontiguousarray(frame.get_column(time).cast(pl.Float64).to_numpy())
     # Polars' multithreaded sort: ~2x numpy's
@@ -146,24 +146,11 @@ def _gather_bytes(columns: list[list[np.ndarray]], idx: np.ndarray) -> np.ndarra
     """``numpy.take`` of several one-byte columns (each given as its chunks' bytes) by
     ``idx``: rows ``(k, len(idx))``, one per column. The columns travel packed in one 8- or
     16-byte record per row (:mod:`riskset.engine.gather`), so a gathered row costs one
-    random read instead of one per column. The records are filled a block of rows at a time
-    (the chunk boundaries of all the columns), every column's bytes of a block while its
-    records are in cache."""
-    n = sum(p.size for p in columns[0])
+    random read instead of one per column."""
     width = 8 if len(columns) <= 8 else 16
-    packed = np.empty(n * width, dtype=np.uint8)
-    starts = [np.cumsum([0] + [p.size for p in parts]) for parts in columns]
-    cuts = np.unique(np.concatenate([*starts, [n]]))
-    if cuts.size > n // 4096 + 2:  # many small or unaligned chunks: whole columns, fixed blocks
-        columns = [[np.concatenate(parts)] for parts in columns]
-        starts = [np.array([0, n])] * len(columns)
-        cuts = np.unique(np.r_[np.arange(0, n, 65536), n])
-    for lo, hi in zip(cuts[:-1].tolist(), cuts[1:].tolist(), strict=True):
-        for j, (parts, st) in enumerate(zip(columns, starts, strict=True)):
-            c = int(np.searchsorted(st, lo, side="right")) - 1  # the chunk holding row lo
-            a = lo - int(st[c])
-            pack_bytes(packed, width, j, lo, parts[c][a:a + hi - lo])
-    return gather_packed(packed.view(np.uint64), width // 8, idx, len(columns))
+    out = np.empty((len(columns), idx.size), dtype=np.uint8)  # NumPy's: huge pages where offered
+    gather_packed(pack_records(columns, width).view(np.uint64), width // 8, idx, out)
+    return out
 
 
 def ordered_frame(frame: pl.DataFrame, order: np.ndarray, keep: set[str]) -> pl.DataFrame:
