@@ -552,3 +552,23 @@ def test_cohorts_compared_on_labelled_rows_equal_stacked_rows(monkeypatch):
                            n_population={"A": 3, "B": 1})
     got = rows.labelled(["A", "B"], pl.Enum(["A", "B"]), ["t", "e"])
     assert got.get_column("cohort").cast(pl.String).to_list() == ["A", "A", "B", "A"]
+
+
+@pytest.mark.parametrize("unit", ["days", "weeks", "months", "years"])
+def test_endpoint_time_is_the_polars_division_of_the_days(unit):
+    """The runner's endpoint time from whole days equals Polars' ``pl.col(days) / unit``
+    bit for bit (a product with the reciprocal), with and without nulls."""
+    from types import SimpleNamespace
+
+    from riskset.study.load import endpoint_time
+    from riskset.study.spec import UNITS
+
+    ep = SimpleNamespace(unit=unit, time_col="t")
+    rng = np.random.default_rng(3)
+    for days in (pl.Series("d", rng.integers(-40, 20000, 5000), dtype=pl.Int32),
+                 pl.Series("d", [None, 0, 1, 487, None, 36524], dtype=pl.Int32)):
+        want = days.to_frame().select((pl.col("d") / UNITS[unit]).alias("t")).to_series()
+        got = endpoint_time(ep, days)
+        assert got.name == "t" and got.dtype == pl.Float64
+        assert got.is_null().to_list() == want.is_null().to_list()
+        assert np.array_equal(got.drop_nulls().to_numpy().view(np.int64), want.drop_nulls().to_numpy().view(np.int64))

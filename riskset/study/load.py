@@ -47,9 +47,15 @@ def data_hash(files: list[Path]) -> str:
     return h.hexdigest()
 
 
-def endpoint_time(e: Endpoint) -> pl.Expr:
-    """A date-derived endpoint's time from its days column: days / the unit's length."""
-    return (pl.col(e.days_col) / UNITS[e.unit]).alias(e.time_col)
+def endpoint_time(e: Endpoint, days: pl.Series) -> pl.Series:
+    """A date-derived endpoint's time from its days: ``days * (1 / unit length)`` in float64
+    (what Polars computes for ``pl.col(days) / unit``: a product with the reciprocal),
+    named ``e.time_col``. Computed by NumPy when the days have no nulls (its allocation of
+    the column gets huge pages where the system offers them), else by Polars."""
+    scale = 1.0 / UNITS[e.unit]
+    if days.null_count() == 0 and days.dtype.is_integer():
+        return pl.Series(e.time_col, days.to_numpy() * scale)
+    return (days.cast(pl.Float64) * scale).alias(e.time_col)
 
 
 def _roots(expr: str) -> set[str]:

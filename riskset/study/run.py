@@ -257,7 +257,8 @@ class _Runner:
             order = time_order(frame, t, ep.event_col, days)  # by days: the same order as by time
             frame = ordered_frame(frame, order, {t, ep.event_col})
         if days:
-            frame = frame.select(endpoint_time(ep) if c == days else pl.col(c) for c in frame.columns)
+            frame = frame.select(endpoint_time(ep, frame.get_column(c)) if c == days else pl.col(c)
+                                 for c in frame.columns)
         return _EndpointRows(frame=frame, flags=flags, n_population=n_pop)
 
     def endpoint_frame(self, ep: Endpoint, cname: str, columns: list[str] = ()) -> tuple[pl.DataFrame, int]:
