@@ -13,14 +13,17 @@ Method
     A random gather of ``n``-row columns much larger than the caches costs one cache miss
     per column per row. The columns' bytes are first interleaved into one record of ``W``
     bytes per row (``W`` = 8 or 16, a power of two, so an aligned record never straddles a
-    cache line) by :func:`pack_bytes`, one sequential pass per column (called per chunk of a
-    chunked column, at its row offset); :func:`gather_packed` then reads each output row's
-    record once and writes its ``k`` bytes into ``k`` contiguous output rows. For 14 columns
-    this is one miss per row instead of 14, and no intermediate gathered copy.
+    cache line): :func:`pack_records` fills the records a block of rows at a time (each
+    block's bytes of every column while its records are in cache), calling
+    :func:`pack_bytes` for each column's part of the block; :func:`gather_packed` then
+    copies each output row's whole record into a small buffer and writes its ``k`` bytes
+    into ``k`` contiguous output rows. For 14 columns this is one miss per row instead of
+    14, and no intermediate gathered copy.
 Preconditions
-    ``packed`` is C-contiguous ``uint8[n, W]`` with ``k <= W``; ``src`` is a 1-d ``uint8``
-    array (a bool, int8 or Enum-code column viewed as bytes); ``rows`` is ``int64`` with
-    every value in ``[0, n)`` (not checked: the callers pass a permutation they built).
+    ``packed`` is the C-contiguous records, ``uint8[n * W]`` (viewed as ``uint64[n * W / 8]``
+    by :func:`gather_packed`) with ``k <= W``; a column's parts are 1-d ``uint8`` arrays (a
+    bool, int8 or Enum-code column viewed as bytes); ``rows`` is ``int64`` with every value
+    in ``[0, n)`` (not checked: the callers pass a permutation they built).
 Outputs
     :func:`gather_packed` fills the caller's C-contiguous ``uint8[k, m]``: row ``j`` is
     column ``j`` in the new order. Large outputs are allocated by the caller with NumPy,
