@@ -331,6 +331,26 @@ def test_report_renders_in_chromium(request, chromium, report_file, tmp_path):
     assert all(u.startswith(("file:", "data:")) for u in info["resources"]), info["resources"]
 
 
+def test_study_report_renders_in_chromium(chromium, tmp_path):
+    """The report ``riskset study --example tdxd`` writes: every figure decoded, no errors."""
+    from riskset.study.run import run_study, write_study
+    from riskset.study.spec import load_spec
+
+    spec = load_spec(Path(riskset.__file__).parent / "study" / "examples" / "tdxd.toml")
+    out = write_study(run_study(spec), tmp_path / "study")
+    figures = json.loads((out / "results.json").read_text())["figures"]
+    info = inspect_page(chromium, (out / "report.html").as_uri(), str(tmp_path / "profile"))
+    assert info["title"] == spec.title
+    assert info["errors"] == []
+    assert len(figures) >= 12 and len(info["images"]) == len(figures)
+    for img in info["images"]:
+        assert img["complete"] and img["w"] > 0 and img["h"] > 0, img
+    assert info["scripts"] == 0
+    assert info["tocOk"]
+    assert all(u.startswith(("file:", "data:")) for u in info["requests"]), info["requests"]
+    assert all(u.startswith(("file:", "data:")) for u in info["resources"]), info["resources"]
+
+
 def test_harness_detects_broken_page(chromium, tmp_path):
     bad = tmp_path / "bad.html"
     bad.write_text(

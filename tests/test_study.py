@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 from pathlib import Path
 
 import numpy as np
@@ -129,10 +130,92 @@ def test_spec_errors_name_key_line_and_suggest(tmp_path):
         parse_spec(small_spec(tmp_path, '[[cox]]\nname = "m"\nendpoint = "OS"\ncovariates = ["age"]\n').read_text())
 
 
-def test_missing_column_names_column_and_suggests(tmp_path):
+@pytest.mark.parametrize(("old", "new", "message"), [
+    ("landmarks = [12, 24]", 'landmarks = [12, "24"]',
+     r"'endpoint.landmarks \(entry 1\)' \(line \d+\): item 2 must be a number, got '24'"),
+    ("landmarks = [12, 24]", "landmarks = [12, -1]", r"'endpoint.landmarks \(entry 1\)' \(line \d+\): item 2 must be a time >= 0"),
+    ('title = "test"', 'title = "test"\nconvention = "SPSS"', r"'study.convention' \(line 4\) = 'SPSS' is not valid.*did you mean 'spss'"),
+    ('title = "test"', 'title = "test"\nconf_type = "loglog"', r"'study.conf_type' \(line 4\) = 'loglog'.*did you mean 'log-log'"),
+    ('event = "status"', 'event = "status"\nunit = "month"', r"'endpoint.unit \(entry 1\)' \(line \d+\) = 'month'.*'months'"),
+    ('column = "grade"', 'column = "grade"\ncohorts = ["tam", 2]', r"'factor.cohorts \(entry 1\)' \(line \d+\): item 2 must be a cohort name"),
+])
+def test_spec_values_checked_with_key_and_line(tmp_path, old, new, message):
+    text = small_spec(tmp_path).read_text()
+    assert old in text
+    with pytest.raises(SpecError, match=message):
+        parse_spec(text.replace(old, new, 1))
+
+
+def test_spec_conf_types_are_the_engines():
+    from riskset.engine.km import CONF_TYPES
+    from riskset.study import spec as S
+
+    assert set(S.CONF_TYPES) == set(CONF_TYPES)
+
+
+def test_missing_column_names_column_key_and_data_and_suggests(tmp_path):
     spec = load_spec(small_spec(tmp_path, '[[compare]]\nname = "x"\ncolumn = "gradee"\nendpoint = "RFS"\n'))
-    with pytest.raises(SpecError, match="column 'gradee' used in the spec is not in the data; did you mean 'grade'"):
+    with pytest.raises(SpecError, match=r"column 'gradee' used by 'compare.column \(entry 1\)' \(line \d+\) "
+                                        r"is not in the data \(d.csv\); did you mean 'grade'"):
         run_study(spec)
+    spec = load_spec(small_spec(tmp_path, "[safety]\ngrades = {Nausea = 'nausea_grade'}\n"))
+    with pytest.raises(SpecError, match=r"column 'nausea_grade' used by 'safety.grades.Nausea'"):
+        run_study(spec)
+    spec = load_spec(small_spec(tmp_path))
+    spec.derive["bad"] = "agee > 50"
+    with pytest.raises(SpecError, match=r"column 'agee' used by 'derive.bad'"):
+        run_study(spec)
+
+
+@pytest.mark.parametrize(("old", "new", "message"), [
+    ('filter = "hormon = 1"', 'filter = "hormon + 1"',
+     r"cohort 'tam': filter at 'cohort.filter \(entry 1\)' \(line \d+\): 'hormon \+ 1' gives Int64 values, not true/false"),
+    ('filter = "age > 200"', "filter = \"UPPER(age) = 'X'\"", r"cohort 'nobody': filter at 'cohort.filter \(entry 2\)'.* failed"),
+    ('event = "status"', "event = \"status\"\npopulation = \"UPPER(age) = 'X'\"",
+     r"endpoint 'RFS': population at 'endpoint.population \(entry 1\)' \(line \d+\): .* failed"),
+])
+def test_failing_filter_or_population_names_it(tmp_path, old, new, message):
+    p = small_spec(tmp_path)
+    text = p.read_text()
+    assert old in text
+    p.write_text(text.replace(old, new, 1))
+    with pytest.raises(SpecError, match=message):
+        run_study(load_spec(p))
+
+
+def test_untestable_cohorts_say_why_in_table3_and_table4(tmp_path):
+    """An empty cohort or a factor with one level there: the reason in the Table 3 cell; a
+    comparison in an empty cohort: a Table 4 row that says so."""
+    extra = ('[[factor]]\nname = "Menopause"\ncolumn = "meno"\nendpoint = "RFS"\ncohorts = ["young"]\n'
+             '[[cohort]]\nname = "young"\nfilter = "age < 30"\n'
+             '[[compare]]\nname = "Grade, nobody"\ncolumn = "grade"\nendpoint = "RFS"\ncohort = "nobody"\n'
+             '[[compare]]\nname = "Grade, tam"\ncolumn = "grade"\nendpoint = "RFS"\ncohort = "tam"\n')
+    res = run_study(load_spec(small_spec(tmp_path, extra)))
+    t3 = {r["factor"]: r for r in res.tables["table3_logrank"].iter_rows(named=True)}
+    assert t3["Grade"]["nobody"] == "not tested: the data has no rows"
+    assert t3["Grade"]["tam"] == "0.010" and t3["Menopause"]["young"].startswith("not tested: only one level")
+    t4 = res.tables["table4_compare"]
+    empty = t4.filter(pl.col("comparison") == "Grade, nobody").row(0, named=True)
+    assert empty["level"] == "—" and empty["note"] == "not estimable: no patients in cohort 'nobody'"
+    assert t4.filter(pl.col("comparison") == "Grade, tam").height == 3
+    assert res.values["table4_compare"].filter(pl.col("level").is_null())["n"].to_list() == [0]
+
+
+def test_followup_table_is_written_and_ci_bands_are_an_option(tmp_path):
+    p = small_spec(tmp_path)
+    res = run_study(load_spec(p))
+    assert_frame_equal(res.tables["followup_RFS"], res.values["followup_RFS"])
+    out = write_study(res, tmp_path / "out")
+    fu = pl.read_csv(out / "tables" / "followup_RFS.csv")
+    assert fu["cohort"].to_list() == ["Overall", "tam"]  # the empty cohort has no follow-up
+    assert fu["reverse_km_median"].to_list() == res.values["followup_RFS"]["reverse_km_median"].to_list()
+    from riskset.study.write import figure_args
+
+    fig = res.figures["km_rfs_overall"]
+    assert all("lower" not in c for c in figure_args(res.spec, *fig)[1]["curves"])
+    p.write_text(p.read_text().replace('title = "test"', 'title = "test"\nci_bands = true'))
+    spec = load_spec(p)
+    assert spec.ci_bands and all("lower" in c and "upper" in c for c in figure_args(spec, *fig)[1]["curves"])
 
 
 @pytest.mark.parametrize("fmt", ["csv", "parquet"])
@@ -176,6 +259,10 @@ def test_cli_example_gbsg(tmp_path):
     r = CliRunner().invoke(main, ["study", "--example", "gbsg", "--out", str(out), "--jobs", "2"])
     assert r.exit_code == 0, r.output
     assert (out / "figures" / "km_rfs_by_cohort.png").exists()
+    # every figure the Markdown report links is a file the study wrote, each linked once
+    links = re.findall(r"!\[[^\]]*\]\(([^)]+)\)", (out / "report.md").read_text())
+    written = sorted(f"figures/{p.name}" for p in (out / "figures").glob("*.png"))
+    assert sorted(links) == written and len(written) >= 5
     r = CliRunner().invoke(main, ["study", "--example", "gbsg", "--out", str(out)])
     assert r.exit_code == 2 and "already exists" in r.output
 

@@ -60,6 +60,9 @@ class Figure:
     png: bytes
     svg: str | None = None
     caption: str | None = None
+    #: its PNG's file name when the caller writes the files itself (e.g. the study writer's
+    #: ``figures/<name>.png``); :func:`figure_files` names it otherwise
+    file: str | None = None
 
 
 @dataclass
@@ -87,17 +90,18 @@ class Report:
 
 def figure_from_matplotlib(title: str, fig: Any, caption: str | None = None, *,
                            dpi: int = 150, svg: bool = True,
-                           rendered: dict[str, bytes] | None = None) -> Figure:
+                           rendered: dict[str, bytes] | None = None, file: str | None = None) -> Figure:
     """Render a matplotlib figure in memory to PNG bytes (``dpi``) and SVG text.
 
-    ``rendered`` (from :func:`riskset.report.figures.render_figure`) reuses bytes already drawn.
+    ``rendered`` (from :func:`riskset.report.figures.render_figure`) reuses bytes already drawn;
+    ``file`` is the PNG's name where the caller writes it (:attr:`Figure.file`).
     """
     if rendered is None:
         from riskset.report.render import _render, render_figure
 
         rendered = render_figure(fig, dpi=dpi) if svg else {"png": _render(fig, "png", dpi=dpi)}
     svg_text = rendered["svg"].decode("utf-8") if svg else None
-    return Figure(title=title, png=rendered["png"], svg=svg_text, caption=caption)
+    return Figure(title=title, png=rendered["png"], svg=svg_text, caption=caption, file=file)
 
 
 # --------------------------------------------------------------------------------------------
@@ -342,12 +346,13 @@ def _slug(text: str) -> str:
 def figure_files(report: Report) -> list[tuple[Figure, str]]:
     """Each figure with its PNG file name, as :func:`render_markdown` links them.
 
-    Names are ``fig-<section>-<figure>-<slug>.png``: stable and unique within the report.
+    A figure's own ``file`` if it has one, else ``fig-<section>-<figure>-<slug>.png``: stable
+    and unique within the report.
     """
     out = []
     for i, sec in enumerate(report.sections, start=1):
         for j, f in enumerate(sec.figures, start=1):
-            out.append((f, f"fig-{i}-{j}-{_slug(f.title)}.png"))
+            out.append((f, f.file or f"fig-{i}-{j}-{_slug(f.title)}.png"))
     return out
 
 

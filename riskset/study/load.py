@@ -17,7 +17,7 @@ from typing import Any
 import polars as pl
 
 from riskset.io.read import scan_table
-from riskset.study.spec import UNITS, Endpoint, Spec, SpecError, sql
+from riskset.study.spec import UNITS, Endpoint, Spec, SpecError, _where, sql
 
 
 def _source(spec: Spec) -> tuple[pl.LazyFrame, list[Path]]:
@@ -37,7 +37,9 @@ def _source(spec: Spec) -> tuple[pl.LazyFrame, list[Path]]:
 
 
 def data_hash(files: list[Path]) -> str:
-    """SHA-256 over the bytes of the data files (sorted by path)."""
+    """SHA-256 over each data file's name followed by its bytes, file after file (sorted by
+    path): a renamed or re-partitioned file changes it. For one file this is not the
+    file's own ``sha256sum``."""
     h = hashlib.sha256()
     for f in files:
         h.update(f.name.encode())
@@ -108,10 +110,50 @@ def used_columns(spec: Spec, available: list[str]) -> list[str]:
 
         c = missing[0]
         close = difflib.get_close_matches(c, available, n=2)
-        raise SpecError(f"column {c!r} used in the spec is not in the data"
+        use = _first_use(spec, c)
+        source = f"the bundled {spec.example!r} data" if spec.example else f"the data ({spec.data_path})"
+        raise SpecError(f"column {c!r} used by {_where(spec.text, use) if use else 'the spec'} is not in {source}"
                         + (f"; did you mean {' or '.join(map(repr, close))}?" if close else
                            "; data columns: " + ", ".join(available[:30])))
     return need
+
+
+def _first_use(spec: Spec, column: str) -> list[str] | None:
+    """The spec key path (as :func:`riskset.study.spec._where` takes it) of the first key that
+    reads ``column``: a column name given as a key's value, or a column an expression reads."""
+    def reads(v: Any) -> bool:
+        if isinstance(v, str):
+            return v == column
+        if isinstance(v, list):
+            return column in v
+        if isinstance(v, dict):
+            return column in v.values()
+        return False
+
+    for name, expr in spec.derive.items():
+        if column in _roots(expr):
+            return ["derive", name]
+    for kind, items in (("cohort", spec.cohorts), ("factor", spec.factors), ("cox", spec.cox),
+                        ("compare", spec.compare)):
+        for i, item in enumerate(items, 1):
+            for k, v in item.items():
+                if (k == "filter" and column in _roots(v)) or (k not in ("name", "filter", "endpoint", "cohort",
+                                                                        "cohorts") and reads(v)):
+                    return [kind, f"#{i}", k]
+    for i, e in enumerate(spec.endpoints, 1):
+        for k in ("time", "event", "start", "event_date", "censor_date"):
+            if getattr(e, k) == column:
+                return ["endpoint", f"#{i}", k]
+        if e.population and column in _roots(e.population):
+            return ["endpoint", f"#{i}", "population"]
+    for table, got in (("response", spec.response), ("baseline", spec.baseline), ("safety", spec.safety)):
+        for k, v in (got or {}).items():
+            if k != "labels" and reads(v):
+                # a table of columns (safety.grades): the entry naming it
+                return [table, k, *(n for n, x in v.items() if x == column)][:3] if isinstance(v, dict) else [table, k]
+    if spec.id_column == column:
+        return ["data", "id"]
+    return None
 
 
 def load_study_data(spec: Spec) -> tuple[pl.DataFrame, dict[str, Any]]:

@@ -41,7 +41,7 @@ from riskset.io.validate import _column_codes
 from riskset.study import tables as T
 from riskset.study._order import ordered_frame, time_order
 from riskset.study.load import endpoint_time, load_study_data  # load_study_data re-exported
-from riskset.study.spec import Endpoint, Spec, SpecError, sql
+from riskset.study.spec import Endpoint, Spec, SpecError, _where, sql
 from riskset.study.write import figure_args, write_study  # write_study re-exported
 
 if TYPE_CHECKING:
@@ -70,12 +70,34 @@ class StudyResult:
 def _cohort_masks(spec: Spec, df: pl.DataFrame) -> dict[str, pl.Series | None]:
     """Row mask of each cohort (None: every row). Cohorts are masks, never copies of the data."""
     filtered = [c for c in spec.cohorts if c.get("filter")]
+    where = {c["name"]: f"cohort {c['name']!r}: filter at {_where(spec.text, ['cohort', f'#{j}', 'filter'])}"
+             for j, c in enumerate(spec.cohorts, 1)}
     try:  # every filter in one parallel pass
         flags = df.select(sql(c["filter"]).fill_null(False).alias(f"__cohort_{i}") for i, c in enumerate(filtered))
-    except Exception as exc:
-        raise SpecError(f"a cohort filter failed: {exc}") from None
+    except Exception:  # one at a time, so that the error names the failing cohort
+        flags = pl.DataFrame([_row_mask(df, c["filter"], where[c["name"]]).alias(f"__cohort_{i}")
+                              for i, c in enumerate(filtered)])
+    for i, c in enumerate(filtered):
+        _check_mask(flags.to_series(i), c["filter"], where[c["name"]])
     mask = {c["name"]: flags.to_series(i) for i, c in enumerate(filtered)}
     return {OVERALL: None, **{c["name"]: mask.get(c["name"]) for c in spec.cohorts}}
+
+
+def _row_mask(df: pl.DataFrame, expr: str, what: str) -> pl.Series:
+    """The rows of ``df`` where SQL condition ``expr`` is true (missing: false); a failing
+    or non-boolean condition is a :class:`SpecError` naming ``what`` and the expression."""
+    try:
+        m = df.select(sql(expr).fill_null(False)).to_series()
+    except Exception as exc:
+        raise SpecError(f"{what}: {expr!r} failed: {exc}") from None
+    return _check_mask(m, expr, what)
+
+
+def _check_mask(m: pl.Series, expr: str, what: str) -> pl.Series:
+    if m.dtype != pl.Boolean:
+        raise SpecError(f"{what}: {expr!r} gives {m.dtype} values, not true/false (write a condition, "
+                        "e.g. column = 'value' or column >= 3)")
+    return m
 
 
 def _missing_level(s: pl.Series) -> bool:
@@ -250,7 +272,9 @@ class _Runner:
         frame = self.df.select(columns).with_columns(
             self.masks[c].alias(f) for c, f in flags.items() if f is not None)
         if ep.population:  # evaluated on the whole frame: it may read columns the analyses do not
-            frame = frame.filter(self.df.select(sql(ep.population).fill_null(False)).to_series())
+            k = next(i for i, e in enumerate(self.spec.endpoints, 1) if e.name == ep.name)
+            at = _where(self.spec.text, ["endpoint", f"#{k}", "population"])
+            frame = frame.filter(_row_mask(self.df, ep.population, f"endpoint {ep.name!r}: population at {at}"))
         n_pop = {c: (frame.height if f is None else int(frame.get_column(f).sum())) for c, f in flags.items()}
         frame = frame.filter(pl.col(t).is_not_null() & pl.col(ep.event_col).is_not_null())
         if frame.height > 1:  # compacted and ordered once (riskset.study._order)
@@ -356,8 +380,9 @@ class _Runner:
         self.r.values[f"km_{ep.name}"] = pl.DataFrame(rows, infer_schema_length=None)
         if lms:
             self.r.values[f"landmarks_{ep.name}"] = pl.DataFrame(lms, infer_schema_length=None)
-        if fu:
-            self.r.values[f"followup_{ep.name}"] = pl.DataFrame(fu, infer_schema_length=None)
+        if fu:  # values and table alike (the table is written as tables/followup_<endpoint>.csv)
+            self.r.values[f"followup_{ep.name}"] = self.r.tables[f"followup_{ep.name}"] = pl.DataFrame(
+                fu, infer_schema_length=None)
         self.r.tables[f"km_{ep.name}"] = T.km_display(pl.DataFrame(rows, infer_schema_length=None), ep)
 
     # ---- log-rank grid ----------------------------------------------------------------------
@@ -381,7 +406,9 @@ class _Runner:
             if "p_value" in grid.columns else pl.lit(None).alias("log-rank p"),
             "note" if "note" in grid.columns else pl.lit(None).alias("note"),
         )
-        wide = disp.pivot(on="cohort", index=["endpoint", "factor"], values="log-rank p", aggregate_function="first")
+        # a cohort where a factor could not be tested shows why, not a blank cell
+        cells = disp.with_columns(pl.coalesce("log-rank p", "note").alias("cell"))
+        wide = cells.pivot(on="cohort", index=["endpoint", "factor"], values="cell", aggregate_function="first")
         self.r.tables["table3_logrank"] = wide
         self.r.tables["logrank_detail"] = disp
 
@@ -525,6 +552,12 @@ class _Runner:
             # each level's size and response counts from one group-by, and every level's
             # Kaplan-Meier summary from one fit by the column (not a filter per level)
             frame0 = self.cohort_frame(cname, [col, *([r["column"]] if r else [])])
+            present = frame0.height - frame0.get_column(col).null_count()
+            if present == 0:  # nothing to compare: a row that says why, not a missing comparison
+                why = (f"no patients in cohort {cname!r}" if frame0.height == 0 else
+                       f"{col!r} is missing for all {frame0.height} patients of cohort {cname!r}")
+                rows.append({"comparison": c["name"], "level": None, "n": 0, "note": f"not estimable: {why}"})
+                continue
             codes, levels = _column_codes(frame0.get_column(col))  # sorted levels, a null first
             n_levels = levels.len()
             if r:  # per row 0: neither, 1: disease control only, 2: response (and control)
@@ -564,10 +597,13 @@ class _Runner:
         disp = []
         for row in tab.iter_rows(named=True):
             disp.append({
-                "comparison": row["comparison"], "level": f"{row['level']} (n={row['n']})",
-                "median (95% CI)": T.fmt_ci(row.get("median"), row.get("median_lower"), row.get("median_upper")),
+                "comparison": row["comparison"],
+                "level": f"{row['level']} (n={row['n']})" if row["level"] is not None else "—",
+                "median (95% CI)": T.fmt_ci(row.get("median"), row.get("median_lower"), row.get("median_upper"))
+                if row["level"] is not None else "",
                 "ORR, % (95% CI)": T.fmt_ci(100 * row["orr"], 100 * row["orr_lower"], 100 * row["orr_upper"]) if row.get("orr") is not None else "",
                 "DCR, n (%)": T.fmt_pct(row["dcr_n"], row["n"]) if row.get("dcr_n") is not None else "",
+                **({"note": row["note"] or ""} if "note" in tab.columns else {}),
             })
         self.r.tables["table4_compare"] = pl.DataFrame(disp)
 

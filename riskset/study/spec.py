@@ -8,7 +8,8 @@ expressions: they are compiled to Polars expressions and can never run Python co
 Schema (``?`` optional)::
 
     [study]      title, seed?, convention? (r|sas|spss|lifelines), conf_level?, conf_type?,
-                 binomial_ci? (clopper-pearson|wilson), time_unit? (label for time axes)
+                 binomial_ci? (clopper-pearson|wilson), time_unit? (label for time axes),
+                 ci_bands? (bool: pointwise CI bands on the Kaplan–Meier figures)
     [data]       path (file or directory of Parquet; relative to the spec) | example (tdxd|gbsg)
                  id?  (patient id column)
     [derive]     name = "SQL expression"            (evaluated in order; may use earlier names)
@@ -44,7 +45,7 @@ class SpecError(RisksetError):
 # key -> (type, required); nested tables described by their own dicts
 _STUDY = {"title": (str, True), "seed": (int, False), "convention": (str, False),
           "conf_level": (float, False), "conf_type": (str, False), "binomial_ci": (str, False),
-          "time_unit": (str, False)}
+          "time_unit": (str, False), "ci_bands": (bool, False)}
 _DATA = {"path": (str, False), "example": (str, False), "id": (str, False)}
 _COHORT = {"name": (str, True), "filter": (str, False)}
 _ENDPOINT = {"name": (str, True), "time": (str, False), "event": (str, False), "start": (str, False),
@@ -62,6 +63,22 @@ _BASELINE = {"continuous": (list, False), "categorical": (list, False), "labels"
 _SAFETY = {"grades": (dict, True), "min_grade": (int, False), "discontinuation": (str, False),
            "discontinuation_reason": (str, False)}
 _COMPARE = {"name": (str, True), "column": (str, True), "endpoint": (str, True), "cohort": (str, False)}
+#: What the items of a list (or the values of a table) must be, by (table, key).
+_ITEMS: dict[tuple[str, str], tuple[type | tuple[type, ...], str]] = {
+    ("endpoint", "landmarks"): ((int, float), "a number"),
+    ("endpoint", "cohorts"): (str, "a cohort name"),
+    ("factor", "cohorts"): (str, "a cohort name"),
+    ("cox", "covariates"): (str, "a column name"),
+    ("cox", "strata"): (str, "a column name"),
+    ("cox", "reference"): (str, "a level (a string)"),
+    ("baseline", "continuous"): (str, "a column name"),
+    ("baseline", "categorical"): (str, "a column name"),
+    ("baseline", "labels"): (str, "a label (a string)"),
+    ("safety", "grades"): (str, "a column name"),
+}
+#: Pointwise CI transforms (the keys of riskset.engine.km.CONF_TYPES; not imported here, so
+#: that reading a spec loads no kernels).
+CONF_TYPES = ("log", "log-log", "plain", "logit", "arcsin")
 _TOP = {"study": ("table", _STUDY), "data": ("table", _DATA), "derive": ("free", None),
         "cohort": ("array", _COHORT), "endpoint": ("array", _ENDPOINT), "factor": ("array", _FACTOR),
         "cox": ("array", _COX), "response": ("table", _RESPONSE), "baseline": ("table", _BASELINE),
@@ -124,6 +141,7 @@ class Spec:
     baseline: dict[str, Any] | None
     safety: dict[str, Any] | None
     compare: list[dict[str, Any]]
+    ci_bands: bool = False  # Kaplan–Meier figures with their pointwise CI bands
 
     def endpoint(self, name: str) -> Endpoint:
         for e in self.endpoints:
@@ -175,6 +193,15 @@ def _check_table(text: str, where: list[str], got: dict[str, Any], schema: dict[
         if not ok:
             tname = typ.__name__ if isinstance(typ, type) else " or ".join(t.__name__ for t in typ)
             raise SpecError(f"key {_where(text, [*where, k])} must be a {tname}, got {type(v).__name__}")
+        items = _ITEMS.get((where[0], k))
+        if items is not None:
+            ityp, what = items
+            values = list(v.items()) if isinstance(v, dict) else list(enumerate(v, 1))
+            for j, x in values:
+                if not isinstance(x, ityp) or isinstance(x, bool):
+                    at = f"item {j}" if isinstance(v, list) else f"{j!r}"
+                    raise SpecError(f"key {_where(text, [*where, k])}: {at} must be {what}, "
+                                    f"got {x!r} ({type(x).__name__})")
     for k, (_typ, req) in schema.items():
         if req and k not in got:
             raise SpecError(f"missing required key {'.'.join([p for p in where if not p.startswith('#')] + [k])!r}"
@@ -243,13 +270,22 @@ def parse_spec(text: str, path: Path | None = None) -> Spec:
     if "data" not in raw or not ({"path", "example"} & set(raw["data"])):
         raise SpecError("missing [data] path = \"...\" (or example = \"tdxd\")")
     st = raw["study"]
-    from riskset.errors import check_choice
 
-    convention = check_choice("study.convention", st.get("convention", "r"), ("r", "sas", "spss", "lifelines"))
-    binom = check_choice("study.binomial_ci", st.get("binomial_ci", "clopper-pearson"), ("clopper-pearson", "wilson"))
+    def choice(path: list[str], value: str, valid: tuple[str, ...]) -> str:
+        if value not in valid:
+            close = difflib.get_close_matches(str(value).lower(), list(valid), n=1)
+            hint = f"; did you mean {close[0]!r}?" if close else ""
+            raise SpecError(f"key {_where(text, path)} = {value!r} is not valid; choose one of: "
+                            + ", ".join(repr(v) for v in valid) + hint)
+        return value
+
+    convention = choice(["study", "convention"], st.get("convention", "r"), ("r", "sas", "spss", "lifelines"))
+    binom = choice(["study", "binomial_ci"], st.get("binomial_ci", "clopper-pearson"), ("clopper-pearson", "wilson"))
+    if "conf_type" in st:
+        choice(["study", "conf_type"], st["conf_type"], CONF_TYPES)
     conf_level = float(st.get("conf_level", 0.95))
     if not 0 < conf_level < 1:
-        raise SpecError(f"study.conf_level (line {_line_of(text, ['study', 'conf_level'])}) must be in (0, 1)")
+        raise SpecError(f"key {_where(text, ['study', 'conf_level'])} must be in (0, 1), got {conf_level}")
     cohorts = raw.get("cohort", [])
     names = [c["name"] for c in cohorts]
     if len(set(names)) != len(names) or "Overall" in names:
@@ -266,7 +302,11 @@ def parse_spec(text: str, path: Path | None = None) -> Spec:
             raise SpecError(f"endpoint {ep.name!r} (entry {i}): give either time + event, or start + "
                             "event_date + censor_date")
         if ep.unit not in UNITS:
-            raise SpecError(f"endpoint {ep.name!r}: unit {ep.unit!r} is not one of " + ", ".join(UNITS))
+            choice(["endpoint", f"#{i}", "unit"], ep.unit, tuple(UNITS))
+        for j, t in enumerate(ep.landmarks, 1):
+            if not t >= 0:
+                raise SpecError(f"key {_where(text, ['endpoint', f'#{i}', 'landmarks'])}: item {j} must be a "
+                                f"time >= 0, got {t!r}")
         if ep.population:
             _check_expr(text, ["endpoint", f"#{i}", "population"], ep.population)
         for c in ep.cohorts or []:
@@ -291,6 +331,7 @@ def parse_spec(text: str, path: Path | None = None) -> Spec:
         id_column=data.get("id"), derive=dict(raw.get("derive", {})), cohorts=cohorts, endpoints=endpoints,
         factors=raw.get("factor", []), cox=raw.get("cox", []), response=raw.get("response"),
         baseline=raw.get("baseline"), safety=raw.get("safety"), compare=raw.get("compare", []),
+        ci_bands=st.get("ci_bands", False),
     )
 
 

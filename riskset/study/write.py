@@ -51,7 +51,8 @@ def figure_args(spec: Spec, obj: Any, p: Any, title: str) -> tuple[str, dict[str
     if isinstance(obj, pl.DataFrame):
         return "forest", F.forest_figure_args(obj, title=title)
     labels = [", ".join(str(v) for v in row) for row in obj.keys.iter_rows()] if obj.by else None
-    return "km", F.km_figure_args(obj, title=title, pvalue=p, labels=labels, xlabel=f"Time ({spec.time_unit})")
+    return "km", F.km_figure_args(obj, title=title, pvalue=p, labels=labels, xlabel=f"Time ({spec.time_unit})",
+                                  ci=spec.ci_bands)
 
 
 def write_study(result: StudyResult, out: str | Path, *, force: bool = False, jobs: int = 1,
@@ -139,13 +140,13 @@ def _report_model(result: StudyResult, drawn, H):
         tabs = [H.Table(title=n.replace("_", " "), frame=result.tables[n]) for n in names]
         figs = []
         if key == "km_":
-            figs = [H.figure_from_matplotlib(t, None, rendered=r) for k, (t, r) in drawn.items()
-                    if k.startswith("km_")]
+            figs = [H.figure_from_matplotlib(t, None, rendered=r, file=f"{k}.png")
+                    for k, (t, r) in drawn.items() if k.startswith("km_")]
         if key == "cox":
-            figs = [H.figure_from_matplotlib(t, None, rendered=r) for k, (t, r) in drawn.items()
-                    if k.startswith("forest")]
+            figs = [H.figure_from_matplotlib(t, None, rendered=r, file=f"{k}.png")
+                    for k, (t, r) in drawn.items() if k.startswith("forest")]
         sections.append(H.Section(title=title, tables=tabs, figures=figs))
-    fu = [v for k, v in result.values.items() if k.startswith("followup_")]
+    fu = [v for k, v in result.tables.items() if k.startswith("followup_")]
     if fu:
         sections.append(H.Section(title="Follow-up", tables=[H.Table(
             title="Median follow-up (reverse Kaplan–Meier) and observed times",
