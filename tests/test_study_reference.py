@@ -2,8 +2,7 @@
 
 ``tests/reference/make_study_r.R`` recomputes the bundled tdxd example study
 (``riskset/study/examples/tdxd.toml`` on ``riskset/datasets/tdxd.csv``) with R's survival
-package; this module runs the study with :func:`riskset.study.run.run_study` (nothing is
-written) and compares ``result.values`` with that fixture:
+package; this module runs the study with :func:`riskset.study.run.run_study` and compares ``result.values`` with that fixture:
 
 * Kaplan–Meier 12-month survival with its log-scale CI and number at risk, per endpoint x
   cohort and per factor level (CLOSED_RTOL). PFS2 and DoR have no landmark in the spec, so
@@ -20,6 +19,8 @@ written) and compares ``result.values`` with that fixture:
   arbitrary (wherever the iteration stopped), so the likelihood-ratio test is compared
   instead, from a direct :func:`riskset.cox` fit on the same study frame.
 * Clopper–Pearson CIs (``binom.test``) for ORR, DCR, CBR and the safety rates (CLOSED_RTOL).
+
+The last test writes the study and checks that ``results.json`` holds exactly those values.
 """
 
 from __future__ import annotations
@@ -227,3 +228,23 @@ def _plain_endpoint_rows(spec, df, ep, cname):
     if ep.days_col:  # a date-derived endpoint: the loaded data hold its whole days
         df = df.with_columns((pl.col(ep.days_col) / UNITS[ep.unit]).alias(ep.time_col))
     return df.filter(pl.col(ep.time_col).is_not_null() & pl.col(ep.event_col).is_not_null())
+
+
+def test_results_json_holds_the_compared_values(result, tmp_path):
+    """``results.json`` as written carries exactly the values compared with R above (floats
+    round-trip through JSON bit for bit; non-finite ones are written as null)."""
+    from riskset.study.run import write_study
+
+    out = write_study(result, tmp_path / "study")
+    written = json.loads((out / "results.json").read_text(encoding="utf-8"))["values"]
+    assert set(written) == set(result.values)
+    for name, tab in result.values.items():
+        rows = written[name]
+        assert len(rows) == tab.height, name
+        for got, want in zip(rows, tab.iter_rows(named=True), strict=True):
+            assert set(got) == set(want), name
+            for k, w in want.items():
+                if isinstance(w, float) and not math.isfinite(w):
+                    assert got[k] is None, (name, k)
+                else:
+                    assert got[k] == w, (name, k, got[k], w)
