@@ -2,7 +2,8 @@
 
 ``tests/reference/make_study_r.R`` recomputes the bundled tdxd example study
 (``riskset/study/examples/tdxd.toml`` on ``riskset/datasets/tdxd.csv``) with R's survival
-package; this module runs the study with :func:`riskset.study.run.run_study` and compares ``result.values`` with that fixture:
+package; this module runs the study with :func:`riskset.study.run.run_study` and compares
+``result.values`` with that fixture:
 
 * Kaplan–Meier 12-month survival with its log-scale CI and number at risk, per endpoint x
   cohort and per factor level (CLOSED_RTOL). PFS2 and DoR have no landmark in the spec, so
