@@ -20,6 +20,8 @@ package; this module runs the study with :func:`riskset.study.run.run_study` and
   arbitrary (wherever the iteration stopped), so the likelihood-ratio test is compared
   instead, from a direct :func:`riskset.cox` fit on the same study frame.
 * Clopper–Pearson CIs (``binom.test``) for ORR, DCR, CBR and the safety rates (CLOSED_RTOL).
+* Median follow-up by reverse Kaplan–Meier and the observed median/min/max time per endpoint
+  x cohort; Table 4 per level (n, median, ORR with its CI, DCR) (CLOSED_RTOL).
 
 The last test writes the study and checks that ``results.json`` holds exactly those values.
 """
@@ -229,6 +231,39 @@ def _plain_endpoint_rows(spec, df, ep, cname):
     if ep.days_col:  # a date-derived endpoint: the loaded data hold its whole days
         df = df.with_columns((pl.col(ep.days_col) / UNITS[ep.unit]).alias(ep.time_col))
     return df.filter(pl.col(ep.time_col).is_not_null() & pl.col(ep.event_col).is_not_null())
+
+
+def test_median_followup(ref, result):
+    """Reverse Kaplan-Meier median follow-up (point median: the same rule as R's except on
+    a flat stretch at exactly 0.5, flagged in the fixture) and the observed times."""
+    bad, n = [], 0
+    for w in ref["followup"]:
+        got = result.values[f"followup_{w['endpoint']}"].filter(pl.col("cohort") == w["cohort"])
+        assert got.height == 1, (w["endpoint"], w["cohort"])
+        g = got.row(0, named=True)
+        pairs = {k: (g[k], w[k]) for k in ("median_observed", "min", "max")}
+        if not w["flat_at_half"]:
+            pairs["reverse_km_median"] = (g["reverse_km_median"], w["reverse_km_median"])
+            n += 1
+        bad += check(f"{w['endpoint']} {w['cohort']}", pairs, CLOSED_RTOL)
+    assert not bad, "\n".join(bad)
+    assert n >= 4
+
+
+def test_table4_comparison(ref, result):
+    """Table 4 per level: n, the Kaplan-Meier median, ORR with its Clopper-Pearson CI, DCR."""
+    tab = result.values["table4_compare"]
+    bad = []
+    for w in ref["compare"]:
+        got = tab.filter((pl.col("comparison") == w["comparison"]) & (pl.col("level") == w["level"]))
+        assert got.height == 1, w["level"]
+        g = got.row(0, named=True)
+        pairs = {k: (g[k], w[k]) for k in ("n", "orr_n", "orr", "orr_lower", "orr_upper", "dcr_n")}
+        if not w["flat_at_half"]:
+            pairs["median"] = (g["median"], w["median"])
+        bad += check(w["level"], pairs, CLOSED_RTOL)
+    assert not bad, "\n".join(bad)
+    assert len(ref["compare"]) == 2
 
 
 def test_results_json_holds_the_compared_values(result, tmp_path):

@@ -19,6 +19,11 @@
 ##             (the monotone model is kept: its LR test is finite and well defined)
 ##   binomial  Clopper-Pearson intervals (binom.test) for ORR, DCR, CBR (response)
 ##             and the safety rates (any grade, grade >= 3), overall and per cohort
+##   followup  median follow-up by reverse Kaplan-Meier (survfit on 1 - event) with
+##             `flat_at_half`, and the median, min and max observed time, per
+##             endpoint x cohort
+##   compare   Table 4 ([[compare]] age_ge65 on PFS, overall): per level n, the KM
+##             median (with `flat_at_half`), ORR with its Clopper-Pearson CI, DCR count
 ##
 ## Output: tests/reference/fixtures/study/tdxd_r.json. Numbers are written as the
 ## shortest decimal that reads back to the same double (at most 17 significant
@@ -222,6 +227,42 @@ for (lab in names(grades)) {
 }
 
 ## ---------------------------------------------------------------------------
+## Median follow-up (reverse Kaplan-Meier) and observed times
+## ---------------------------------------------------------------------------
+fu_rows <- list()
+for (ep in names(km_endpoints)) {
+  for (cname in km_endpoints[[ep]]) {
+    x <- endpoint_frame(ep, cname)
+    tm <- x[[paste0(ep, "__time")]]
+    rev <- survfit(Surv(tm, 1 - x[[paste0(ep, "__event")]]) ~ 1, conf.type = "log")
+    fu_rows[[length(fu_rows) + 1]] <- list(
+      endpoint = unbox(ep), cohort = unbox(cname),
+      reverse_km_median = jnum(summary(rev)$table[["median"]]),
+      flat_at_half = unbox(any(abs(rev$surv - 0.5) < 1e-12)),
+      median_observed = jnum(median(tm)), min = jnum(min(tm)), max = jnum(max(tm)))
+  }
+}
+
+## ---------------------------------------------------------------------------
+## Table 4: age < 65 vs >= 65 on PFS, overall
+## ---------------------------------------------------------------------------
+cmp_rows <- list()
+x0 <- cohorts[["Overall"]]
+for (lv in sort(unique(x0$age_ge65[!is.na(x0$age_ge65)]))) {
+  xl <- x0[!is.na(x0$age_ge65) & x0$age_ge65 == lv, ]
+  xe <- endpoint_frame("PFS", "Overall")
+  xe <- xe[!is.na(xe$age_ge65) & xe$age_ge65 == lv, ]
+  fit <- survfit(surv_formula("PFS", "1"), data = xe, conf.type = "log")
+  k_orr <- sum(xl$best_response %in% c("CR", "PR"))
+  ci <- binom.test(k_orr, nrow(xl), conf.level = 0.95)$conf.int
+  cmp_rows[[length(cmp_rows) + 1]] <- list(
+    comparison = unbox("Age (< 65 vs >= 65)"), level = unbox(lv), n = jnum(nrow(xl)),
+    median = jnum(summary(fit)$table[["median"]]), flat_at_half = unbox(any(abs(fit$surv - 0.5) < 1e-12)),
+    orr_n = jnum(k_orr), orr = jnum(k_orr / nrow(xl)), orr_lower = jnum(ci[1]), orr_upper = jnum(ci[2]),
+    dcr_n = jnum(sum(xl$best_response %in% c("CR", "PR", "SD"))))
+}
+
+## ---------------------------------------------------------------------------
 out <- list(
   meta = list(
     description = unbox("riskset/study/examples/tdxd.toml recomputed with R survival on riskset/datasets/tdxd.csv"),
@@ -233,7 +274,8 @@ out <- list(
     landmark = jnum(LANDMARK), month_days = jnum(MONTH),
     cohort_sizes = lapply(cohorts, function(x) jnum(nrow(x)))
   ),
-  km = km_rows, logrank = lr_rows, cox = cox_rows, binomial = binom_rows
+  km = km_rows, logrank = lr_rows, cox = cox_rows, binomial = binom_rows,
+  followup = fu_rows, compare = cmp_rows
 )
 path <- file.path(OUT_DIR, "tdxd_r.json")
 writeLines(toJSON(out, json_verbatim = TRUE, auto_unbox = FALSE, pretty = TRUE, digits = NA, na = "null"),
