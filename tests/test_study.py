@@ -659,3 +659,31 @@ def test_endpoint_time_is_the_polars_division_of_the_days(unit):
         assert got.name == "t" and got.dtype == pl.Float64
         assert got.is_null().to_list() == want.is_null().to_list()
         assert np.array_equal(got.drop_nulls().to_numpy().view(np.int64), want.drop_nulls().to_numpy().view(np.int64))
+
+
+def test_factor_hazard_ratios_are_cox_fits_of_its_levels_in_each_cohort(tmp_path):
+    """``hr = true`` on a factor: one Cox model per cohort with the factor's levels as
+    categories (a numeric code too), patients missing it left out and counted; the same fit
+    as riskset.cox on those rows; drawn as "level vs reference" on the forest plot."""
+    data = riskset.datasets.load("gbsg").with_columns(
+        pl.when(pl.col("pid") % 10 == 0).then(None).otherwise(pl.col("grade")).alias("grade"))
+    p = small_spec(tmp_path, data=data)
+    p.write_text(p.read_text().replace('column = "grade"\n', 'column = "grade"\nhr = true\n'))
+    spec = load_spec(p)
+    assert [m["name"] for m in spec.cox] == ["Grade, Overall", "Grade, tam", "Grade, nobody"]
+    res = run_study(spec, jobs=2)
+    cox = res.values["cox"]
+    d = data.with_columns((pl.col("rfstime") / 30.4375).alias("months"))
+    for cname, rows in (("Overall", d), ("tam", d.filter(pl.col("hormon") == 1))):
+        rows = rows.filter(pl.col("grade").is_not_null()).with_columns(pl.col("grade").cast(pl.String))
+        want = riskset.cox(rows, time="months", event="status", covariates=["grade"]).coefficients
+        got = cox.filter(pl.col("cohort") == cname)
+        assert got["term"].to_list() == want["term"].to_list() == ["grade2", "grade3"]
+        np.testing.assert_allclose(got["coef"].to_numpy(), want["coef"].to_numpy(), rtol=1e-12)
+        np.testing.assert_allclose(got["se"].to_numpy(), want["se"].to_numpy(), rtol=1e-12)
+        n_missing = d.filter(pl.col("grade").is_null() & (pl.lit(cname == "Overall") | (pl.col("hormon") == 1))).height
+        assert set(got["note"]) == {f"{n_missing} patients with a missing grade excluded"}
+        assert got["label"].to_list() == ["2 vs 1", "3 vs 1"]
+    assert cox.filter(pl.col("cohort") == "nobody")["note"].to_list() == ["not estimable: no patients"]
+    forest = res.figures["forest_cox"][0]
+    assert "Grade, tam: 3 vs 1" in forest["label"].to_list()

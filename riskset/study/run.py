@@ -463,6 +463,16 @@ class _Runner:
         frame = frame.with_columns(pl.col(c).cast(pl.String) for c in dict.fromkeys(terms)
                                    if self._string_like(c) and isinstance(frame.schema[c], pl.Enum)
                                    and _missing_level(frame.get_column(c)))
+        excluded = []
+        if m.get("drop_missing") and frame.height:  # a factor's model: rows missing a term left out
+            miss = frame.select(pl.any_horizontal(pl.col(c).is_null() for c in terms)).to_series()
+            if miss.any():
+                excluded.append(f"{int(miss.sum())} patients with a missing {' or '.join(dict.fromkeys(terms))} excluded")
+                frame = frame.filter(~miss)
+        if m.get("categorical"):  # numeric codes as categories, in numeric order
+            frame = frame.with_columns(
+                pl.col(c).cast(pl.String).cast(pl.Enum([str(v) for v in frame.get_column(c).unique().sort()]))
+                for c in dict.fromkeys(m["covariates"]) if frame.schema[c].is_numeric())
         base = {"model": m["name"], "endpoint": ep.name, "cohort": cname}
         if cox is None:
             rows.append({**base, "term": None, "note": "not estimable: Cox models are not available"})
@@ -480,7 +490,7 @@ class _Runner:
             # only; catch_warnings is process-wide, and Cox tasks run side by side)
             with quiet():
                 fit = cox(frame, firth=(firth is True), **kw)
-            msgs = list(fit.warnings)
+            msgs = excluded + list(fit.warnings)
             coef = fit.coefficients
             monotone = "monotone" in coef.columns and bool(coef.get_column("monotone").any())
             method = "Firth" if firth is True else "partial likelihood"
@@ -488,10 +498,16 @@ class _Runner:
                 with quiet():
                     ffit = cox(frame, firth=True, **kw)
                 for r in ffit.coefficients.iter_rows(named=True):
+                    if m.get("categorical"):
+                        r = {**r, "label": _level_label(frame, m["covariates"][0], r.get("term"),
+                                                        ffit.coefficients.get_column("term").to_list())}
                     rows.append({**base, **T.cox_row(r), "method": "Firth (penalised)",
                                  "note": "Firth fit because the partial likelihood is monotone"})
             for r in coef.iter_rows(named=True):
                 note = "; ".join(msgs) if (r.get("monotone") or (msgs and not monotone)) else None
+                if m.get("categorical"):  # a factor's model: "level vs reference" on the forest plot
+                    r = {**r, "label": _level_label(frame, m["covariates"][0], r.get("term"),
+                                                    coef.get_column("term").to_list())}
                 if r.get("monotone"):
                     note = "monotone likelihood: HR not estimable (" + (note or "diverging coefficient") + ")"
                 rows.append({**base, **T.cox_row(r), "method": method, "note": note})
@@ -606,6 +622,18 @@ class _Runner:
                 **({"note": row["note"] or ""} if "note" in tab.columns else {}),
             })
         self.r.tables["table4_compare"] = pl.DataFrame(disp)
+
+
+def _level_label(frame: pl.DataFrame, column: str, term: str | None, terms: list[str]) -> str | None:
+    """``"<level> vs <reference>"`` for the Cox term ``<column><level>`` of a categorical
+    ``column`` whose fit has ``terms`` (the reference: the level with no term); None for
+    any other term."""
+    s = frame.get_column(column)
+    levels = s.dtype.categories.to_list() if isinstance(s.dtype, pl.Enum) else s.drop_nulls().unique().to_list()
+    ref = [str(v) for v in levels if f"{column}{v}" not in terms]
+    if not term or not term.startswith(column) or len(ref) != 1:
+        return None
+    return f"{term[len(column):]} vs {ref[0]}"
 
 
 def _slug(s: str) -> str:

@@ -16,7 +16,8 @@ Schema (``?`` optional)::
     [[cohort]]   name, filter?                        (an "Overall" cohort is always added)
     [[endpoint]] name, time + event  |  start + event_date + censor_date (+ unit?), population?,
                  landmarks?, cohorts?, figure? (bool)
-    [[factor]]   name, column, endpoint?, cohorts?, km? (bool: KM per level, figure)
+    [[factor]]   name, column, endpoint?, cohorts?, km? (bool: KM per level, figure),
+                 hr? (bool: a Cox hazard ratio per cohort, in the Cox table and forest plot)
     [[cox]]      name, endpoint, covariates, cohort?, strata?, reference? (table), firth? (auto|true|false)
     [response]   column, complete?, partial?, stable?, progressive?, sd_duration?, sd_min?
     [baseline]   continuous?, categorical?, labels? (table column -> label)
@@ -53,7 +54,7 @@ _ENDPOINT = {"name": (str, True), "time": (str, False), "event": (str, False), "
              "population": (str, False), "landmarks": (list, False), "cohorts": (list, False),
              "figure": (bool, False)}
 _FACTOR = {"name": (str, True), "column": (str, True), "endpoint": (str, False), "cohorts": (list, False),
-           "km": (bool, False)}
+           "km": (bool, False), "hr": (bool, False)}
 _COX = {"name": (str, True), "endpoint": (str, True), "covariates": (list, True), "cohort": (str, False),
         "strata": (list, False), "reference": (dict, False), "firth": ((str, bool), False)}
 _RESPONSE = {"column": (str, True), "complete": (str, False), "partial": (str, False),
@@ -324,15 +325,36 @@ def parse_spec(text: str, path: Path | None = None) -> Spec:
                 if c is not None and c not in names and c != "Overall":
                     raise SpecError(f"[[{kind}]] entry {i} ({item['name']!r}) names unknown cohort {c!r}")
     data = raw["data"]
+    cox = list(raw.get("cox", [])) + _factor_models(raw.get("factor", []), endpoints, names)
     return Spec(
         path=path, text=text, title=st["title"], seed=int(st.get("seed", 0)), convention=convention,
         conf_level=conf_level, conf_type=st.get("conf_type"), binomial_ci=binom,
         time_unit=st.get("time_unit", "months"), data_path=data.get("path"), example=data.get("example"),
         id_column=data.get("id"), derive=dict(raw.get("derive", {})), cohorts=cohorts, endpoints=endpoints,
-        factors=raw.get("factor", []), cox=raw.get("cox", []), response=raw.get("response"),
+        factors=raw.get("factor", []), cox=cox, response=raw.get("response"),
         baseline=raw.get("baseline"), safety=raw.get("safety"), compare=raw.get("compare", []),
         ci_bands=st.get("ci_bands", False),
     )
+
+
+def _factor_models(factors: list[dict], endpoints: list[Endpoint], cohorts: list[str]) -> list[dict]:
+    """The Cox models of the factors with ``hr = true``: the factor as the one covariate, in
+    each of its cohorts (default: its endpoint's) and endpoints (default: every endpoint),
+    named "<factor>, <cohort>" (and the endpoint, where the factor has several), after the
+    spec's own ``[[cox]]`` models."""
+    out = []
+    for f in factors:
+        if not f.get("hr"):
+            continue
+        eps = [e for e in endpoints if f.get("endpoint", e.name) == e.name]
+        for e in eps:
+            for c in f.get("cohorts") or e.cohorts or ["Overall", *cohorts]:
+                name = f"{f['name']}, {c}" + (f" ({e.name})" if len(eps) > 1 else "")
+                # the factor's levels as categories (a numeric code too), as in its log-rank
+                # test; patients missing it are left out, as there (the table says how many)
+                out.append({"name": name, "endpoint": e.name, "cohort": c, "covariates": [f["column"]],
+                            "firth": "auto", "categorical": True, "drop_missing": True})
+    return out
 
 
 def load_spec(path: str | Path) -> Spec:

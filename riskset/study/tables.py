@@ -408,9 +408,12 @@ def _pct100(x):
 
 def cox_row(r: dict) -> dict:
     """The Cox table's columns of one coefficient row of a fit."""
-    return {"term": r.get("term"), "coef": r.get("coef"), "se": r.get("se"), "hr": r.get("hr"),
-            "hr_lower": r.get("hr_lower"), "hr_upper": r.get("hr_upper"), "p": r.get("p"),
-            "monotone": bool(r.get("monotone") or False)}
+    row = {"term": r.get("term"), "coef": r.get("coef"), "se": r.get("se"), "hr": r.get("hr"),
+           "hr_lower": r.get("hr_lower"), "hr_upper": r.get("hr_upper"), "p": r.get("p"),
+           "monotone": bool(r.get("monotone") or False)}
+    if r.get("label"):  # a factor's model: its level against the reference, for the forest plot
+        row["label"] = r["label"]
+    return row
 
 
 
@@ -434,7 +437,8 @@ def forest_rows(tab: pl.DataFrame) -> pl.DataFrame:
         if r.get("term") is None:
             continue
         mono = r.get("monotone") and r.get("method") != "Firth (penalised)"
-        rows.append({"label": f"{r['model']}: {r['term']}" + (" (Firth)" if r.get("method") == "Firth (penalised)" else ""),
+        rows.append({"label": f"{r['model']}: {r.get('label') or r['term']}"
+                     + (" (Firth)" if r.get("method") == "Firth (penalised)" else ""),
                      "estimate": None if mono else r.get("hr"), "lower": None if mono else r.get("hr_lower"),
                      "upper": None if mono else r.get("hr_upper"), "p_value": r.get("p"),
                      "note": "monotone likelihood: no events in one level" if mono else None})
