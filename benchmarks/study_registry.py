@@ -171,7 +171,8 @@ def instrument(tm: Timers) -> None:
     for meth, name in [("baseline", "task: baseline"), ("response", "task: response"),
                        ("safety", "task: safety"), ("logrank_grid", "task: log-rank grid"),
                        ("cox_model", "task: Cox model (one per model)"), ("cox_tables", "task: Cox tables"),
-                       ("compare", "task: comparisons")]:
+                       ("compare_one", "task: comparison (one per [[compare]])"),
+                       ("compare_tables", "task: Table 4 (from the comparisons)")]:
         tm.wrap(R._Runner, meth, name, span=True)
     orig_km = R._Runner.km_endpoint
 

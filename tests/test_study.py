@@ -363,7 +363,8 @@ def test_progress_reports_running_tasks_and_completes(tmp_path):
     assert total >= 6 and all(t == total for _, _, t in calls)
     assert [d for _, d, _ in calls] == sorted(d for _, d, _ in calls)  # never goes back
     assert calls[-1][1] == total
-    known = {"baseline", "response", "safety", "log-rank grid", "comparisons", *(f"Cox: {m['name']}" for m in spec.cox),
+    known = {"baseline", "response", "safety", "log-rank grid", *(f"comparison: {c['name']}" for c in spec.compare),
+             *(f"Cox: {m['name']}" for m in spec.cox),
              *(f"Kaplan-Meier {ep.name}" for ep in spec.endpoints)}
     def names_known_tasks(label: str) -> bool:  # "a, b, c" of known task names (a name may hold ", ")
         return label == "" or any(label.startswith(k) and names_known_tasks(label[len(k):].removeprefix(", "))

@@ -556,58 +556,61 @@ class _Runner:
         self.r.tables["safety"] = disp
         self.r.values["safety"] = vals
 
-    def compare(self) -> None:
-        if not self.spec.compare:
-            return
-        rows = []
+    def compare_one(self, c: dict) -> None:
+        """One comparison's Table 4 rows (``parts["compare"]``): per level of its column, n,
+        the endpoint's Kaplan–Meier median, ORR with its CI and DCR."""
+        rows: list[dict] = []
+        self.r.parts["compare"] = rows
         r = self.spec.response
-        for c in self.spec.compare:
-            ep = self.spec.endpoint(c["endpoint"])
-            cname = c.get("cohort", OVERALL)
-            col = c["column"]
-            # each level's size and response counts from one group-by, and every level's
-            # Kaplan-Meier summary from one fit by the column (not a filter per level)
-            frame0 = self.cohort_frame(cname, [col, *([r["column"]] if r else [])])
-            present = frame0.height - frame0.get_column(col).null_count()
-            if present == 0:  # nothing to compare: a row that says why, not a missing comparison
-                why = (f"no patients in cohort {cname!r}" if frame0.height == 0 else
-                       f"{col!r} is missing for all {frame0.height} patients of cohort {cname!r}")
-                rows.append({"comparison": c["name"], "level": None, "n": 0, "note": f"not estimable: {why}"})
+        ep = self.spec.endpoint(c["endpoint"])
+        cname = c.get("cohort", OVERALL)
+        col = c["column"]
+        # each level's size and response counts from one group-by, and every level's
+        # Kaplan-Meier summary from one fit by the column (not a filter per level)
+        frame0 = self.cohort_frame(cname, [col, *([r["column"]] if r else [])])
+        present = frame0.height - frame0.get_column(col).null_count()
+        if present == 0:  # nothing to compare: a row that says why, not a missing comparison
+            why = (f"no patients in cohort {cname!r}" if frame0.height == 0 else
+                   f"{col!r} is missing for all {frame0.height} patients of cohort {cname!r}")
+            rows.append({"comparison": c["name"], "level": None, "n": 0, "note": f"not estimable: {why}"})
+            return
+        codes, levels = _column_codes(frame0.get_column(col))  # sorted levels, a null first
+        n_levels = levels.len()
+        if r:  # per row 0: neither, 1: disease control only, 2: response (and control)
+            resp = frame0.get_column(r["column"]).cast(pl.String)
+            orr = ((resp == r.get("complete", "CR")) | (resp == r.get("partial", "PR"))).fill_null(False)
+            dcr = (orr | (resp == r.get("stable", "SD"))).fill_null(False)
+            state = orr.to_numpy().view(np.int8) + dcr.to_numpy().view(np.int8)
+            tab = np.bincount(codes * 3 + state, minlength=3 * n_levels).reshape(n_levels, 3)
+        else:
+            tab = np.bincount(codes, minlength=n_levels)[:, None]
+        counts = {"n": tab.sum(axis=1), "k_orr": tab[:, -1], "k_dcr": tab[:, 1:].sum(axis=1)}
+        ep_rows, _ = self.endpoint_frame(ep, cname, [col])
+        if ep_rows.get_column(col).null_count():
+            ep_rows = ep_rows.filter(pl.col(col).is_not_null())
+        km = {}
+        if ep_rows.height:
+            summ = riskset.kaplan_meier(ep_rows, time=ep.time_col, event=ep.event_col, by=col,
+                                        **self.km_kw).summary
+            km = {str(row[col]): row for row in summ.iter_rows(named=True)}
+        for j, lv in enumerate(levels.to_list()):
+            if lv is None:
                 continue
-            codes, levels = _column_codes(frame0.get_column(col))  # sorted levels, a null first
-            n_levels = levels.len()
-            if r:  # per row 0: neither, 1: disease control only, 2: response (and control)
-                resp = frame0.get_column(r["column"]).cast(pl.String)
-                orr = ((resp == r.get("complete", "CR")) | (resp == r.get("partial", "PR"))).fill_null(False)
-                dcr = (orr | (resp == r.get("stable", "SD"))).fill_null(False)
-                state = orr.to_numpy().view(np.int8) + dcr.to_numpy().view(np.int8)
-                tab = np.bincount(codes * 3 + state, minlength=3 * n_levels).reshape(n_levels, 3)
-            else:
-                tab = np.bincount(codes, minlength=n_levels)[:, None]
-            counts = {"n": tab.sum(axis=1), "k_orr": tab[:, -1], "k_dcr": tab[:, 1:].sum(axis=1)}
-            ep_rows, _ = self.endpoint_frame(ep, cname, [col])
-            if ep_rows.get_column(col).null_count():
-                ep_rows = ep_rows.filter(pl.col(col).is_not_null())
-            km = {}
-            if ep_rows.height:
-                summ = riskset.kaplan_meier(ep_rows, time=ep.time_col, event=ep.event_col, by=col,
-                                            **self.km_kw).summary
-                km = {str(row[col]): row for row in summ.iter_rows(named=True)}
-            for j, lv in enumerate(levels.to_list()):
-                if lv is None:
-                    continue
-                n = int(counts["n"][j])
-                row = {"comparison": c["name"], "level": str(lv), "n": n}
-                if str(lv) in km:
-                    s = km[str(lv)]
-                    row.update(median=s["median"], median_lower=s["median_lower"], median_upper=s["median_upper"])
-                if r and n:
-                    k_orr, k_dcr = int(counts["k_orr"][j]), int(counts["k_dcr"][j])
-                    p = riskset.proportion_ci(k_orr, n, method=self.spec.binomial_ci,
-                                              conf_level=self.spec.conf_level)
-                    row.update(orr=p.estimate, orr_lower=p.lower, orr_upper=p.upper, orr_n=k_orr, dcr_n=k_dcr,
-                               dcr=k_dcr / n)
-                rows.append(row)
+            n = int(counts["n"][j])
+            row = {"comparison": c["name"], "level": str(lv), "n": n}
+            if str(lv) in km:
+                s = km[str(lv)]
+                row.update(median=s["median"], median_lower=s["median_lower"], median_upper=s["median_upper"])
+            if r and n:
+                k_orr, k_dcr = int(counts["k_orr"][j]), int(counts["k_dcr"][j])
+                p = riskset.proportion_ci(k_orr, n, method=self.spec.binomial_ci,
+                                          conf_level=self.spec.conf_level)
+                row.update(orr=p.estimate, orr_lower=p.lower, orr_upper=p.upper, orr_n=k_orr, dcr_n=k_dcr,
+                           dcr=k_dcr / n)
+            rows.append(row)
+
+    def compare_tables(self, rows: list[dict]) -> None:
+        """Table 4 (values and display) from every comparison's rows, in spec order."""
         tab = pl.DataFrame(rows, infer_schema_length=None)
         self.r.values["table4_compare"] = tab
         disp = []
@@ -691,13 +694,14 @@ def run_study(spec: Spec, *, jobs: int = 1, progress: Callable[[str, int, int], 
     ]
     cox = [len(tasks) + i for i in range(len(spec.cox))]  # one task per model
     tasks += [(f"Cox: {m['name']}", (lambda m=m: runner.cox_model(m))) for m in spec.cox]
-    tasks += [("comparisons", runner.compare)]
+    comps = [len(tasks) + i for i in range(len(spec.compare))]  # one task per comparison
+    tasks += [(f"comparison: {c['name']}", (lambda c=c: runner.compare_one(c))) for c in spec.compare]
     kms = list(range(len(tasks), len(tasks) + len(spec.endpoints)))
     tasks += [(f"Kaplan-Meier {ep.name}", (lambda ep=ep: runner.km_endpoint(ep))) for ep in spec.endpoints]
     # submitted Kaplan-Meier first (each orders its endpoint's rows), then Table 1 (it needs
     # no ordering, so it fills the wait for the largest one), then the Cox, log-rank and
     # comparison tasks that reuse the ordered rows, then the small tables
-    schedule = [*kms, 0, *cox, 3, cox[-1] + 1 if cox else 4, 1, 2]
+    schedule = [*kms, 0, *cox, 3, *comps, 1, 2]
     if progress:
         progress("loading done; starting the analyses", 0, len(tasks))
     running: dict[int, None] = {}  # tasks in progress, in start order (for the progress label)
@@ -719,7 +723,12 @@ def run_study(spec: Spec, *, jobs: int = 1, progress: Callable[[str, int, int], 
         rows = [r for i in cox for r in buckets[i].parts["cox"]]
         _merge(buckets[cox[-1]], runner.run_task(lambda: runner.cox_tables(rows)))
 
-    cox_pending = bool(cox)
+    def compare_tables() -> None:
+        """Table 4 from every comparison's rows, merged after the last comparison."""
+        rows = [r for i in comps for r in buckets[i].parts["compare"]]
+        _merge(buckets[comps[-1]], runner.run_task(lambda: runner.compare_tables(rows)))
+
+    cox_pending, compare_pending = bool(cox), bool(comps)
     with ThreadPoolExecutor(max_workers=max(1, jobs)) as pool:
         futures = {pool.submit(task, i): i for i in schedule}
         pending = set(futures)
@@ -730,6 +739,9 @@ def run_study(spec: Spec, *, jobs: int = 1, progress: Callable[[str, int, int], 
             if cox_pending and all(i in buckets for i in cox):
                 cox_tables()  # as soon as the models are fitted: its plot is drawn early
                 cox_pending = False
+            if compare_pending and all(i in buckets for i in comps):
+                compare_tables()
+                compare_pending = False
             if progress:
                 with lock:
                     now = [tasks[i][0] for i in running]

@@ -22,7 +22,7 @@
 ##   followup  median follow-up by reverse Kaplan-Meier (survfit on 1 - event) with
 ##             `flat_at_half`, and the median, min and max observed time, per
 ##             endpoint x cohort
-##   compare   Table 4 ([[compare]] age_ge65 on PFS, overall): per level n, the KM
+##   compare   Table 4 (every [[compare]] of the spec, on PFS): per level n, the KM
 ##             median (with `flat_at_half`), ORR with its Clopper-Pearson CI, DCR count
 ##
 ## Output: tests/reference/fixtures/study/tdxd_r.json. Numbers are written as the
@@ -244,22 +244,32 @@ for (ep in names(km_endpoints)) {
 }
 
 ## ---------------------------------------------------------------------------
-## Table 4: age < 65 vs >= 65 on PFS, overall
+## Table 4 ([[compare]] on PFS): age < 65 vs >= 65 overall, prior T-DM1 in HER2-positive,
+## leptomeningeal metastasis overall
 ## ---------------------------------------------------------------------------
+compares <- list(
+  list(name = "Age (< 65 vs >= 65)", column = "age_ge65", cohort = "Overall"),
+  list(name = "Prior T-DM1 (1 = yes vs 0 = no)", column = "prior_tdm1", cohort = "HER2-positive"),
+  list(name = "Leptomeningeal metastasis (1 = yes vs 0 = no)", column = "leptomeningeal", cohort = "Overall")
+)
 cmp_rows <- list()
-x0 <- cohorts[["Overall"]]
-for (lv in sort(unique(x0$age_ge65[!is.na(x0$age_ge65)]))) {
-  xl <- x0[!is.na(x0$age_ge65) & x0$age_ge65 == lv, ]
-  xe <- endpoint_frame("PFS", "Overall")
-  xe <- xe[!is.na(xe$age_ge65) & xe$age_ge65 == lv, ]
-  fit <- survfit(surv_formula("PFS", "1"), data = xe, conf.type = "log")
-  k_orr <- sum(xl$best_response %in% c("CR", "PR"))
-  ci <- binom.test(k_orr, nrow(xl), conf.level = 0.95)$conf.int
-  cmp_rows[[length(cmp_rows) + 1]] <- list(
-    comparison = unbox("Age (< 65 vs >= 65)"), level = unbox(lv), n = jnum(nrow(xl)),
-    median = jnum(summary(fit)$table[["median"]]), flat_at_half = unbox(any(abs(fit$surv - 0.5) < 1e-12)),
-    orr_n = jnum(k_orr), orr = jnum(k_orr / nrow(xl)), orr_lower = jnum(ci[1]), orr_upper = jnum(ci[2]),
-    dcr_n = jnum(sum(xl$best_response %in% c("CR", "PR", "SD"))))
+for (cm in compares) {
+  x0 <- cohorts[[cm$cohort]]
+  v0 <- as.character(x0[[cm$column]])
+  for (lv in sort(unique(v0[!is.na(v0)]))) {
+    xl <- x0[!is.na(v0) & v0 == lv, ]
+    xe <- endpoint_frame("PFS", cm$cohort)
+    ve <- as.character(xe[[cm$column]])
+    xe <- xe[!is.na(ve) & ve == lv, ]
+    fit <- survfit(surv_formula("PFS", "1"), data = xe, conf.type = "log")
+    k_orr <- sum(xl$best_response %in% c("CR", "PR"))
+    ci <- binom.test(k_orr, nrow(xl), conf.level = 0.95)$conf.int
+    cmp_rows[[length(cmp_rows) + 1]] <- list(
+      comparison = unbox(cm$name), level = unbox(lv), n = jnum(nrow(xl)),
+      median = jnum(summary(fit)$table[["median"]]), flat_at_half = unbox(any(abs(fit$surv - 0.5) < 1e-12)),
+      orr_n = jnum(k_orr), orr = jnum(k_orr / nrow(xl)), orr_lower = jnum(ci[1]), orr_upper = jnum(ci[2]),
+      dcr_n = jnum(sum(xl$best_response %in% c("CR", "PR", "SD"))))
+  }
 }
 
 ## ---------------------------------------------------------------------------
