@@ -322,11 +322,16 @@ def test_report_renders_in_chromium(request, chromium, report_file, tmp_path):
         assert info["images"] == [] and info["svgs"] == 2
     else:
         assert len(info["images"]) == 2
+    assert_renders_cleanly(info)
+
+
+def assert_renders_cleanly(info: dict[str, Any]) -> None:
+    """Every image decoded, no script, every contents link has its target, and nothing but
+    the page itself (and inline data) was requested."""
     for img in info["images"]:
         assert img["complete"] and img["w"] > 0 and img["h"] > 0, img
     assert info["scripts"] == 0
     assert info["tocOk"]
-    # nothing but the page itself (and inline data) was requested
     assert all(u.startswith(("file:", "data:")) for u in info["requests"]), info["requests"]
     assert all(u.startswith(("file:", "data:")) for u in info["resources"]), info["resources"]
 
@@ -343,12 +348,7 @@ def test_study_report_renders_in_chromium(chromium, tmp_path):
     assert info["title"] == spec.title
     assert info["errors"] == []
     assert len(figures) >= 12 and len(info["images"]) == len(figures)
-    for img in info["images"]:
-        assert img["complete"] and img["w"] > 0 and img["h"] > 0, img
-    assert info["scripts"] == 0
-    assert info["tocOk"]
-    assert all(u.startswith(("file:", "data:")) for u in info["requests"]), info["requests"]
-    assert all(u.startswith(("file:", "data:")) for u in info["resources"]), info["resources"]
+    assert_renders_cleanly(info)
 
 
 def test_harness_detects_broken_page(chromium, tmp_path):
