@@ -157,3 +157,13 @@ def test_value_counts_by_sums_equal_the_group_by(values, seed):
     key = ["v"]
     assert got.sort(key, nulls_last=True).cast({c: pl.Int64 for c in got.columns if c != "v"}).equals(
         want.sort(key, nulls_last=True).cast({c: pl.Int64 for c in want.columns if c != "v"}))
+
+
+def test_fmt_ci_tells_not_reached_from_not_estimable():
+    from riskset.study.tables import fmt_ci
+
+    assert fmt_ci(15.0, 4.7, 25.3) == "15.0 (4.7–25.3)"
+    assert fmt_ci(None, None, None) == "NR (NR–NR)"  # median not reached
+    assert fmt_ci(15.0, 4.7, None) == "15.0 (4.7–NR)"  # R: the upper limit never crossed
+    assert fmt_ci(20.4, None, None) == "20.4 (NE–NE)"  # SPSS: median -+ 1.96 SE without an SE
+    assert fmt_ci(0.0, float("nan"), float("nan")) == "0.0 (NE–NE)"

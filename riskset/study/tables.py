@@ -34,8 +34,17 @@ def fmt_pct(k: int, n: int) -> str:
     return f"{k} ({100 * k / n:.1f}%)" if n else f"{k} (–)"
 
 
+def _finite(x: float | None) -> bool:
+    return x is not None and math.isfinite(x)
+
+
 def fmt_ci(est: float | None, lo: float | None, hi: float | None, digits: int = 1) -> str:
-    """``"15.0 (4.7–25.3)"``; NR for limits not reached (R's NA)."""
+    """``"15.0 (4.7–25.3)"``. NR: not reached (a median the curve never reaches, or R's NA
+    for an upper limit it never crosses). NE: not estimable, where the estimate is finite but
+    its lower limit is missing (SPSS's median -+ 1.96 SE without an SE, a rate's CI at S = 0):
+    such a limit was never "not reached"."""
+    if _finite(est) and not _finite(lo):
+        return f"{fmt_num(est, digits)} (NE{DASH}{fmt_num(hi, digits) if _finite(hi) else 'NE'})"
     return f"{fmt_num(est, digits)} ({fmt_num(lo, digits)}{DASH}{fmt_num(hi, digits)})"
 
 
