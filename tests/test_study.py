@@ -133,7 +133,8 @@ def test_spec_errors_name_key_line_and_suggest(tmp_path):
 @pytest.mark.parametrize(("old", "new", "message"), [
     ("landmarks = [12, 24]", 'landmarks = [12, "24"]',
      r"'endpoint.landmarks \(entry 1\)' \(line \d+\): item 2 must be a number, got '24'"),
-    ("landmarks = [12, 24]", "landmarks = [12, -1]", r"'endpoint.landmarks \(entry 1\)' \(line \d+\): item 2 must be a time >= 0"),
+    ("landmarks = [12, 24]", "landmarks = [12, -1]", r"'endpoint.landmarks \(entry 1\)' \(line \d+\): item 2 must be a finite time >= 0"),
+    ("landmarks = [12, 24]", "landmarks = [12, inf]", r"item 2 must be a finite time >= 0, got inf"),
     ('title = "test"', 'title = "test"\nconvention = "SPSS"', r"'study.convention' \(line 4\) = 'SPSS' is not valid.*did you mean 'spss'"),
     ('title = "test"', 'title = "test"\nconf_type = "loglog"', r"'study.conf_type' \(line 4\) = 'loglog'.*did you mean 'log-log'"),
     ('event = "status"', 'event = "status"\nunit = "month"', r"'endpoint.unit \(entry 1\)' \(line \d+\) = 'month'.*'months'"),
@@ -692,3 +693,42 @@ def test_factor_hazard_ratios_are_cox_fits_of_its_levels_in_each_cohort(tmp_path
     assert cox.filter(pl.col("cohort") == "nobody")["note"].to_list() == ["not estimable: no patients"]
     forest = res.figures["forest_cox"][0]
     assert "Grade, tam: 3 vs 1" in forest["label"].to_list()
+
+
+def test_factor_hazard_ratio_edge_cases(tmp_path):
+    """A factor missing for everyone says so; the excluded count stays on every row of a
+    monotone fit and its Firth refit; a true/false factor is drawn as "level vs reference";
+    a generated model name may not repeat a [[cox]] name."""
+    d = riskset.datasets.load("gbsg")
+    d = d.with_columns(pl.lit(None, dtype=pl.Int64).alias("allnull"), (pl.col("er") > 0).alias("er_pos"),
+                       # no events when mono = 1: a monotone likelihood; missing for every tenth patient
+                       pl.when(pl.col("pid") % 10 == 0).then(None)
+                       .otherwise((pl.col("status") == 0) & (pl.col("pid") % 3 == 0)).cast(pl.Int8).alias("mono"))
+    extra = "".join(f'[[factor]]\nname = "{n}"\ncolumn = "{n}"\nendpoint = "RFS"\ncohorts = ["Overall"]\n'
+                    'km = false\nhr = true\n' for n in ("allnull", "er_pos", "mono"))
+    res = run_study(load_spec(small_spec(tmp_path, extra, data=d)))
+    cox = res.values["cox"]
+    allnull = cox.filter(pl.col("model") == "allnull, Overall")
+    assert allnull["note"].to_list() == ["not estimable: 686 patients with a missing allnull excluded"]
+    assert cox.filter(pl.col("model") == "er_pos, Overall")["label"].to_list() == ["true vs false"]
+    mono = cox.filter(pl.col("model") == "mono, Overall")
+    n_missing = d.filter(pl.col("mono").is_null()).height
+    assert set(mono["method"]) == {"partial likelihood", "Firth (penalised)"}
+    assert all(n.startswith(f"{n_missing} patients with a missing mono excluded; ") for n in mono["note"])
+    text = small_spec(tmp_path).read_text().replace('column = "grade"\n', 'column = "grade"\nhr = true\n')
+    text += '[[cox]]\nname = "Grade, tam"\nendpoint = "RFS"\ncovariates = ["age"]\n'
+    with pytest.raises(SpecError, match="makes the Cox model 'Grade, tam', a name a \\[\\[cox\\]\\] entry already has"):
+        parse_spec(text)
+
+
+def test_constant_cohort_filter_and_a_level_without_endpoint_times(tmp_path):
+    p = small_spec(tmp_path, '[[compare]]\nname = "Grade"\ncolumn = "grade"\nendpoint = "RFS"\n')
+    text = p.read_text().replace('filter = "hormon = 1"', 'filter = "1 = 1"').replace(
+        'event = "status"', 'event = "status"\npopulation = "grade = 2"')
+    p.write_text(text)
+    res = run_study(load_spec(p))
+    assert res.meta["cohort_sizes"] == {"Overall": 686, "tam": 686, "nobody": 0}
+    t4 = res.tables["table4_compare"]
+    assert t4["median (95% CI)"].to_list()[0::2] == ["", ""]  # grades 1 and 3: no RFS rows
+    assert t4["note"].to_list()[0] == "median not estimable: no patient of this level has a RFS time"
+    assert t4["note"].to_list()[1] == "" and t4["median (95% CI)"].to_list()[1] != ""

@@ -77,9 +77,8 @@ def _cohort_masks(spec: Spec, df: pl.DataFrame) -> dict[str, pl.Series | None]:
     except Exception:  # one at a time, so that the error names the failing cohort
         flags = pl.DataFrame([_row_mask(df, c["filter"], where[c["name"]]).alias(f"__cohort_{i}")
                               for i, c in enumerate(filtered)])
-    for i, c in enumerate(filtered):
-        _check_mask(flags.to_series(i), c["filter"], where[c["name"]])
-    mask = {c["name"]: flags.to_series(i) for i, c in enumerate(filtered)}
+    mask = {c["name"]: _check_mask(flags.to_series(i), c["filter"], where[c["name"]], df.height)
+            for i, c in enumerate(filtered)}
     return {OVERALL: None, **{c["name"]: mask.get(c["name"]) for c in spec.cohorts}}
 
 
@@ -90,13 +89,16 @@ def _row_mask(df: pl.DataFrame, expr: str, what: str) -> pl.Series:
         m = df.select(sql(expr).fill_null(False)).to_series()
     except Exception as exc:
         raise SpecError(f"{what}: {expr!r} failed: {exc}") from None
-    return _check_mask(m, expr, what)
+    return _check_mask(m, expr, what, df.height)
 
 
-def _check_mask(m: pl.Series, expr: str, what: str) -> pl.Series:
+def _check_mask(m: pl.Series, expr: str, what: str, n: int) -> pl.Series:
+    """``m`` as a mask of ``n`` rows: boolean, a constant condition (``1 = 1``) repeated."""
     if m.dtype != pl.Boolean:
         raise SpecError(f"{what}: {expr!r} gives {m.dtype} values, not true/false (write a condition, "
                         "e.g. column = 'value' or column >= 3)")
+    if m.len() != n:  # a condition that reads no column: one value for every row
+        m = pl.repeat(bool(m[0]) if m.len() else False, n, eager=True, dtype=pl.Boolean).alias(m.name)
     return m
 
 
@@ -469,16 +471,17 @@ class _Runner:
             if miss.any():
                 excluded.append(f"{int(miss.sum())} patients with a missing {' or '.join(dict.fromkeys(terms))} excluded")
                 frame = frame.filter(~miss)
-        if m.get("categorical"):  # numeric codes as categories, in numeric order
+        if m.get("categorical"):  # numeric or true/false codes as categories, in their order
             frame = frame.with_columns(
-                pl.col(c).cast(pl.String).cast(pl.Enum([str(v) for v in frame.get_column(c).unique().sort()]))
-                for c in dict.fromkeys(m["covariates"]) if frame.schema[c].is_numeric())
+                pl.col(c).cast(pl.String).cast(pl.Enum(frame.get_column(c).unique().sort().cast(pl.String).to_list()))
+                for c in dict.fromkeys(m["covariates"])
+                if frame.schema[c].is_numeric() or frame.schema[c] == pl.Boolean)
         base = {"model": m["name"], "endpoint": ep.name, "cohort": cname}
         if cox is None:
             rows.append({**base, "term": None, "note": "not estimable: Cox models are not available"})
             return
         if frame.height == 0:
-            rows.append({**base, "term": None, "note": "not estimable: no patients"})
+            rows.append({**base, "term": None, "note": "not estimable: " + ("; ".join(excluded) or "no patients")})
             return
         kw = dict(time=ep.time_col, event=ep.event_col, covariates=list(m["covariates"]),
                   strata=m.get("strata"), conf_level=self.spec.conf_level)
@@ -490,7 +493,7 @@ class _Runner:
             # only; catch_warnings is process-wide, and Cox tasks run side by side)
             with quiet():
                 fit = cox(frame, firth=(firth is True), **kw)
-            msgs = excluded + list(fit.warnings)
+            msgs = list(fit.warnings)
             coef = fit.coefficients
             monotone = "monotone" in coef.columns and bool(coef.get_column("monotone").any())
             method = "Firth" if firth is True else "partial likelihood"
@@ -502,7 +505,7 @@ class _Runner:
                         r = {**r, "label": _level_label(frame, m["covariates"][0], r.get("term"),
                                                         ffit.coefficients.get_column("term").to_list())}
                     rows.append({**base, **T.cox_row(r), "method": "Firth (penalised)",
-                                 "note": "Firth fit because the partial likelihood is monotone"})
+                                 "note": _join_notes(excluded, "Firth fit because the partial likelihood is monotone")})
             for r in coef.iter_rows(named=True):
                 note = "; ".join(msgs) if (r.get("monotone") or (msgs and not monotone)) else None
                 if m.get("categorical"):  # a factor's model: "level vs reference" on the forest plot
@@ -510,7 +513,7 @@ class _Runner:
                                                     coef.get_column("term").to_list())}
                 if r.get("monotone"):
                     note = "monotone likelihood: HR not estimable (" + (note or "diverging coefficient") + ")"
-                rows.append({**base, **T.cox_row(r), "method": method, "note": note})
+                rows.append({**base, **T.cox_row(r), "method": method, "note": _join_notes(excluded, note)})
         except RisksetError as exc:
             rows.append({**base, "term": None, "note": f"not estimable: {exc}"})
 
@@ -601,6 +604,8 @@ class _Runner:
             if str(lv) in km:
                 s = km[str(lv)]
                 row.update(median=s["median"], median_lower=s["median_lower"], median_upper=s["median_upper"])
+            else:  # in the cohort, but none of its patients has an endpoint time
+                row["note"] = f"median not estimable: no patient of this level has a {ep.name} time"
             if r and n:
                 k_orr, k_dcr = int(counts["k_orr"][j]), int(counts["k_dcr"][j])
                 p = riskset.proportion_ci(k_orr, n, method=self.spec.binomial_ci,
@@ -619,12 +624,18 @@ class _Runner:
                 "comparison": row["comparison"],
                 "level": f"{row['level']} (n={row['n']})" if row["level"] is not None else "—",
                 "median (95% CI)": T.fmt_ci(row.get("median"), row.get("median_lower"), row.get("median_upper"))
-                if row["level"] is not None else "",
+                if row["level"] is not None and not row.get("note") else "",
                 "ORR, % (95% CI)": T.fmt_ci(100 * row["orr"], 100 * row["orr_lower"], 100 * row["orr_upper"]) if row.get("orr") is not None else "",
                 "DCR, n (%)": T.fmt_pct(row["dcr_n"], row["n"]) if row.get("dcr_n") is not None else "",
                 **({"note": row["note"] or ""} if "note" in tab.columns else {}),
             })
         self.r.tables["table4_compare"] = pl.DataFrame(disp)
+
+
+def _join_notes(*parts: str | list[str] | None) -> str | None:
+    """The non-empty notes joined by "; " (None if there are none)."""
+    flat = [x for p in parts for x in ([p] if isinstance(p, str) or p is None else p) if x]
+    return "; ".join(flat) or None
 
 
 def _level_label(frame: pl.DataFrame, column: str, term: str | None, terms: list[str]) -> str | None:

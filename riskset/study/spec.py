@@ -28,6 +28,7 @@ Schema (``?`` optional)::
 from __future__ import annotations
 
 import difflib
+import math
 import re
 import tomllib
 from dataclasses import dataclass, field
@@ -305,9 +306,9 @@ def parse_spec(text: str, path: Path | None = None) -> Spec:
         if ep.unit not in UNITS:
             choice(["endpoint", f"#{i}", "unit"], ep.unit, tuple(UNITS))
         for j, t in enumerate(ep.landmarks, 1):
-            if not t >= 0:
+            if not (math.isfinite(t) and t >= 0):
                 raise SpecError(f"key {_where(text, ['endpoint', f'#{i}', 'landmarks'])}: item {j} must be a "
-                                f"time >= 0, got {t!r}")
+                                f"finite time >= 0, got {t!r}")
         if ep.population:
             _check_expr(text, ["endpoint", f"#{i}", "population"], ep.population)
         for c in ep.cohorts or []:
@@ -325,7 +326,14 @@ def parse_spec(text: str, path: Path | None = None) -> Spec:
                 if c is not None and c not in names and c != "Overall":
                     raise SpecError(f"[[{kind}]] entry {i} ({item['name']!r}) names unknown cohort {c!r}")
     data = raw["data"]
-    cox = list(raw.get("cox", [])) + _factor_models(raw.get("factor", []), endpoints, names)
+    own = list(raw.get("cox", []))
+    made = _factor_models(raw.get("factor", []), endpoints, names)
+    taken = {m["name"] for m in own}
+    for m in made:
+        if m["name"] in taken:
+            raise SpecError(f"a [[factor]] with hr = true makes the Cox model {m['name']!r}, a name a [[cox]] "
+                            "entry already has; rename one of them")
+    cox = own + made
     return Spec(
         path=path, text=text, title=st["title"], seed=int(st.get("seed", 0)), convention=convention,
         conf_level=conf_level, conf_type=st.get("conf_type"), binomial_ci=binom,
