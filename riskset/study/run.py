@@ -35,6 +35,7 @@ import numpy as np
 import polars as pl
 
 import riskset
+from riskset._cox_design import _level_label
 from riskset._km import followup_summary
 from riskset.errors import RisksetError, quiet
 from riskset.io.validate import _column_codes
@@ -75,9 +76,9 @@ def _cohort_masks(spec: Spec, df: pl.DataFrame) -> dict[str, pl.Series | None]:
     try:  # every filter in one parallel pass
         flags = df.select(sql(c["filter"]).fill_null(False).alias(f"__cohort_{i}") for i, c in enumerate(filtered))
     except Exception:  # one at a time, so that the error names the failing cohort
-        flags = pl.DataFrame([_row_mask(df, c["filter"], where[c["name"]]).alias(f"__cohort_{i}")
-                              for i, c in enumerate(filtered)])
-    mask = {c["name"]: _check_mask(flags.to_series(i), c["filter"], where[c["name"]], df.height)
+        flags = [_condition(df, c["filter"], where[c["name"]]) for c in filtered]
+    mask = {c["name"]: _check_mask(flags[i] if isinstance(flags, list) else flags.to_series(i), c["filter"],
+                                   where[c["name"]], df.height)
             for i, c in enumerate(filtered)}
     return {OVERALL: None, **{c["name"]: mask.get(c["name"]) for c in spec.cohorts}}
 
@@ -85,11 +86,16 @@ def _cohort_masks(spec: Spec, df: pl.DataFrame) -> dict[str, pl.Series | None]:
 def _row_mask(df: pl.DataFrame, expr: str, what: str) -> pl.Series:
     """The rows of ``df`` where SQL condition ``expr`` is true (missing: false); a failing
     or non-boolean condition is a :class:`SpecError` naming ``what`` and the expression."""
+    return _check_mask(_condition(df, expr, what), expr, what, df.height)
+
+
+def _condition(df: pl.DataFrame, expr: str, what: str) -> pl.Series:
+    """SQL condition ``expr`` evaluated on ``df`` (missing: false), unchecked; a failure is a
+    :class:`SpecError` naming ``what`` and the expression."""
     try:
-        m = df.select(sql(expr).fill_null(False)).to_series()
+        return df.select(sql(expr).fill_null(False)).to_series()
     except Exception as exc:
         raise SpecError(f"{what}: {expr!r} failed: {exc}") from None
-    return _check_mask(m, expr, what, df.height)
 
 
 def _check_mask(m: pl.Series, expr: str, what: str, n: int) -> pl.Series:
@@ -500,20 +506,18 @@ class _Runner:
             if monotone and firth == "auto":
                 with quiet():
                     ffit = cox(frame, firth=True, **kw)
+                labels = _term_labels(frame, m, ffit.coefficients)
                 for r in ffit.coefficients.iter_rows(named=True):
-                    if m.get("categorical"):
-                        r = {**r, "label": _level_label(frame, m["covariates"][0], r.get("term"),
-                                                        ffit.coefficients.get_column("term").to_list())}
-                    rows.append({**base, **T.cox_row(r), "method": "Firth (penalised)",
+                    rows.append({**base, **T.cox_row({**r, "label": labels.get(r["term"])}),
+                                 "method": "Firth (penalised)",
                                  "note": _join_notes(excluded, "Firth fit because the partial likelihood is monotone")})
+            labels = _term_labels(frame, m, coef)
             for r in coef.iter_rows(named=True):
                 note = "; ".join(msgs) if (r.get("monotone") or (msgs and not monotone)) else None
-                if m.get("categorical"):  # a factor's model: "level vs reference" on the forest plot
-                    r = {**r, "label": _level_label(frame, m["covariates"][0], r.get("term"),
-                                                    coef.get_column("term").to_list())}
                 if r.get("monotone"):
                     note = "monotone likelihood: HR not estimable (" + (note or "diverging coefficient") + ")"
-                rows.append({**base, **T.cox_row(r), "method": method, "note": _join_notes(excluded, note)})
+                rows.append({**base, **T.cox_row({**r, "label": labels.get(r["term"])}), "method": method,
+                             "note": _join_notes(excluded, note)})
         except RisksetError as exc:
             rows.append({**base, "term": None, "note": f"not estimable: {exc}"})
 
@@ -638,16 +642,20 @@ def _join_notes(*parts: str | list[str] | None) -> str | None:
     return "; ".join(flat) or None
 
 
-def _level_label(frame: pl.DataFrame, column: str, term: str | None, terms: list[str]) -> str | None:
-    """``"<level> vs <reference>"`` for the Cox term ``<column><level>`` of a categorical
-    ``column`` whose fit has ``terms`` (the reference: the level with no term); None for
-    any other term."""
+def _term_labels(frame: pl.DataFrame, m: dict, coef: pl.DataFrame) -> dict[str, str]:
+    """``{term: "<level> vs <reference>"}`` for the terms ``<column><level>`` of a factor's
+    model (``categorical``: one covariate, its reference the one level without a term);
+    empty for any other model (the forest plot then shows the terms)."""
+    if not m.get("categorical"):
+        return {}
+    column = m["covariates"][0]
     s = frame.get_column(column)
     levels = s.dtype.categories.to_list() if isinstance(s.dtype, pl.Enum) else s.drop_nulls().unique().to_list()
-    ref = [str(v) for v in levels if f"{column}{v}" not in terms]
-    if not term or not term.startswith(column) or len(ref) != 1:
-        return None
-    return f"{term[len(column):]} vs {ref[0]}"
+    terms = [t for t in coef.get_column("term").to_list() if t is not None]
+    ref = [_level_label(v) for v in levels if f"{column}{_level_label(v)}" not in terms]  # the design's names
+    if len(ref) != 1:
+        return {}
+    return {t: f"{t[len(column):]} vs {ref[0]}" for t in terms if t.startswith(column)}
 
 
 def _slug(s: str) -> str:
