@@ -192,7 +192,7 @@ def instrument(tm: Timers) -> None:
     # data loading and set-up (serial, before the pool)
     tm.wrap(R, "load_study_data", "load: load_study_data (total)")
     tm.wrap(L, "data_hash", "load: data_hash (SHA-256 of the files)")
-    tm.wrap(R, "_cohort_masks", "setup: _cohort_masks (cohort filters)")
+    tm.wrap(R, "cohort_masks", "setup: cohort_masks (cohort filters)")
     # engine entry points and helpers called inside the tasks (summed over threads)
     for attr in ("kaplan_meier", "median_followup", "logrank_table", "logrank", "cox", "proportion_ci"):
         if hasattr(riskset, attr):

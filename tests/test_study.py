@@ -615,17 +615,17 @@ def test_cohorts_compared_on_labelled_rows_equal_stacked_rows(monkeypatch):
 
     spec_path = Path(riskset.__file__).parent / "study" / "examples" / "tdxd.toml"
     calls = []
-    labelled = R._EndpointRows.labelled
+    labelled = R.EndpointRows.labelled
 
     def spy(self, *a, **k):
         out = labelled(self, *a, **k)
         calls.append(out is not None)
         return out
 
-    monkeypatch.setattr(R._EndpointRows, "labelled", spy)
+    monkeypatch.setattr(R.EndpointRows, "labelled", spy)
     fast = run_study(load_spec(spec_path))
     assert calls.count(True) == 2  # PFS and DoR (PFS2 is compared in no cohort)
-    monkeypatch.setattr(R._EndpointRows, "labelled", lambda self, *a, **k: None)
+    monkeypatch.setattr(R.EndpointRows, "labelled", lambda self, *a, **k: None)
     stacked = run_study(load_spec(spec_path))
     names = [n for n in fast.figures if n.endswith("_by_cohort")]
     assert names == [n for n in stacked.figures if n.endswith("_by_cohort")] and len(names) >= 2
@@ -635,13 +635,13 @@ def test_cohorts_compared_on_labelled_rows_equal_stacked_rows(monkeypatch):
         assert p_a == p_b and p_a is not None
 
     # overlapping cohorts: no labelling (the method itself, not the patches above)
-    monkeypatch.setattr(R._EndpointRows, "labelled", labelled)
+    monkeypatch.setattr(R.EndpointRows, "labelled", labelled)
     df = pl.DataFrame({"t": [1.0, 2.0, 3.0, 4.0], "e": [1, 0, 1, 1], "__cohort_0": [True, True, False, True],
                        "__cohort_1": [False, True, True, False]})
-    rows = R._EndpointRows(frame=df, flags={"A": "__cohort_0", "B": "__cohort_1"}, n_population={"A": 3, "B": 2})
+    rows = R.EndpointRows(frame=df, flags={"A": "__cohort_0", "B": "__cohort_1"}, n_population={"A": 3, "B": 2})
     assert rows.labelled(["A", "B"], pl.Enum(["A", "B"]), ["t", "e"]) is None
     disjoint = df.with_columns(pl.Series("__cohort_1", [False, False, True, False]))
-    rows = R._EndpointRows(frame=disjoint, flags={"A": "__cohort_0", "B": "__cohort_1"},
+    rows = R.EndpointRows(frame=disjoint, flags={"A": "__cohort_0", "B": "__cohort_1"},
                            n_population={"A": 3, "B": 1})
     got = rows.labelled(["A", "B"], pl.Enum(["A", "B"]), ["t", "e"])
     assert got.get_column("cohort").cast(pl.String).to_list() == ["A", "A", "B", "A"]
