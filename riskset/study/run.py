@@ -344,7 +344,10 @@ class _Runner:
                                    if self._string_like(c) and isinstance(frame.schema[c], pl.Enum)
                                    and _missing_level(frame.get_column(c)))
         excluded = []
-        if m.get("drop_missing") and frame.height:  # a factor's model: rows missing a term left out
+        # a factor's model: rows missing a term left out here rather than by riskset.cox's own
+        # drop_missing, so that the count goes on every row (Firth refit included) and a
+        # factor missing for everyone says so
+        if m.get("drop_missing") and frame.height:
             miss = frame.select(pl.any_horizontal(pl.col(c).is_null() for c in terms)).to_series()
             if miss.any():
                 excluded.append(f"{int(miss.sum())} patients with a missing {' or '.join(dict.fromkeys(terms))} excluded")
