@@ -321,7 +321,10 @@ class KaplanMeierResult:
 
 
 def _records(df: pl.DataFrame) -> list[dict[str, Any]]:
-    return [{k: _jsonable(v) for k, v in row.items()} for row in df.iter_rows(named=True)]
+    """JSON-ready rows; whole-valued counts as integers (``112``, not ``112.0``)."""
+    from riskset.format import count_value
+
+    return [{k: count_value(k, _jsonable(v)) for k, v in row.items()} for row in df.iter_rows(named=True)]
 
 
 def _jsonable(v: Any) -> Any:

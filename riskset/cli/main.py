@@ -16,6 +16,7 @@ from typing import Any
 import click
 
 from riskset.errors import RisksetError
+from riskset.format import counts_as_integers, format_test
 
 FORMATS = ("text", "json", "csv")
 
@@ -151,7 +152,7 @@ def km_command(data, example, time_col, event_col, by, entry, weights, at, quant
         table = {"summary": fit.summary, "curve": fit.table, "landmarks": landmarks}[which]
         if table is None:
             raise RisksetError("--table landmarks needs --at")
-        text = table.write_csv()
+        text = counts_as_integers(table).write_csv()
     else:
         text = render_km(fit, landmarks=landmarks, quantiles=qs, rmst=rm, followup=fu,
                          source=example or str(data), time=time_col, event=event_col)
@@ -227,14 +228,14 @@ def logrank_command(data, time_col, event_col, entry, weights_col, drop_missing,
             out["pairwise"] = _records(pw)
         text = json.dumps(out, indent=2, default=str) + "\n"
     elif fmt == "csv":
-        text = res.table.write_csv()
+        text = counts_as_integers(res.table).write_csv()
     else:
         head = (f"Log-rank test ({res.weighting}) of {', '.join(groups)}"
                 + (f", stratified by {', '.join(strata)}" if strata else "") + f": {data}\n")
         text = head + _frame_text(res.table)
-        text += f"Chisq = {res.statistic:.4f} on {res.df} df, p = {res.p_value:.4g}\n"
+        text += format_test(res.statistic, res.df, res.p_value) + "\n"
         if tr is not None:
-            text += f"Trend test: Chisq = {tr.statistic:.4f} on 1 df, p = {tr.p_value:.4g}\n"
+            text += "Trend test: " + format_test(tr.statistic, 1, tr.p_value) + "\n"
         if pw is not None:
             text += "\nPairwise comparisons\n" + _frame_text(pw)
     emit(text, output, force=force)
@@ -265,7 +266,7 @@ def logrank_table_command(data, time_col, event_col, entry, weights_col, drop_mi
     if fmt == "json":
         text = json.dumps({"estimator": "logrank_table", "rows": _records(grid)}, indent=2) + "\n"
     elif fmt == "csv":
-        text = grid.write_csv()
+        text = counts_as_integers(grid).write_csv()
     else:
         text = _frame_text(grid)
     emit(text, output, force=force)
@@ -331,7 +332,7 @@ def bootstrap_command(data, time_col, event_col, entry, weights_col, drop_missin
     if fmt == "json":
         text = json.dumps(res.to_dict(), indent=2) + "\n"
     elif fmt == "csv":
-        text = res.table.write_csv()
+        text = counts_as_integers(res.table).write_csv()
     else:
         text = (f"Bootstrap {method} {conf_level:g} CI for {statistic} ({resamples} resamples, seed {seed}): "
                 f"{data}\n" + _frame_text(res.table))
@@ -380,7 +381,7 @@ def cox_command(data, time_col, event_col, entry, weights_col, drop_missing, fmt
             out["cox_zph"] = _records(ph)
         text = json.dumps(out, indent=2, default=str) + "\n"
     elif fmt == "csv":
-        text = fit.coefficients.write_csv()
+        text = counts_as_integers(fit.coefficients).write_csv()
     else:
         head = (f"Cox model ({ties} ties{', Firth penalised' if firth else ''}): {data}\n"
                 f"n = {fit.n}, events = {fit.n_events:g}, iterations = {fit.iterations}, "
@@ -388,7 +389,7 @@ def cox_command(data, time_col, event_col, entry, weights_col, drop_missing, fmt
         text = head + _frame_text(fit.coefficients)
         for name, t in (("Likelihood ratio", fit.lr_test), ("Wald", fit.wald_test), ("Score", fit.score_test)):
             if t:
-                text += f"{name} test = {t['statistic']:.4g} on {t['df']} df, p = {t['p']:.4g}\n"
+                text += format_test(t["statistic"], t["df"], t["p"], name=f"{name} test") + "\n"
         if ph is not None:
             text += "\nProportional-hazards test (cox.zph)\n" + _frame_text(ph)
         for w in fit.warnings:

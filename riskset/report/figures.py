@@ -52,29 +52,18 @@ __getattr__, __dir__ = lazy_names(__name__, globals(), {
 # number formatting
 # --------------------------------------------------------------------------------------------
 def format_p(p: float | None, *, prefix: str = "") -> str:
-    """A p-value as journals print it: ``< 0.001``, ``= 0.003``, ``= 0.04``, ``= 0.27``.
-
-    Values below 0.1 get three decimals, larger ones two; a value that would print as
-    0.050 gets a fourth decimal so it cannot be misread as significant or not. With
-    ``prefix`` (e.g. ``"p"``), the result reads ``"p < 0.001"`` / ``"p = 0.003"``.
-    Missing or NaN: ``"—"``.
+    """A p-value as journals print it (:func:`riskset.format.format_pvalue`, ``style="journal"``):
+    ``< 0.001``, ``0.003``, ``0.04``, ``0.27``. With ``prefix`` (e.g. ``"p"``) the result reads
+    ``"p < 0.001"`` / ``"p = 0.003"``. Missing or NaN: ``"—"``.
     """
-    if p is None or (isinstance(p, float) and math.isnan(p)):
-        return f"{prefix} = —".strip() if prefix else "—"
-    p = float(p)
-    if p < 0.001:
-        body, op = "0.001", "<"
-    else:
-        op = "="
-        if p < 0.1:
-            body = f"{p:.3f}"
-            if body == "0.050":
-                body = f"{p:.4f}"
-        else:
-            body = f"{min(p, 1.0):.2f}"
-    if prefix:
-        return f"{prefix} {op} {body}"
-    return f"< {body}" if op == "<" else body
+    from riskset.format import format_pvalue
+
+    body = format_pvalue(p, style="journal")
+    if not prefix:
+        return body
+    if body.startswith("<"):
+        return f"{prefix} {body}"
+    return f"{prefix} = {body}"
 
 
 def _fmt_num(x: float) -> str:

@@ -17,11 +17,10 @@ import numpy as np
 import polars as pl
 
 from riskset._proportion import proportion_ci
+from riskset.format import DASH, format_estimate_ci
 
 if TYPE_CHECKING:
     from riskset.study.spec import Endpoint
-
-DASH = "–"
 
 
 def fmt_num(x: float | None, digits: int = 1) -> str:
@@ -39,13 +38,9 @@ def _finite(x: float | None) -> bool:
 
 
 def fmt_ci(est: float | None, lo: float | None, hi: float | None, digits: int = 1) -> str:
-    """``"15.0 (4.7–25.3)"``. NR: not reached (a median the curve never reaches, or R's NA
-    for an upper limit it never crosses). NE: not estimable, where the estimate is finite but
-    its lower limit is missing (SPSS's median -+ 1.96 SE without an SE, a rate's CI at S = 0):
-    such a limit was never "not reached"."""
-    if _finite(est) and not _finite(lo):
-        return f"{fmt_num(est, digits)} (NE{DASH}{fmt_num(hi, digits) if _finite(hi) else 'NE'})"
-    return f"{fmt_num(est, digits)} ({fmt_num(lo, digits)}{DASH}{fmt_num(hi, digits)})"
+    """``"15.0 (4.7–25.3)"`` with NR (not reached) and NE (not estimable): the rule of
+    :func:`riskset.format.format_estimate_ci`."""
+    return format_estimate_ci(est, lo, hi, digits)
 
 
 def baseline_table(
