@@ -18,6 +18,8 @@ import numpy as np
 import polars as pl
 from scipy.special import ndtr, ndtri
 
+from riskset import _display
+from riskset._display import Displayed
 from riskset._prepare import as_names
 from riskset.engine import bootstrap as eb
 from riskset.errors import OptionError, RisksetError, RisksetWarning, check_choice
@@ -54,8 +56,8 @@ class UndefinedReplicatesWarning(RisksetWarning):
     """Some bootstrap replicates had an undefined statistic (e.g. median not reached)."""
 
 
-@dataclass
-class BootstrapResult:
+@dataclass(repr=False)
+class BootstrapResult(Displayed):
     """Bootstrap estimate and confidence interval.
 
     Attributes
@@ -99,6 +101,9 @@ class BootstrapResult:
     @property
     def n_undefined(self) -> int:
         return int(self.table["n_undefined"].max())
+
+    def _blocks(self) -> list:
+        return _display.bootstrap_blocks(self)
 
     def to_dict(self) -> dict[str, Any]:
         from riskset._km import _records

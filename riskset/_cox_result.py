@@ -13,7 +13,9 @@ import numpy as np
 import polars as pl
 from scipy.special import chdtrc, ndtr, ndtri
 
+from riskset import _display
 from riskset._cox_design import Design
+from riskset._display import Displayed
 from riskset.engine import cox as ce
 from riskset.engine import cox_diag as cd
 from riskset.engine.eventtable import event_table
@@ -34,8 +36,8 @@ def _exp(x: np.ndarray) -> np.ndarray:
 
 
 
-@dataclass
-class CoxResult:
+@dataclass(repr=False)
+class CoxResult(Displayed):
     """A fitted Cox model (R ``coxph``); see :func:`cox`.
 
     Attributes
@@ -360,6 +362,20 @@ class CoxResult:
                              "p": [_chisq_p(s, k) for s, k in zip(stats, dfs, strict=True)]})
 
     # ----------------------------------------------------------------------------------
+    def _blocks(self) -> list:
+        return _display.cox_blocks(self)
+
+    def plot(self, **kwargs: Any) -> Any:
+        """A forest plot of the hazard ratios (one row per term, with its CI and p-value) as a
+        matplotlib ``Figure``; keyword arguments as :func:`riskset.report.forest_figure`."""
+        from riskset.report.figures import forest_figure
+
+        c = self.coefficients
+        rows = c.select(pl.col("term").alias("label"), pl.col("hr").alias("estimate"),
+                        pl.col("hr_lower").alias("lower"), pl.col("hr_upper").alias("upper"),
+                        pl.col("p").alias("p_value"))
+        return forest_figure(rows, **kwargs)
+
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready dict of the fit (coefficients, tests, concordance, settings)."""
         from riskset._km import _records

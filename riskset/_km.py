@@ -18,6 +18,8 @@ import numpy as np
 import polars as pl
 from scipy.special import ndtr, ndtri
 
+from riskset import _display
+from riskset._display import Displayed
 from riskset._prepare import prepare
 from riskset.engine import quantile as q
 from riskset.engine.eventtable import EventTable, event_table
@@ -42,8 +44,8 @@ def _z(conf_level: float) -> float:
     return float(ndtri(1.0 - (1.0 - conf_level) / 2.0))
 
 
-@dataclass
-class KaplanMeierResult:
+@dataclass(repr=False)
+class KaplanMeierResult(Displayed):
     """Kaplan–Meier estimates for one or more groups.
 
     Attributes
@@ -305,6 +307,17 @@ class KaplanMeierResult:
         )
         return self._with_keys(body, 1)
 
+    def _blocks(self) -> list:
+        return _display.km_blocks(self)
+
+    def plot(self, **kwargs: Any) -> Any:
+        """The curves with a number-at-risk table as a matplotlib ``Figure``; keyword
+        arguments as :func:`riskset.report.km_figure` (``title``, ``xlabel``, ``ci``,
+        ``pvalue``, ``labels``, ``risk_times``, ...)."""
+        from riskset.report.figures import km_figure
+
+        return km_figure(self, **kwargs)
+
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready dict: settings, per-group summary and the full curve table."""
         return {
@@ -509,8 +522,8 @@ def followup_summary(rev: KaplanMeierResult) -> pl.DataFrame:
                                "median_lower": "lower", "median_upper": "upper"})
 
 
-@dataclass(frozen=True)
-class RMSTDifference:
+@dataclass(frozen=True, repr=False)
+class RMSTDifference(Displayed):
     """Difference in restricted mean survival time between two groups."""
 
     tau: float
@@ -523,6 +536,9 @@ class RMSTDifference:
     z: float
     p_value: float
     conf_level: float
+
+    def _blocks(self) -> list:
+        return _display.rmst_difference_blocks(self)
 
     def to_dict(self) -> dict[str, Any]:
         return {

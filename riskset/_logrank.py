@@ -24,6 +24,8 @@ import numpy as np
 import polars as pl
 from scipy.special import chdtrc
 
+from riskset import _display
+from riskset._display import Displayed
 from riskset._prepare import as_names, prepare
 from riskset.engine import logrank as lr
 from riskset.engine.eventtable import event_table, partition_values, sort_segments
@@ -140,8 +142,8 @@ def _chi2_sf(x: float, df: int) -> float:
 # --------------------------------------------------------------------------------------------
 # results
 # --------------------------------------------------------------------------------------------
-@dataclass
-class TrendResult:
+@dataclass(repr=False)
+class TrendResult(Displayed):
     """Log-rank test for trend across ordered groups (1 df).
 
     ``statistic = (c'(O - E))^2 / (c' V c)`` with scores ``c`` (default ``1..G`` in group
@@ -155,6 +157,9 @@ class TrendResult:
     scores: pl.DataFrame
     weighting: str
 
+    def _blocks(self) -> list:
+        return _display.trend_blocks(self)
+
     def to_dict(self) -> dict[str, Any]:
         return {
             "test": "logrank_trend",
@@ -167,8 +172,8 @@ class TrendResult:
         }
 
 
-@dataclass
-class LogRankResult:
+@dataclass(repr=False)
+class LogRankResult(Displayed):
     """k-sample (weighted, optionally stratified) log-rank test, as R ``survdiff``.
 
     Attributes
@@ -230,6 +235,9 @@ class LogRankResult:
             scores=keys.with_columns(pl.Series("score", c)),
             weighting=self.weighting,
         )
+
+    def _blocks(self) -> list:
+        return _display.logrank_blocks(self)
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready dict: test settings, statistic and the per-group table."""

@@ -14,13 +14,15 @@ from dataclasses import dataclass
 import numpy as np
 from scipy.special import betaincinv, ndtri
 
+from riskset import _display
+from riskset._display import Displayed
 from riskset.errors import OptionError, check_choice
 
 METHODS = ("clopper-pearson", "wilson")
 
 
-@dataclass(frozen=True)
-class Proportion:
+@dataclass(frozen=True, repr=False)
+class Proportion(Displayed):
     """A proportion ``x / n`` with its confidence interval."""
 
     x: int
@@ -30,6 +32,9 @@ class Proportion:
     upper: float
     method: str
     conf_level: float
+
+    def _blocks(self) -> list:
+        return _display.proportion_blocks(self)
 
 
 def proportion_ci(x: int, n: int, *, method: str = "clopper-pearson", conf_level: float = 0.95) -> Proportion:

@@ -29,7 +29,7 @@ ratios
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable
+from collections.abc import Collection, Iterable
 from typing import Any
 
 import numpy as np
@@ -246,3 +246,67 @@ def counts_as_integers(df: Any) -> Any:
         and df.get_column(c).drop_nulls().is_finite().all()
     ]
     return df.with_columns([pl.col(c).cast(pl.Int64) for c in whole]) if whole else df
+
+
+
+
+#: Columns holding p-values (R's ``format.pval``: 3 significant digits, never 0).
+_P_COLUMNS = {"p", "p_value", "p_adjusted", "p_adj", "pvalue"}
+#: Ratio columns shown with enough decimals to tell the estimate from its limits and from 1.
+_RATIOS = ("hr", "hr_lower", "hr_upper")
+
+
+def display_frame(df: Any, *, times: Collection[str] = ()) -> Any:
+    """A result table for display (riskset.format's rules): counts as integers, p-values as R
+    prints them, the ``times`` columns with the data's own precision and NR where missing,
+    hazard ratios with enough digits, other numbers with 4 significant digits."""
+    import polars as pl
+
+    cols = []
+    tcols = [c for c in times if c in df.columns and df.schema[c].is_numeric()]
+    tdec = time_decimals(pl.concat([df.get_column(c).cast(pl.Float64) for c in tcols]).to_numpy()) if tcols else 0
+    ratios = all(c in df.columns for c in _RATIOS)
+    for c, t in df.schema.items():
+        s = df.get_column(c)
+        if not t.is_numeric() or t == pl.Boolean:
+            cols.append(s)
+        elif c in tcols:
+            cols.append(pl.Series(c, [format_time(v, tdec) for v in s.to_list()], dtype=pl.String))
+        elif is_count_column(c):
+            cols.append(pl.Series(c, [format_count(v) for v in s.to_list()], dtype=pl.String))
+        elif c in _P_COLUMNS and t.is_float():
+            cols.append(pl.Series(c, [format_pvalue(v) for v in s.to_list()], dtype=pl.String))
+        elif ratios and c in _RATIOS:
+            cols.append(None)  # filled below, row by row
+        elif t.is_float():
+            cols.append(s.round_sig_figs(4))
+        else:
+            cols.append(s)
+    if ratios:
+        rows = df.select(_RATIOS).rows()
+        decs = [ratio_decimals(*(float("nan") if v is None else v for v in r)) for r in rows]
+        for j, c in enumerate(df.columns):
+            if c in _RATIOS:
+                k = _RATIOS.index(c)
+                cols[j] = pl.Series(c, ["—" if r[k] is None else f"{r[k]:.{d}f}" for r, d in zip(rows, decs, strict=True)],
+                                    dtype=pl.String)
+    return pl.DataFrame(cols)
+
+
+def format_frame(df: Any, *, times: Collection[str] = ()) -> str:
+    """:func:`display_frame` as terminal text (every row and column shown)."""
+    import polars as pl
+
+    shown = display_frame(df, times=times)
+    with pl.Config(tbl_rows=200, tbl_cols=30, tbl_hide_dataframe_shape=True,
+                   tbl_hide_column_data_types=True, fmt_str_lengths=40, tbl_width_chars=160):
+        return str(shown)
+
+
+def frame_html(df: Any, *, times: Collection[str] = ()) -> str:
+    """:func:`display_frame` as an HTML table (for notebooks)."""
+    import polars as pl
+
+    with pl.Config(tbl_rows=200, tbl_cols=30, tbl_hide_dataframe_shape=True,
+                   tbl_hide_column_data_types=True, fmt_str_lengths=80):
+        return display_frame(df, times=times)._repr_html_()

@@ -30,6 +30,7 @@ from matplotlib.ticker import MaxNLocator
 
 from riskset._lazy import lazy_names
 from riskset.errors import OptionError, RisksetError
+from riskset.format import format_ratio_ci
 
 if TYPE_CHECKING:
     from matplotlib.figure import Figure
@@ -389,7 +390,9 @@ def forest_figure_args(
 
     est_txt = []
     for i in range(n):
-        if estimable[i]:
+        if estimable[i] and log_scale:  # a ratio: digits enough to tell it from its limits and 1
+            est_txt.append(format_ratio_ci(float(est[i]), lower[i], upper[i]))
+        elif estimable[i]:
             est_txt.append(f"{_fmt_num(float(est[i]))} ({_fmt_num(lower[i])}–{_fmt_num(upper[i])})")
         else:
             est_txt.append("")
