@@ -452,7 +452,7 @@ def study_command(spec, example, out, force, jobs, data_override, progress):
         else:
             result = run_study(sp, jobs=jobs, figure_pool=pool)
         path = write_study(result, out, force=force, jobs=jobs, figure_pool=pool)
-        click.echo(f"wrote {path}/report.html, results.json, {len(result.tables)} tables and "
+        click.echo(f"wrote {path}/report.html, report.docx, tables.xlsx, results.json, {len(result.tables)} tables and "
                    f"{len(result.figures)} figures", err=True)
         for n in result.notes:
             click.echo(f"note: {n}", err=True)

@@ -21,6 +21,7 @@ import numpy as np
 import polars as pl
 
 from riskset.errors import RisksetError
+from riskset.format import counts_as_integers
 
 if TYPE_CHECKING:
     from riskset.report.pool import FigurePool
@@ -57,7 +58,8 @@ def figure_args(spec: Spec, obj: Any, p: Any, title: str) -> tuple[str, dict[str
 
 def write_study(result: StudyResult, out: str | Path, *, force: bool = False, jobs: int = 1,
                 figure_pool: FigurePool | None = None) -> Path:
-    """Write tables (CSV), results.json, figures (PNG+SVG), report.html and report.md atomically.
+    """Write tables (CSV and one Excel workbook), results.json, figures (PNG+SVG), report.html,
+    report.md and report.docx (Word) atomically.
 
     Figures are drawn on ``figure_pool`` (worker processes; see
     :class:`riskset.report.pool.FigurePool`) when given, else on a pool of ``jobs`` workers
@@ -76,7 +78,8 @@ def write_study(result: StudyResult, out: str | Path, *, force: bool = False, jo
     try:
         (tmp / "tables").mkdir()
         (tmp / "figures").mkdir()
-        for name, tab in result.tables.items():
+        tables = {name: counts_as_integers(tab) for name, tab in result.tables.items()}
+        for name, tab in tables.items():  # counts as integers (112, not 112.0)
             tab.write_csv(tmp / "tables" / f"{name}.csv")
         args, submitted = {}, {}
         for name, (obj, p, title) in result.figures.items():
@@ -96,7 +99,7 @@ def write_study(result: StudyResult, out: str | Path, *, force: bool = False, jo
         payload = {
             "meta": _jsonable(result.meta),
             "notes": result.notes,
-            "tables": {k: _jsonable(v.to_dicts()) for k, v in result.tables.items()},
+            "tables": {k: _jsonable(v.to_dicts()) for k, v in tables.items()},
             "values": {k: _jsonable(v.to_dicts()) for k, v in result.values.items()},
             "figures": {k: {"png": f"figures/{k}.png", "svg": f"figures/{k}.svg", "title": t}
                         for k, (t, _r) in drawn.items()},
@@ -105,6 +108,10 @@ def write_study(result: StudyResult, out: str | Path, *, force: bool = False, jo
         report = _report_model(result, drawn, H)
         (tmp / "report.html").write_text(H.render_html(report), encoding="utf-8")
         (tmp / "report.md").write_text(H.render_markdown(report, figure_dir="figures"), encoding="utf-8")
+        from riskset.report.office import write_docx, write_xlsx
+
+        write_docx(report, tmp / "report.docx")  # Word: real tables, figures, numbered captions
+        write_xlsx(tables, tmp / "tables.xlsx")  # Excel: one sheet per table
         if out.exists():
             shutil.rmtree(out)
         os.replace(tmp, out)
