@@ -410,7 +410,9 @@ def cox(
         _rows=rows,
         _n_input=cols.n_input,
         _offset_name=offset,
-        _offset_mean=float(off_arr.mean()) if off_arr is not None else 0.0,
+        # R survfit.coxph: the offset's case-weighted mean
+        _offset_mean=(0.0 if off_arr is None else float(off_arr.mean()) if wts is None
+                      else float(np.sum(off_arr * wts) / np.sum(wts))),
         _firth_ci=firth_ci,
         _firth_p=firth_p,
     )
