@@ -49,7 +49,8 @@ center_aml <- local({
 
 ## lung, complete cases of time/status/age/sex/ph.ecog, with sex recoded 0/1 and
 ## -1/1, and deterministic helper columns: a stratum `site` (a/b/c by row), an
-## offset `off`, integer case weights `w` and an entry time `entry` (< time).
+## offset `off`, integer case weights `w` (larger where off = 0, so the weighted
+## and unweighted offset means differ) and an entry time `entry` (< time).
 center_lung <- local({
   d <- survival::lung
   d <- d[stats::complete.cases(d[, c("time", "status", "age", "sex", "ph.ecog")]), ]
@@ -59,7 +60,7 @@ center_lung <- local({
              sex = d$sex, sex01 = as.integer(d$sex - 1), sexpm = as.integer(2 * d$sex - 3),
              ph.ecog = d$ph.ecog,
              site = c("a", "b", "c")[(k %% 3) + 1],
-             off = 0.1 * (k %% 5), w = 1 + (k %% 3),
+             off = 0.1 * (k %% 5), w = 1 + 2 * (k %% 5 == 0) + (k %% 2),
              entry = round(d$time * (k %% 4) / 8),
              stringsAsFactors = FALSE)
 })
