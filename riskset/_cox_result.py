@@ -118,7 +118,7 @@ class CoxResult:
                 "hr_upper": hi,
                 "monotone": self.monotone.astype(bool),
             },
-            schema_overrides={"robust_se": pl.Float64},
+            schema_overrides={"term": pl.String, "robust_se": pl.Float64},
         ).fill_nan(None)
 
     @cached_property
@@ -165,6 +165,8 @@ class CoxResult:
         (use :meth:`schoenfeld`).
         """
         check_choice("type", type, ("martingale", "deviance", "score", "dfbeta", "schoenfeld"))
+        if not self.terms and type in ("score", "dfbeta", "schoenfeld"):
+            raise OptionError(f"{type} residuals do not exist for the null model (no covariates; as R)")
         if self.ties == "exact" and type in ("score", "dfbeta", "schoenfeld"):
             raise OptionError(f"{type} residuals are not available for ties='exact' (as R)")
         if type == "schoenfeld":
@@ -191,6 +193,8 @@ class CoxResult:
         """
         if self.ties == "exact":
             raise OptionError("schoenfeld residuals are not available for ties='exact' (as R)")
+        if not self.terms:
+            raise OptionError("schoenfeld residuals do not exist for the null model (no covariates; as R)")
         d = self._data
         r = self._resid
         dead = d.status != 0
@@ -231,8 +235,9 @@ class CoxResult:
             n_s = int(d.bounds.size - 1)
             codes = np.repeat(np.arange(n_s), np.diff(d.bounds))
             tot = np.bincount(codes, weights=d.wt, minlength=n_s)
-            xm = np.stack([np.bincount(codes, weights=d.wt * d.X[:, j], minlength=n_s)
-                           for j in range(d.X.shape[1])], axis=1) / tot[:, None]
+            xm = np.zeros((n_s, d.X.shape[1]))
+            for j in range(d.X.shape[1]):
+                xm[:, j] = np.bincount(codes, weights=d.wt * d.X[:, j], minlength=n_s) / tot
             lp = self._unsort((d.X - xm[codes]) @ b + (d.off - d.off.mean()))
         elif reference == "zero" and np.any(self.means != 0):
             lp = self._unsort((d.X + self.means) @ b + (d.off - d.off.mean()))
@@ -366,6 +371,9 @@ class CoxResult:
         ``"log"``, ``"rank"``.
         """
         check_choice("transform", transform, ("km", "identity", "log", "rank"))
+        if not self.terms:
+            raise OptionError("cox_zph needs covariates: there are no score residuals for the "
+                              "null model (as R)")
         d = self._data
         t = d.time
         dead = d.status != 0

@@ -196,6 +196,88 @@ center_fixture("lung_breslow_sex01", "center_lung", c("age", "sex01", "ph.ecog")
                ties = "breslow", newdata = lung_nd)
 
 ## ---------------------------------------------------------------------------
+## The null model (no covariates): coxph(Surv(...) ~ 1), with or without an
+## offset, strata, weights, entry times. R reports one log-likelihood, no
+## coefficients, no means; linear.predictors is the centred offset; no score
+## residuals (cox.zph and score/dfbeta/schoenfeld residuals stop with an error).
+## Written to fixtures/cox_null/.
+## ---------------------------------------------------------------------------
+NULL_DIR <- file.path(FIX_DIR, "cox_null")
+dir.create(NULL_DIR, showWarnings = FALSE, recursive = TRUE)
+
+null_fixture <- function(case, data, entry = NULL, strata = character(0), weights = NULL,
+                         offset = NULL, ties = "efron", newdata = NULL) {
+  rhs <- character(0)
+  if (!is.null(offset)) rhs <- c(rhs, sprintf("offset(%s)", offset))
+  if (length(strata)) rhs <- c(rhs, sprintf("strata(%s)", paste(strata, collapse = ", ")))
+  if (!length(rhs)) rhs <- "1"
+  lhs <- if (is.null(entry)) "Surv(time, event)" else sprintf("Surv(%s, time, event)", entry)
+  cl <- call("coxph", str2lang(paste(lhs, "~", paste(rhs, collapse = " + "))),
+             data = as.name(data))
+  if (!is.null(weights)) cl$weights <- as.name(weights)
+  cl$ties <- ties
+  fit <- eval(cl, DATA_ENV)
+  d <- get(data, envir = DATA_ENV)
+  stopifnot(fit$n == nrow(d), is.null(coef(fit)), is.null(fit$means), length(fit$loglik) == 1)
+  stopifnot(inherits(try(residuals(fit, type = "score"), silent = TRUE), "try-error"))
+  bh <- function(centered) {
+    b <- basehaz(fit, centered = centered)
+    list(time = jarr(b$time), hazard = jarr(b$hazard),
+         strata = if (is.null(b$strata)) JNULL else I(strip_strata(as.character(b$strata))))
+  }
+  s0 <- survfit(fit)
+  if (is.null(s0$strata)) {
+    default <- list(curve_json(s0))
+  } else {
+    labs <- names(s0$strata)
+    default <- lapply(seq_along(labs), function(i) curve_json(s0[i], strip_strata(labs[i])))
+  }
+  sf <- JNULL
+  if (!is.null(newdata)) {
+    curves <- lapply(seq_len(nrow(newdata)), function(i)
+      curve_json(survfit(fit, newdata = newdata[i, , drop = FALSE])))
+    sf <- list(newdata = newdata_json(newdata), conf_type = "log", conf_level = jnum(0.95),
+               curves = curves)
+  }
+  cc <- fit$concordance
+  fx <- list(
+    case = case,
+    call = deparse1line(cl),
+    data = paste0(data, ".csv"),
+    roles = list(time = "time", event = "event", entry = jstr_or_null(entry),
+                 covariates = I(character(0)), strata = I(strata),
+                 weights = jstr_or_null(weights), offset = jstr_or_null(offset)),
+    ties = ties,
+    loglik = jnum(fit$loglik),
+    n = jnum(fit$n),
+    nevent = jnum(fit$nevent),
+    linear_predictors = jarr(fit$linear.predictors),
+    martingale = jarr(residuals(fit, type = "martingale")),
+    deviance = jarr(residuals(fit, type = "deviance")),
+    concordance = list(value = jnum(cc[["concordance"]]), se = jnum(cc[["std"]]),
+                       concordant = jnum(cc[["concordant"]]),
+                       discordant = jnum(cc[["discordant"]]), tied_x = jnum(cc[["tied.x"]])),
+    basehaz_centered = bh(TRUE),
+    basehaz = bh(FALSE),
+    survfit_default = default,
+    survfit = sf)
+  path <- file.path(NULL_DIR, paste0(case, ".json"))
+  write_json_file(fx, path)
+  written <<- c(written, path)
+  cat(sprintf("%-20s loglik = %.10g\n", case, fit$loglik))
+  invisible(fit)
+}
+
+null_fixture("null_efron", "center_lung")
+null_fixture("null_breslow", "center_lung", ties = "breslow")
+null_fixture("null_exact", "center_lung", ties = "exact")
+## (survfit(fit, newdata) fails in survival 3.5-3 for a null model: coxsurv.fit's
+## nrow(x2) is NULL; only the default curves are recorded)
+null_fixture("null_strata_offset_w", "center_lung", strata = "site", offset = "off",
+             weights = "w")
+null_fixture("null_entry_w", "center_lung", entry = "entry", weights = "w")
+
+## ---------------------------------------------------------------------------
 ## Manifest
 ## ---------------------------------------------------------------------------
 rel_md5 <- function(files) {
