@@ -112,7 +112,10 @@ def cox(
     covariates
         Column name(s). Numeric columns enter as they are; string, categorical, enum and
         boolean columns become treatment-coded dummies named like R (``armB``), with the
-        first level in sorted order (enum: declared order) as reference.
+        first level in sorted order (enum: declared order) as reference. ``[]`` fits the
+        null model (R ``Surv(...) ~ 1``, offset and strata allowed): no coefficients,
+        ``loglik`` twice the one value R reports, martingale/deviance residuals, baseline
+        hazard and curves; no score-type residuals, ``cox_zph``, firth, robust or cluster.
     strata
         Stratification column(s): a separate baseline hazard per combination.
     entry
@@ -152,9 +155,16 @@ def cox(
         raise OptionError(f"max_iter={max_iter!r} must be a non-negative integer")
     if not (isinstance(eps, (int, float)) and eps > 0):
         raise OptionError(f"eps={eps!r} must be positive")
+    if covariates is None:
+        raise OptionError("covariates is required; pass covariates=[] for the null model")
     covs = list(as_names(covariates))
-    if not covs:
-        raise OptionError("covariates must name at least one column")
+    if not covs:  # the null model (R ``~ 1``): log-likelihood, residuals, baseline only
+        if firth:
+            raise OptionError("firth=True needs at least one covariate (covariates=[] is the null model)")
+        if cluster is not None or robust:
+            raise OptionError("cluster / robust=True need at least one covariate: the null model "
+                              "(covariates=[]) has no coefficients (R coxph stops as well)")
+        robust = False
     if len(set(covs)) != len(covs):
         raise OptionError("covariates lists a column more than once")
     strata_names = as_names(strata)
@@ -313,6 +323,13 @@ def cox(
         sctest = ff.score_test
         firth_ci, firth_p = cf.profile(d, ff, conf_level)
         lr = 2.0 * (ll_end - ll_init)
+    elif p == 0:  # null model: the log-likelihood at the offsets, no iteration (R iter 0)
+        beta, var = np.zeros(0), np.zeros((0, 0))
+        ll_init = ll_end = float(first[0])
+        iterations, converged = 0, True
+        u_end = np.zeros(0)
+        sctest = 0.0
+        lr = 0.0
     else:
         nr = ce.newton(fn, np.zeros(p), max_iter=max_iter, eps=eps, first=first)
         beta, var = nr.beta, nr.var
@@ -410,7 +427,9 @@ def cox(
         _rows=rows,
         _n_input=cols.n_input,
         _offset_name=offset,
-        _offset_mean=float(off_arr.mean()) if off_arr is not None else 0.0,
+        # R survfit.coxph: the offset's case-weighted mean
+        _offset_mean=(0.0 if off_arr is None else float(off_arr.mean()) if wts is None
+                      else float(np.sum(off_arr * wts) / np.sum(wts))),
         _firth_ci=firth_ci,
         _firth_p=firth_p,
     )

@@ -173,16 +173,28 @@ def _check_constant(design: Design) -> list[bool]:
 
 
 def _check_collinear(design: Design, Xc: np.ndarray, w: np.ndarray, *, weighted: bool) -> None:
-    """Perfectly collinear columns (of the centred matrix ``Xc``) raise, naming them."""
+    """Perfectly collinear columns raise, naming them.
+
+    Collinearity is judged on the columns centred at their (weighted) means, i.e. with an
+    intercept: ``Xc`` is the model matrix as the fit holds it (R's centring leaves columns
+    with values in {-1, 0, 1} as they are), so its Gram matrix is corrected here,
+    ``G = Xc' W Xc - sum(w) mu mu'`` with ``mu`` the weighted column means of ``Xc`` (small:
+    the other columns are centred already, these lie in [-1, 1]).
+    """
     p = Xc.shape[1]
     if p < 2:
         return
+    w_use = w if weighted else np.ones(Xc.shape[0])
+    tot = float(w_use.sum())
+    mu = (w_use @ Xc) / tot
     G = Xc.T @ (Xc * w[:, None]) if weighted else Xc.T @ Xc
+    G = G - tot * np.outer(mu, mu)
     dscale = np.sqrt(np.diag(G))
     R = G / np.outer(dscale, dscale)
     chol, rank, _ = ce.cholesky2(np.ascontiguousarray(R), 1e-9)
     if rank == p:
         return
+    Xc = Xc - mu
     aliased = [j for j in range(p) if chol[j, j] == 0.0]
     kept = [j for j in range(p) if j not in aliased]
     msgs = []

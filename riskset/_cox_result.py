@@ -120,7 +120,7 @@ class CoxResult(Displayed):
                 "hr_upper": hi,
                 "monotone": self.monotone.astype(bool),
             },
-            schema_overrides={"robust_se": pl.Float64},
+            schema_overrides={"term": pl.String, "robust_se": pl.Float64},
         ).fill_nan(None)
 
     @cached_property
@@ -167,6 +167,8 @@ class CoxResult(Displayed):
         (use :meth:`schoenfeld`).
         """
         check_choice("type", type, ("martingale", "deviance", "score", "dfbeta", "schoenfeld"))
+        if not self.terms and type in ("score", "dfbeta", "schoenfeld"):
+            raise OptionError(f"{type} residuals do not exist for the null model (no covariates; as R)")
         if self.ties == "exact" and type in ("score", "dfbeta", "schoenfeld"):
             raise OptionError(f"{type} residuals are not available for ties='exact' (as R)")
         if type == "schoenfeld":
@@ -193,6 +195,8 @@ class CoxResult(Displayed):
         """
         if self.ties == "exact":
             raise OptionError("schoenfeld residuals are not available for ties='exact' (as R)")
+        if not self.terms:
+            raise OptionError("schoenfeld residuals do not exist for the null model (no covariates; as R)")
         d = self._data
         r = self._resid
         dead = d.status != 0
@@ -205,6 +209,43 @@ class CoxResult(Displayed):
         # R orders tied events by input row
         o = np.lexsort((rows, d.time[dead], strat))
         return {"time": d.time[dead][o], "row": rows[o], "stratum": strat[o], "values": vals[o]}
+
+    @cached_property
+    def linear_predictors(self) -> np.ndarray:
+        """R ``fit$linear.predictors`` in input row order (rows analysed):
+        ``(x - means)' b + offset - mean(offset)``, with R's :attr:`means` (0 for columns
+        whose values all lie in {-1, 0, 1}) and the offset centred at its unweighted mean
+        (R ``coxph`` centres the offset before fitting)."""
+        d = self._data
+        return self._unsort(d.X @ self._beta_c + (d.off - d.off.mean()))
+
+    def predict(self, type: str = "lp", *, reference: str = "strata") -> np.ndarray:  # noqa: A002 - R's name
+        """R ``predict(fit, type, reference)`` for the rows analysed (input row order).
+
+        ``type``: ``"lp"`` or ``"risk"`` (``exp(lp)``). ``reference`` follows R
+        ``predict.coxph``: ``"strata"`` (R's default) centres the covariates at their
+        case-weighted means within each stratum of a stratified model and the offset at its
+        mean; ``"zero"`` uses the covariates as they are with the offset at its mean
+        (:attr:`linear_predictors` when every entry of :attr:`means` is 0, as R);
+        ``"sample"``, and ``"strata"`` without strata, give :attr:`linear_predictors`.
+        """
+        check_choice("type", type, ("lp", "risk"))
+        check_choice("reference", reference, ("strata", "sample", "zero"))
+        d = self._data
+        b = self._beta_c
+        if self.strata and reference == "strata":
+            n_s = int(d.bounds.size - 1)
+            codes = np.repeat(np.arange(n_s), np.diff(d.bounds))
+            tot = np.bincount(codes, weights=d.wt, minlength=n_s)
+            xm = np.zeros((n_s, d.X.shape[1]))
+            for j in range(d.X.shape[1]):
+                xm[:, j] = np.bincount(codes, weights=d.wt * d.X[:, j], minlength=n_s) / tot
+            lp = self._unsort((d.X - xm[codes]) @ b + (d.off - d.off.mean()))
+        elif reference == "zero" and np.any(self.means != 0):
+            lp = self._unsort((d.X + self.means) @ b + (d.off - d.off.mean()))
+        else:
+            lp = self.linear_predictors.copy()
+        return np.exp(lp) if type == "risk" else lp
 
     # ----------------------------------------------------------------------------------
     def basehaz(self, *, centered: bool = False) -> pl.DataFrame:
@@ -270,44 +311,57 @@ class CoxResult(Displayed):
                 codes[i] = keys.index(k)
         return X, off, codes
 
-    def survfit(self, newdata: Any, conf_level: float | None = None) -> list[pl.DataFrame]:
-        """Predicted survival curves for covariate rows (R ``survfit(fit, newdata)``).
+    def survfit(self, newdata: Any = None, conf_level: float | None = None) -> list[pl.DataFrame]:
+        """Predicted survival curves (R ``survfit(fit, newdata)``).
 
-        One table per row of ``newdata`` (which needs the covariates, the offset and the
-        strata columns of the fit): ``time`` (distinct exit times of the row's stratum),
-        ``surv``, ``std_err`` (standard error of the cumulative hazard, R's ``std.err``),
-        ``lower``, ``upper`` (log-transformed CI, R's default). The variance includes the
-        uncertainty of the coefficients (``variance_matrix``, robust when the fit is).
+        With ``newdata``: one table per row (the row needs the covariates, the offset and the
+        strata columns of the fit). Without: R's default curve, covariates at :attr:`means`
+        and the offset at its (case-weighted) mean, one table per stratum in the order of
+        ``strata_keys``. Columns: ``time`` (distinct exit times of the stratum), ``surv``,
+        ``std_err`` (standard error of the cumulative hazard, R's ``std.err``), ``lower``,
+        ``upper`` (log-transformed CI, R's default; null where ``surv`` is 0, as R's NA).
+        The variance includes the uncertainty of the coefficients (``variance_matrix``,
+        robust when the fit is).
         """
         level = self.conf_level if conf_level is None else conf_level
         z_a = float(ndtri(1.0 - (1.0 - level) / 2.0))
-        Xn, offn, codes = self._newdata(newdata)
+        if newdata is None:
+            n_s = int(self._data.bounds.size - 1)
+            Xn = np.tile(self.means, (n_s, 1))
+            offn = np.full(n_s, self._offset_mean)
+            codes = np.arange(n_s, dtype=np.int64)
+        else:
+            Xn, offn, codes = self._newdata(newdata)
+        return [self._curve(row, float(o), int(s), z_a) for row, o, s in zip(Xn, offn, codes, strict=True)]
+
+    def _curve(self, row: np.ndarray, o: float, s: int, z_a: float) -> pl.DataFrame:
+        """One predicted curve: covariates ``row``, offset ``o``, stratum code ``s``."""
         d = self._data
         ht = self._table
         p = len(self.terms)
-        V = self.variance_matrix
-        out = []
-        for row, o, s in zip(Xn, offn, codes, strict=True):
-            a, b = int(d.bounds[s]), int(d.bounds[s + 1])
-            t0, t1 = int(ht.offsets[s]), int(ht.offsets[s + 1])
-            times = np.unique(d.time[a:b])
-            idx = np.searchsorted(ht.time[t0:t1], times, side="right")
-            cH = np.concatenate([[0.0], np.cumsum(ht.dH1[t0:t1])])[idx]
-            cV = np.concatenate([[0.0], np.cumsum(ht.v1[t0:t1])])[idx]
-            cX = np.concatenate([np.zeros((1, p)), np.cumsum(ht.dX1[t0:t1], axis=0)])[idx]
-            xc = row - self.means
-            risk = math.exp(float(xc @ self.coef) + float(o))
-            H = cH * risk
-            dvec = (cX - np.outer(cH, xc)) * risk
-            var = cV * risk**2 + np.einsum("ij,jk,ik->i", dvec, V, dvec)
-            se = np.sqrt(var)
-            surv = np.exp(-H)
-            out.append(pl.DataFrame({
-                "time": times, "surv": surv, "std_err": se,
-                "lower": surv * np.exp(-z_a * se),
-                "upper": np.minimum(surv * np.exp(z_a * se), 1.0),
-            }))
-        return out
+        a, b = int(d.bounds[s]), int(d.bounds[s + 1])
+        t0, t1 = int(ht.offsets[s]), int(ht.offsets[s + 1])
+        times = np.unique(d.time[a:b])
+        idx = np.searchsorted(ht.time[t0:t1], times, side="right")
+        cH = np.concatenate([[0.0], np.cumsum(ht.dH1[t0:t1])])[idx]
+        cV = np.concatenate([[0.0], np.cumsum(ht.v1[t0:t1])])[idx]
+        cX = np.concatenate([np.zeros((1, p)), np.cumsum(ht.dX1[t0:t1], axis=0)])[idx]
+        xc = row - self.means
+        risk = math.exp(float(xc @ self.coef) + o)
+        H = cH * risk
+        dvec = (cX - np.outer(cH, xc)) * risk
+        var = cV * risk**2 + np.einsum("ij,jk,ik->i", dvec, self.variance_matrix, dvec)
+        se = np.sqrt(var)
+        surv = np.exp(-H)
+        # R survfit_confint (conf.type "log"): S = 0 has no interval, both limits NA
+        zero = surv == 0.0
+        with np.errstate(over="ignore", invalid="ignore"):
+            lower = np.where(zero, np.nan, surv * np.exp(-z_a * se))
+            upper = np.where(zero, np.nan, np.minimum(surv * np.exp(z_a * se), 1.0))
+        return pl.DataFrame({
+            "time": times, "surv": surv, "std_err": se,
+            "lower": pl.Series(lower).fill_nan(None), "upper": pl.Series(upper).fill_nan(None),
+        })
 
     # ----------------------------------------------------------------------------------
     def cox_zph(self, transform: str = "km", *, terms: bool = True) -> pl.DataFrame:
@@ -319,6 +373,9 @@ class CoxResult(Displayed):
         ``"log"``, ``"rank"``.
         """
         check_choice("transform", transform, ("km", "identity", "log", "rank"))
+        if not self.terms:
+            raise OptionError("cox_zph needs covariates: there are no score residuals for the "
+                              "null model (as R)")
         d = self._data
         t = d.time
         dead = d.status != 0

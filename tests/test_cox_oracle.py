@@ -417,7 +417,10 @@ def test_collapsed_rows_give_the_expanded_likelihood(efron, n_strata):
         part = cm.evaluate_collapsed(merged, beta, efron=efron)
         assert part[0] == pytest.approx(full[0], rel=REORDER_RTOL)
         np.testing.assert_allclose(part[1], full[1], rtol=1e-9, atol=1e-9 * n)
-        np.testing.assert_allclose(part[2], full[2], rtol=REORDER_RTOL)
+        # off-diagonal information entries are differences of risk-set sums; the 0/1 columns
+        # are not centred (R's rule), so they compare at the scale of the matrix
+        np.testing.assert_allclose(part[2], full[2], rtol=REORDER_RTOL,
+                                   atol=REORDER_RTOL * np.abs(full[2]).max())
 
 
 def test_collapse_declines_continuous_data():

@@ -72,6 +72,14 @@ def test_coefficients(case):
     _close(tab["hr"].to_numpy(), np.exp(fx["coef"]), "table hr")
 
 
+def test_means(case):
+    """R's ``fit$means``: 0 for columns whose values all lie in {-1, 0, 1} (not centred),
+    the case-weighted mean (right-censored) or the unweighted mean (entry times) otherwise."""
+    fx, fit, _ = case
+    _close(fit.means, fx["means"], "means")
+    assert np.array_equal(fit.means == 0.0, r_array(fx["means"]) == 0.0)
+
+
 def test_likelihood_and_tests(case):
     fx, fit, _ = case
     _close(fit.loglik, fx["loglik"], "loglik")

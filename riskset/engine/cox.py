@@ -27,8 +27,9 @@ Method
     and, for counting-process data, subtracts rows as the pass moves below their entry time
     (a second order of the rows by entry time; sums are reset to exactly 0 whenever the risk
     set empties). Tied rows form one group; the group's events are applied with the rule
-    above. Covariates should be centred by the caller (R centres at the weighted means; the
-    log-likelihood and the estimates do not change, the risk scores stay in range).
+    above. Covariates are centred as R centres them (:func:`build`: every column at its mean
+    except those with all values in {-1, 0, 1}; the log-likelihood and the estimates do
+    not change, the risk scores stay in range).
     :func:`newton` runs R ``coxph.fit``'s iteration: start at ``init``, convergence when
     ``|1 - loglik_old / loglik_new| <= eps`` (not while step-halving), step-halving when the
     log-likelihood decreases, ``iter.max`` iterations, variance = inverse information at the
@@ -429,17 +430,25 @@ def _stratum_partition(codes, n_strata):
 
 @kernel
 def column_means(X, wt, weighted):
-    """(Weighted) column means of ``X``."""
+    """(Weighted) column means of ``X``, 0 for a column whose values all lie in {-1, 0, 1}.
+
+    R ``coxph(nocenter = c(-1, 0, 1))``: such columns (0/1 dummies, +-1 codes) are not
+    centred and their ``means`` entry is 0 (``coxph.fit`` / ``agreg.fit`` / ``coxexact.fit``).
+    """
     n, p = X.shape
     means = np.zeros(p)
+    keep = np.zeros(p, dtype=np.bool_)  # some value outside {-1, 0, 1}: centre it
     tot = 0.0
     for i in range(n):
         w = wt[i] if weighted else 1.0
         tot += w
         for k in range(p):
-            means[k] += w * X[i, k]
+            x = X[i, k]
+            means[k] += w * x
+            if x != 0.0 and x != 1.0 and x != -1.0:
+                keep[k] = True
     for k in range(p):
-        means[k] /= tot
+        means[k] = means[k] / tot if keep[k] else 0.0
     return means
 
 
@@ -456,7 +465,8 @@ def gather_rows(X, order, means, out):
 
 
 def gather_center(X, order, wt, weighted):
-    """Rows of ``X`` in ``order`` minus the (weighted) column means; returns (Xs, means).
+    """Rows of ``X`` in ``order`` minus R's centring vector (:func:`column_means`); returns
+    (Xs, means).
     The rows are a NumPy allocation (huge pages where the system offers them: a fraction of
     the page faults of an allocation inside the kernel)."""
     means = column_means(X, wt, weighted)
@@ -499,7 +509,7 @@ class CoxData(NamedTuple):
     start: np.ndarray | None  # float64[n] sorted with the rows, or None
     sorder: np.ndarray | None  # int64[n] positions ordered by (stratum, start)
     order: np.ndarray  # int64[n]: sorted position -> input row
-    means: np.ndarray  # float64[p] subtracted column means
+    means: np.ndarray  # float64[p] subtracted centring vector: R's ``fit$means``
     efron: bool
 
 
@@ -516,14 +526,23 @@ def build(
     efron: bool = True,
     center: bool = True,
 ) -> CoxData:
-    """Sort once and centre the covariates at their weighted means (R ``coxph.fit``)."""
+    """Sort once and centre the covariates as R ``coxph`` does; ``means`` is R's ``fit$means``.
+
+    A column whose values all lie in {-1, 0, 1} is not centred (mean 0, R's default
+    ``nocenter = c(-1, 0, 1)``); the others are centred at their case-weighted mean for
+    right-censored data (``coxph.fit``: ``coxfit6.c``) and at their unweighted mean with
+    entry times (``agreg.fit``: ``colMeans(x)``). The estimates and the log-likelihood do
+    not depend on the centring; the linear predictors and the curves "at the means" do.
+    ``center=False`` leaves every column as it is (means 0).
+    """
     n = time.shape[0]
     order, bounds = sort_rows(time, codes, n_strata)
     wt = np.ones(n) if weights is None else np.ascontiguousarray(weights[order], dtype=np.float64)
     X = np.asarray(X, dtype=np.float64)
     if center:
-        w_in = np.empty(0) if weights is None else np.asarray(weights, dtype=np.float64)
-        Xs, means = gather_center(X, order, w_in, weights is not None)
+        weighted = weights is not None and entry is None
+        w_in = np.asarray(weights, dtype=np.float64) if weighted else np.empty(0)
+        Xs, means = gather_center(X, order, w_in, weighted)
     else:
         Xs, means = np.ascontiguousarray(X[order]), np.zeros(X.shape[1])
     off = np.zeros(n) if offset is None else np.ascontiguousarray(offset[order], dtype=np.float64)

@@ -22,8 +22,11 @@ Estimator
 
     which are R ``residuals.coxph`` ``"martingale"`` and ``"score"`` (``coxmart``,
     ``coxscore2``, ``agmart3``, ``agscore3``): the weighted score residuals sum to ``U``.
-    ``dH1`` at ``x = 0`` is R's ``survfit.coxph`` / ``basehaz(centered = FALSE)`` increment
-    (Breslow for ``ties = "breslow"``, Efron's ``ctype = 2`` otherwise).
+    ``dH1`` is the hazard increment at ``x = 0`` of the centred ``X`` the problem holds (R's
+    ``fit$means``, see :func:`riskset.engine.cox.build`) and offset 0: R's ``survfit.coxph``
+    increment (Breslow for ``ties = "breslow"``, Efron's ``ctype = 2`` otherwise); times
+    ``exp(mean offset)`` it is ``basehaz(centered = TRUE)``'s, times
+    ``exp(mean offset - means' b)`` ``basehaz(centered = FALSE)``'s.
     :func:`zph_sums` returns the score ``U2 = sum_t g(t) u_t`` and the blocks of the
     information of the model extended by ``x * g(t)`` (``I11 = sum V_t``, ``I12 = sum g V_t``,
     ``I22 = sum g^2 V_t``, ``V_t`` the information term of time ``t``) as R ``zph1``/``zph2``.
