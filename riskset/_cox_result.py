@@ -92,6 +92,20 @@ class CoxResult:
     _firth_p: np.ndarray | None = field(default=None, repr=False)
 
     # ----------------------------------------------------------------------------------
+    @property
+    def references(self) -> dict[str, dict[str, Any]]:
+        """Each categorical covariate's levels (in the order used) and its reference level,
+        as text: ``{"celltype": {"levels": [...], "reference": "squamous"}}``. The default
+        reference is the first level of the level order (:mod:`riskset.io.validate`)."""
+        from riskset._cox_design import _level_label
+
+        return {name: {"levels": [_level_label(v) for v in lv], "reference": _level_label(ref)}
+                for name, (lv, ref) in self._design.levels.items()}
+
+    def references_text(self) -> str:
+        """``"celltype = squamous; arm = A"``: the reference level of each factor."""
+        return "; ".join(f"{k} = {v['reference']}" for k, v in self.references.items())
+
     @cached_property
     def coefficients(self) -> pl.DataFrame:
         z_a = float(ndtri(1.0 - (1.0 - self.conf_level) / 2.0))
@@ -372,6 +386,7 @@ class CoxResult:
             "conf_level": self.conf_level,
             "strata": list(self.strata),
             "coefficients": _records(self.coefficients),
+            "references": self.references,
             "loglik": list(self.loglik),
             "lr_test": self.lr_test,
             "wald_test": self.wald_test,
