@@ -260,7 +260,12 @@ class CoxResult:
             if name in self._design.levels:
                 lv, ref = self._design.levels[name]
                 non_ref = [x for x in lv if x != ref]
+                from riskset._cox_design import _level_label
+
+                by_text = {_level_label(x): x for x in lv}  # levels declared as text (levels=)
                 for i, v in enumerate(s.to_list()):
+                    if v not in lv:
+                        v = by_text.get(_level_label(v), v)
                     if v not in lv:
                         raise ColumnError(name, f"has a level {v!r} not seen in the fit")
                     for k, col in enumerate(idx):
