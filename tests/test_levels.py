@@ -292,6 +292,17 @@ def test_study_levels_key_orders_rows_and_sets_the_reference(tmp_path):
     after = res.values["cox"].filter(pl.col("model") == "Meno, Overall").row(0, named=True)
     assert (before["term"], after["term"]) == ("meno1", "meno0")  # the reference is the first level
     assert after["hr"] == pytest.approx(1 / before["hr"], rel=ITERATIVE_RTOL)
+    assert res.meta["levels"] == {"meno": ["1", "0"], "grade": ["3", "2", "1"]}
+    # the CLI's --levels adds to the spec's [levels]
+    out = tmp_path / "out"
+    r = _cli("study", str(small_spec(tmp_path, extra)), "--out", str(out), "--jobs", "1",
+             "--levels", "grade=2,1,3")
+    assert r.exit_code == 0, r.output
+    payload = json.loads((out / "results.json").read_text())
+    assert payload["meta"]["levels"] == {"grade": ["2", "1", "3"]}
+    km = pl.read_csv(out / "tables" / "km_RFS.csv").filter(
+        (pl.col("cohort") == "Overall") & (pl.col("subgroup") == "Grade"))
+    assert km["level"].cast(pl.String).to_list() == ["2", "1", "3"]
     head = '[study]\ntitle = "t"\n[data]\npath = "d.csv"\n'
     for bad, msg in (('[levels]\ngrade = []\n', "non-empty list"),
                      ('[levels]\ngrade = [1, 2]\n', "item 1 must be a level"),

@@ -448,14 +448,16 @@ def cox_command(data, time_col, event_col, entry, weights_col, drop_missing, fmt
                    "Results do not depend on it.")
 @click.option("--data", "data_override", help="Use this data file/folder instead of the spec's [data].")
 @click.option("--progress/--no-progress", default=None, help="Progress bar (default: on a terminal).")
+@levels_option
 @handle_errors
-def study_command(spec, example, out, force, jobs, data_override, progress):
+def study_command(spec, example, out, force, jobs, data_override, progress, levels):
     """Run a whole study from a TOML spec: tables, figures, results.json and an HTML report."""
     import os
     from pathlib import Path
 
     if bool(spec) == bool(example):
         raise RisksetError("give a SPEC file or --example NAME (one of them)")
+    parse_levels(levels)  # a malformed --levels fails before anything runs
     if Path(out).exists() and not force:
         raise RisksetError(f"output folder {out!r} already exists; pass --force to replace it")
     if jobs == 0:
@@ -477,6 +479,7 @@ def study_command(spec, example, out, force, jobs, data_override, progress):
         sp = load_spec(spec)
         if data_override:
             sp.data_path, sp.example = str(Path(data_override).resolve()), None
+        sp.levels.update(parse_levels(levels) or {})  # --levels adds to (or replaces) [levels]
         show = sys.stderr.isatty() if progress is None else progress
         bar = click.progressbar(length=1, label="study", file=sys.stderr, show_pos=True) if show else None
 

@@ -203,8 +203,8 @@ def _pandas_to_polars(data: Any, cols: list[str] | None = None) -> pl.DataFrame:
     :func:`riskset.io.validate.codes_to_enum`."""
     import pandas as pd
 
-    if cols is not None:
-        check_columns([str(c) for c in data.columns], cols)
+    if cols is not None and all(isinstance(c, str) for c in data.columns):
+        check_columns(list(data.columns), cols)
         data = data[cols]
     cats = [c for c in data.columns if isinstance(data[c].dtype, pd.CategoricalDtype)]
     if not cats:

@@ -654,6 +654,7 @@ def run_study(spec: Spec, *, jobs: int = 1, progress: Callable[[str, int, int], 
     result.meta = {
         **meta, "title": spec.title, "riskset_version": riskset.__version__, "seed": spec.seed,
         "convention": spec.convention, "conf_level": spec.conf_level, "binomial_ci": spec.binomial_ci,
+        "levels": {c: list(lv) for c, lv in spec.levels.items()},  # [levels] and --levels
         "started": started.isoformat(timespec="seconds"), "spec": spec.text,
         "spec_file": str(spec.path) if spec.path else None, "cohort_sizes": dict(runner.sizes),
     }
