@@ -106,9 +106,9 @@ def test_rfs_trend_is_the_issue_value(rfs_csv):
     assert tr.statistic == pytest.approx(232.1, abs=0.05) and 1e-52 < tr.p_value < 3e-52
 
 
-def test_every_declared_order_gives_the_same_trend(rfs_csv):
+def test_every_declared_order_gives_the_same_trend(rfs_csv, tmp_path):
     """Polars Enum, pandas Categorical (ordered, or with non-alphabetical categories), Arrow
-    dictionary and levels= all give R's answer; an ordered pandas Categorical too."""
+    dictionary (in memory, or a Parquet / Feather file saved from pandas) all give R's answer."""
     fx = _fixture("rotterdam_rfs_size")
     d = pl.read_csv(rfs_csv).select("rfstime", "rfs", "size")
     pdf = d.to_pandas()
@@ -120,6 +120,10 @@ def test_every_declared_order_gives_the_same_trend(rfs_csv):
         "arrow": pa.Table.from_pandas(cat, preserve_index=False),
         "arrow batch": pa.Table.from_pandas(cat, preserve_index=False).to_batches()[0],
     }
+    cat.to_parquet(tmp_path / "cat.parquet")
+    cat.reset_index(drop=True).to_feather(tmp_path / "cat.feather")
+    tables["parquet file"] = tmp_path / "cat.parquet"
+    tables["feather file"] = tmp_path / "cat.feather"
     for what, data in tables.items():
         tr = riskset.logrank_trend(data, time="rfstime", event="rfs", group="size")
         assert tr.scores["size"].to_list() == SIZE, what
@@ -128,6 +132,10 @@ def test_every_declared_order_gives_the_same_trend(rfs_csv):
     with pytest.raises(LevelOrderError):
         riskset.logrank_trend(pdf.assign(size=pdf["size"].astype("category")), time="rfstime",
                               event="rfs", group="size")
+    # ... unless marked ordered: then the alphabetical order is the declared one
+    abc = pd.Categorical(pdf["size"], categories=sorted(SIZE), ordered=True)
+    tr = riskset.logrank_trend(pdf.assign(size=abc), time="rfstime", event="rfs", group="size")
+    assert tr.order == {"size": "declared"} and tr.scores["size"].to_list() == sorted(SIZE)
     # numbers sort numerically and need no declaration
     num = d.with_columns(pl.col("size").replace_strict(SIZE, [5, 30, 100]))
     tr = riskset.logrank_trend(num, time="rfstime", event="rfs", group="size")

@@ -116,7 +116,31 @@ def read_table(
     if columns is not None:
         check_columns(lf.collect_schema().names(), columns)
         lf = lf.select(list(dict.fromkeys(columns)))
-    return lf.collect()
+    frame = lf.collect()
+    cats = [c for c, dt in frame.schema.items() if isinstance(dt, pl.Categorical)]
+    return _file_dictionaries(Path(path), frame, cats) if cats else frame
+
+
+def _file_dictionaries(p: Path, frame: pl.DataFrame, cats: list[str]) -> pl.DataFrame:
+    """A Parquet or Arrow IPC file's dictionary columns (a pandas ``Categorical`` saved
+    with its categories) read by Arrow, which keeps the dictionary's order (Polars reads
+    them as unordered Categoricals): each becomes what :func:`_arrow_to_polars` makes."""
+    fmt = SUFFIXES.get(p.suffix.lower()) if p.is_file() else None
+    if fmt not in ("parquet", "ipc"):
+        return frame
+    import pyarrow as pa
+
+    if fmt == "parquet":
+        import pyarrow.parquet as pq
+
+        table = pq.read_table(p, columns=cats)
+    else:
+        import pyarrow.feather as pf
+
+        table = pf.read_table(p, columns=cats)
+    if not all(pa.types.is_dictionary(table.schema.field(c).type) for c in cats):
+        return frame
+    return frame.with_columns(_arrow_to_polars(table).get_columns())
 
 
 def check_columns(available: Sequence[str], wanted: Sequence[str]) -> None:
