@@ -318,3 +318,14 @@ def test_study_levels_key_orders_rows_and_sets_the_reference(tmp_path):
         with pytest.raises(SpecError, match=msg) as info:
             parse_spec(head + bad)
         assert "levels.grade" in str(info.value) and "line 6" in str(info.value)
+
+
+def test_levels_option_on_every_command_and_fixtures_match_their_manifest():
+    import hashlib
+
+    for cmd in main.commands:
+        assert "--levels" in _cli(cmd, "--help").output, cmd
+    manifest = json.loads((REF / "fixtures" / "manifest_levels.json").read_text())
+    assert manifest["survival_version"] == "3.5.3"
+    for rel, md5 in manifest["files"].items():
+        assert hashlib.md5((REF / rel).read_bytes()).hexdigest() == md5, rel
