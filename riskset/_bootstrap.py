@@ -10,7 +10,7 @@ Polars DataFrame and is far slower, but uses the same resamples for the same see
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -63,12 +63,16 @@ class BootstrapResult(Displayed):
     Attributes
     ----------
     statistic, method, conf_level, n_resamples, seed
-        What was computed and how.
+        What was computed and how. ``seed`` is always the seed used: without ``seed=`` one
+        is drawn (``seed_drawn`` is then True), so any result can be reproduced.
     estimate
         The statistic on the original data (per group for one-group statistics).
     table
         Polars DataFrame: one row per group (or one row for two-group contrasts) with
-        ``estimate, std_err, lower, upper, n_defined, n_undefined``.
+        ``estimate, std_err, lower, upper, n_defined, n_undefined``. A difference or ratio
+        names its direction in ``contrast`` (``"HER2-positive − HER2-low"``: the second
+        level of ``group`` in level order versus the first; a Cox term ``"adeno / squamous"``
+        or ``"per unit of karno"``).
     n_undefined
         Replicates where the statistic was undefined; they are excluded from the SE and CI
         (``undefined="excluded"``) and a warning says how many. When more than half are
@@ -85,6 +89,7 @@ class BootstrapResult(Displayed):
     table: pl.DataFrame
     undefined: str = "excluded"
     replicates: np.ndarray | None = field(default=None, repr=False)
+    seed_drawn: bool = False
 
     @property
     def estimate(self) -> float:
@@ -115,6 +120,7 @@ class BootstrapResult(Displayed):
             "conf_level": self.conf_level,
             "n_resamples": self.n_resamples,
             "seed": self.seed,
+            "seed_drawn": self.seed_drawn,
             "undefined": self.undefined,
             "table": _records(self.table),
         }
@@ -224,6 +230,33 @@ def _layout(frame, cols, group: str | None, strata: Sequence[str], cluster: str 
     )
 
 
+def _direction(keys: pl.DataFrame, how: str) -> str:
+    """The direction of a two-group contrast: ``"B − A"`` (difference) or ``"B / A"``
+    (ratio), the second group in level order against the first."""
+    from riskset._logrank import _labels
+    from riskset.io.validate import order_kind
+
+    names = _labels(keys)
+    if len(names) != 2:
+        return ""
+    if keys.width == 1 and order_kind(keys.schema[keys.columns[0]]) in ("numeric", "boolean"):
+        names = [f"{keys.columns[0]}={v}" for v in names]  # "trt=2 − trt=1", not "2 − 1"
+    return f"{names[1]} {'−' if how == 'difference' else '/'} {names[0]}"
+
+
+def _term_direction(fit: Any, term: str, name: str) -> str:
+    """A Cox term's direction: ``"adeno / squamous"`` (a factor level against the
+    reference; ``log(...)`` for the coefficient) or ``"per unit of karno"``."""
+    from riskset._cox_design import _level_label
+
+    for cov, (lv, ref) in fit._design.levels.items():
+        for v in lv:
+            if v != ref and f"{cov}{_level_label(v)}" == term:
+                ratio = f"{cov}: {_level_label(v)} / {_level_label(ref)}"
+                return ratio if name == "hazard_ratio" else f"log({ratio})"
+    return f"per unit of {term}"
+
+
 def _combine(values: np.ndarray, how: str | None) -> np.ndarray:
     """Per-group values [..., G] -> the reported statistic(s) [..., k]."""
     if how is None:
@@ -258,6 +291,7 @@ def bootstrap(
     cox_strata: str | Sequence[str] | None = None,
     ties: str = "efron",
     weighting: str | None = None,
+    levels: Mapping[str, Sequence[Any]] | None = None,
 ) -> BootstrapResult:
     """Bootstrap confidence interval for a survival statistic.
 
@@ -270,7 +304,7 @@ def bootstrap(
         ``at``), ``rmst`` (up to ``tau``), or a two-group contrast ``median_difference``,
         ``median_ratio``, ``quantile_difference``, ``survival_difference``,
         ``survival_ratio``, ``rmst_difference``, ``rmst_ratio`` (second level of ``group``
-        versus the first, in sorted order) — or a list of these, evaluated on the same
+        versus the first, in level order; the table's ``contrast`` names them) — or a list of these, evaluated on the same
         resamples (one row per statistic and group) — or a callable taking a Polars
         DataFrame (the resampled rows) and returning a float (generic path; slower).
     group
@@ -284,13 +318,16 @@ def bootstrap(
         Resample clusters (e.g. patients) keeping all of a cluster's rows together.
     seed
         Seed of ``numpy.random.SeedSequence``; the same seed gives identical results at any
-        thread count.
+        thread count. None: a seed is drawn, used and recorded in the result.
     progress
         Called as ``progress(done, total)`` after each chunk of replicates.
     covariates, cox_strata, ties
         For ``statistic="cox_coef"`` or ``"hazard_ratio"``: the Cox model (see
         :func:`riskset.cox`). Each replicate refits it from the full-data estimate with
         the resample counts as row frequencies (Efron ties counted as in the resampled data).
+    levels
+        ``{column: [level, ...]}``: the order of ``group``'s (or a Cox factor's) levels; the
+        level-order policy of :mod:`riskset.io.validate` otherwise.
 
     Notes
     -----
@@ -310,6 +347,26 @@ def bootstrap(
             RisksetWarning, stacklevel=2,
         )
     strata_names = as_names(strata)
+    drawn = seed is None
+    if drawn:
+        seed = draw_seed()
+    result = _bootstrap(data, statistic, time, event, group, weights, at, tau, p, n_resamples,
+                        method, conf_level, strata_names, cluster, seed, return_replicates,
+                        progress, drop_missing, covariates, cox_strata, ties, weighting, levels)
+    result.seed_drawn = drawn
+    return result
+
+
+def draw_seed() -> int:
+    """A fresh seed (63 bits from the operating system's entropy) for a run given none."""
+    import secrets
+
+    return secrets.randbits(63)
+
+
+def _bootstrap(data, statistic, time, event, group, weights, at, tau, p, n_resamples, method,
+               conf_level, strata_names, cluster, seed, return_replicates, progress, drop_missing,
+               covariates, cox_strata, ties, weighting, levels) -> BootstrapResult:
     generic = callable(statistic)
     specs: list[tuple[str, int, float, str | None]] = []  # (name, kernel code, parameter, combine)
     if not generic:
@@ -321,7 +378,7 @@ def bootstrap(
                 data, time=time, event=event, group=group, weights=weights, strata=strata_names,
                 cluster=cluster, seed=seed, n_resamples=n_resamples, method=method,
                 conf_level=conf_level, return_replicates=return_replicates, progress=progress,
-                drop_missing=drop_missing, weighting=weighting,
+                drop_missing=drop_missing, weighting=weighting, levels=levels,
             )
         cox_names = [x for x in names if x in COX_STATISTICS]
         if cox_names:
@@ -335,6 +392,7 @@ def bootstrap(
                 ties=ties, weights=weights, strata=strata_names, cluster=cluster, seed=seed,
                 n_resamples=n_resamples, method=method, conf_level=conf_level,
                 return_replicates=return_replicates, progress=progress, drop_missing=drop_missing,
+                levels=levels,
             )
         if not names:
             raise OptionError("statistic= must name at least one statistic")
@@ -352,7 +410,8 @@ def bootstrap(
                 raise OptionError(f"p={param!r} must be strictly between 0 and 1")
             specs.append((name, code, float(param), how))
     wanted = [time, event, *(c for c in (group, weights, cluster) if c), *strata_names]
-    frame = to_polars(data, list(dict.fromkeys(wanted)) if not generic else None)
+    frame = to_polars(data, list(dict.fromkeys(wanted)) if not generic else None, levels,
+                      plain=[c for c in (time, event, weights) if c])
     for col in (*strata_names, *([cluster] if cluster else [])):
         nulls = frame.get_column(col).null_count()
         if nulls:
@@ -394,7 +453,8 @@ def bootstrap(
             return np.concatenate([_combine(vals[..., k, :], sp[3]) for k, sp in enumerate(specs)], axis=-1)
 
         for name, _c, _p, how in specs:
-            labels += [{"statistic": name, **kk} for kk in keys] if how is None else [{"statistic": name}]
+            labels += ([{"statistic": name, **kk} for kk in keys] if how is None
+                       else [{"statistic": name, "contrast": _direction(lay.keys, how)}])
         theta_g = np.array([[
             eb.group_statistic(lay.time, lay.event, lay.base_w, lay.group_offsets[g],
                                lay.group_offsets[g + 1], c, x)
@@ -473,7 +533,8 @@ def _interval_table(reps, theta, jack, labels, method, conf_level) -> pl.DataFra
 
 
 def _cox_bootstrap(data, names, *, time, event, covariates, cox_strata, ties, weights, strata, cluster,
-                   seed, n_resamples, method, conf_level, return_replicates, progress, drop_missing):
+                   seed, n_resamples, method, conf_level, return_replicates, progress, drop_missing,
+                   levels=None):
     """Cox coefficients / hazard ratios: replicates refitted from the full-data estimate."""
     from riskset._cox import cox
     toler_chol = float(np.finfo(float).eps ** 0.75)  # R coxph.control(toler.chol)
@@ -481,7 +542,7 @@ def _cox_bootstrap(data, names, *, time, event, covariates, cox_strata, ties, we
     if ties == "exact":
         raise OptionError("the Cox bootstrap supports ties='efron' or 'breslow'")
     fit = cox(data, time=time, event=event, covariates=covariates, strata=cox_strata, weights=weights,
-              ties=ties, robust=False, drop_missing=drop_missing)
+              ties=ties, robust=False, drop_missing=drop_missing, levels=levels)
     if not fit.converged or bool(np.any(fit.monotone)):
         _warn("the full-data Cox fit is monotone or did not converge; bootstrap replicates "
                       "of a diverging coefficient are not meaningful (consider firth=True)",
@@ -520,7 +581,8 @@ def _cox_bootstrap(data, names, *, time, event, covariates, cox_strata, ties, we
         reps.append(f(coefs))
         theta.append(f(fit.coef))
         jacks.append(f(jack) if jack is not None else None)
-        labels += [{"statistic": name, "term": t} for t in fit.terms]
+        labels += [{"statistic": name, "term": t, "contrast": _term_direction(fit, t, name)}
+                   for t in fit.terms]
     reps_all = np.concatenate(reps, axis=1)
     table = _interval_table(reps_all, np.concatenate(theta), np.concatenate(jacks, axis=1)
                             if jack is not None else None, labels, method, conf_level)
@@ -530,7 +592,7 @@ def _cox_bootstrap(data, names, *, time, event, covariates, cox_strata, ties, we
 
 
 def _logrank_bootstrap(data, *, time, event, group, weights, strata, cluster, seed, n_resamples, method,
-                       conf_level, return_replicates, progress, drop_missing, weighting):
+                       conf_level, return_replicates, progress, drop_missing, weighting, levels=None):
     """The log-rank chi-square of ``group``: replicates as integer weights (= replicated rows)."""
     from riskset._logrank import _resolve_weighting
     from riskset.engine.logrank import gather_rows, transpose_codes
@@ -541,7 +603,7 @@ def _logrank_bootstrap(data, *, time, event, group, weights, strata, cluster, se
         raise OptionError("BCa is not available for the log-rank statistic; use percentile or basic")
     wt = _resolve_weighting(weighting, 0.0, 0.0)
     wanted = [time, event, group, *(c for c in (weights, cluster) if c), *strata]
-    frame = to_polars(data, list(dict.fromkeys(wanted)))
+    frame = to_polars(data, list(dict.fromkeys(wanted)), levels, plain=[c for c in (time, event, weights) if c])
     cols = validate_survival(frame, time=time, event=event, weights=weights, by=[group],
                              drop_missing=drop_missing)
     if cols.rows is not None:

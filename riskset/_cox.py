@@ -99,6 +99,7 @@ def cox(
     reference: Mapping[str, Any] | None = None,
     drop_missing: bool = False,
     max_iter: int = 20,
+    levels: Mapping[str, Sequence[Any]] | None = None,
     eps: float = 1e-9,
 ) -> CoxResult:
     """Cox proportional-hazards regression, matching R ``survival::coxph``.
@@ -138,11 +139,17 @@ def cox(
     conf_level
         Level of the hazard-ratio intervals.
     reference
-        Reference level per categorical covariate, e.g. ``{"arm": "B"}``.
+        Reference level per categorical covariate, e.g. ``{"arm": "B"}``. Default: the
+        first level in the level order (:mod:`riskset.io.validate`): an Enum's / pandas
+        Categorical's / Arrow dictionary's / value labels' declared order, ``levels=``,
+        else sorted. :attr:`CoxResult.references` says which level each factor used.
     drop_missing
         Drop rows with a missing value in any used column (and warn) instead of raising.
     max_iter, eps
         R ``coxph.control(iter.max, eps)``; ``toler.inf = sqrt(eps)``.
+    levels
+        ``{column: [level, ...]}``: the order of a categorical covariate's levels (the first
+        is the reference unless ``reference`` names another).
 
     Returns
     -------
@@ -170,7 +177,7 @@ def cox(
     strata_names = as_names(strata)
     extra = [c for c in (cluster, offset) if c is not None]
     wanted = [time, event, *(c for c in (entry, weights) if c is not None), *strata_names, *covs, *extra]
-    frame = to_polars(data, wanted)
+    frame = to_polars(data, wanted, levels, plain=[c for c in (time, event, entry, weights, offset) if c])
     for c in covs + extra:
         if frame.height and frame.get_column(c).null_count() == frame.height:
             raise ColumnError(c, "is entirely missing")

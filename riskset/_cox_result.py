@@ -94,6 +94,20 @@ class CoxResult(Displayed):
     _firth_p: np.ndarray | None = field(default=None, repr=False)
 
     # ----------------------------------------------------------------------------------
+    @property
+    def references(self) -> dict[str, dict[str, Any]]:
+        """Each categorical covariate's levels (in the order used) and its reference level,
+        as text: ``{"celltype": {"levels": [...], "reference": "squamous"}}``. The default
+        reference is the first level of the level order (:mod:`riskset.io.validate`)."""
+        from riskset._cox_design import _level_label
+
+        return {name: {"levels": [_level_label(v) for v in lv], "reference": _level_label(ref)}
+                for name, (lv, ref) in self._design.levels.items()}
+
+    def references_text(self) -> str:
+        """``"celltype = squamous; arm = A"``: the reference level of each factor."""
+        return "; ".join(f"{k} = {v['reference']}" for k, v in self.references.items())
+
     @cached_property
     def coefficients(self) -> pl.DataFrame:
         z_a = float(ndtri(1.0 - (1.0 - self.conf_level) / 2.0))
@@ -289,7 +303,12 @@ class CoxResult(Displayed):
             if name in self._design.levels:
                 lv, ref = self._design.levels[name]
                 non_ref = [x for x in lv if x != ref]
+                from riskset._cox_design import _level_label
+
+                by_text = {_level_label(x): x for x in lv}  # levels declared as text (levels=)
                 for i, v in enumerate(s.to_list()):
+                    if v not in lv:
+                        v = by_text.get(_level_label(v), v)
                     if v not in lv:
                         raise ColumnError(name, f"has a level {v!r} not seen in the fit")
                     for k, col in enumerate(idx):
@@ -445,6 +464,7 @@ class CoxResult(Displayed):
             "conf_level": self.conf_level,
             "strata": list(self.strata),
             "coefficients": _records(self.coefficients),
+            "references": self.references,
             "loglik": list(self.loglik),
             "lr_test": self.lr_test,
             "wald_test": self.wald_test,

@@ -9,7 +9,7 @@ the Polars result tables.
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from functools import cached_property
 from typing import Any
@@ -363,6 +363,7 @@ def kaplan_meier(
     convention: str = "r",
     robust: bool | None = None,
     drop_missing: bool = False,
+    levels: Mapping[str, Sequence[Any]] | None = None,
 ) -> KaplanMeierResult:
     """Kaplan–Meier survival curves with pointwise CIs, medians, landmarks and RMST.
 
@@ -392,6 +393,10 @@ def kaplan_meier(
         follows R ``survfit``: robust when the weights are not all integers.
     drop_missing
         Drop rows with a missing role value (and warn how many) instead of raising.
+    levels
+        ``{column: [level, ...]}``: the order of a group column's levels (see
+        :func:`riskset.io.read.to_polars` and the level-order policy in
+        :mod:`riskset.io.validate`).
 
     Returns
     -------
@@ -410,7 +415,8 @@ def kaplan_meier(
         conf_type = CONVENTIONS[convention]
     check_choice("conf_type", conf_type, tuple(CONF_TYPES))
     z = _z(conf_level)
-    cols = prepare(data, time=time, event=event, by=by, entry=entry, weights=weights, drop_missing=drop_missing)
+    cols = prepare(data, time=time, event=event, by=by, entry=entry, weights=weights, drop_missing=drop_missing,
+                   levels=levels)
     G = max(cols.n_groups, 1)
     et = event_table(cols.time, cols.event, cols.codes, G, cols.weights, cols.entry)
     surv, var_log = km_surv(et.n_risk, et.n_event, et.offsets)
@@ -485,6 +491,7 @@ def median_followup(
     conf_level: float = 0.95,
     robust: bool | None = None,
     drop_missing: bool = False,
+    levels: Mapping[str, Sequence[Any]] | None = None,
 ) -> pl.DataFrame:
     """Median follow-up by the reverse Kaplan–Meier method (Schemper & Smith, 1996).
 
@@ -495,10 +502,11 @@ def median_followup(
     """
     if (weights is None and robust is not True) or robust is False:  # Greenwood: reverse the fit's own event table
         fit = kaplan_meier(data, time=time, event=event, by=by, entry=entry, weights=weights, robust=False,
-                           drop_missing=drop_missing)
+                           drop_missing=drop_missing, levels=levels)
         return followup_summary(fit.reverse(conf_type=conf_type, conf_level=conf_level))
     cols = prepare(
-        data, time=time, event=event, by=by, entry=entry, weights=weights, drop_missing=drop_missing
+        data, time=time, event=event, by=by, entry=entry, weights=weights, drop_missing=drop_missing,
+        levels=levels,
     )
     flipped: dict[str, Any] = {"time": cols.time, "event": (1 - cols.event).astype(np.int8)}
     if cols.entry is not None:

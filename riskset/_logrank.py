@@ -30,7 +30,7 @@ from riskset._prepare import as_names, prepare
 from riskset.engine import logrank as lr
 from riskset.engine.eventtable import event_table, partition_values, sort_segments
 from riskset.errors import ColumnError, OptionError, RisksetError, check_choice
-from riskset.io.validate import encode_groups
+from riskset.io.validate import encode_groups, order_kind, require_order
 
 #: Named weightings accepted by ``weighting=``.
 WEIGHTINGS: tuple[str, ...] = ("logrank", "wilcoxon", "tarone-ware", "peto", "fleming-harrington")
@@ -148,6 +148,11 @@ class TrendResult(Displayed):
 
     ``statistic = (c'(O - E))^2 / (c' V c)`` with scores ``c`` (default ``1..G`` in group
     order); ``z = c'(O - E) / sqrt(c' V c)``.
+
+    ``scores`` has one row per group (the group columns, in the order used) and its
+    ``score``; ``order`` says where each group column's order came from (``"declared"``,
+    ``"numeric"``, ... see :func:`riskset.io.validate.order_kind`) and ``scores_given``
+    whether the scores were passed (else ``1..G``).
     """
 
     statistic: float
@@ -156,6 +161,13 @@ class TrendResult(Displayed):
     z: float
     scores: pl.DataFrame
     weighting: str
+    order: dict[str, str] = field(default_factory=dict)
+    scores_given: bool = False
+
+    def scores_text(self) -> str:
+        """The scores as ``level=score`` pairs in group order (for printed output)."""
+        labels = _labels(self.scores.drop("score"))
+        return ", ".join(f"{lv}={s:g}" for lv, s in zip(labels, self.scores.get_column("score"), strict=True))
 
     def _blocks(self) -> list:
         return _display.trend_blocks(self)
@@ -169,6 +181,8 @@ class TrendResult(Displayed):
             "p_value": _num(self.p_value),
             "z": _num(self.z),
             "scores": _records(self.scores),
+            "scores_given": self.scores_given,
+            "order": dict(self.order),
         }
 
 
@@ -218,8 +232,13 @@ class LogRankResult(Displayed):
     def trend(self, scores: Sequence[float] | Mapping[Any, float] | None = None) -> TrendResult:
         """Test for trend across the groups with ``scores`` (default ``1..G``; see
         :class:`TrendResult`). ``scores`` is a sequence in group order or a mapping from
-        group value (single group column) to score."""
+        group value (single group column) to score.
+
+        The default scores need an order: groups on text levels with no declared order raise
+        :class:`~riskset.errors.LevelOrderError` (give ``levels=`` or an Enum column)."""
         keys = self.table.select(list(self.group))
+        if scores is None:
+            require_order(keys)
         c = _scores(keys, self.group, scores)
         u = self.observed - self.expected
         num = float(c @ u)
@@ -234,6 +253,8 @@ class LogRankResult(Displayed):
             z=num / math.sqrt(den),
             scores=keys.with_columns(pl.Series("score", c)),
             weighting=self.weighting,
+            order={g: order_kind(keys.schema[g]) for g in self.group},
+            scores_given=scores is not None,
         )
 
     def _blocks(self) -> list:
@@ -359,6 +380,7 @@ def logrank(
     gamma: float = 0.0,
     weighting: str | None = None,
     drop_missing: bool = False,
+    levels: Mapping[str, Sequence[Any]] | None = None,
 ) -> LogRankResult:
     """k-sample log-rank test (R ``survdiff``), optionally stratified and weighted.
 
@@ -384,13 +406,18 @@ def logrank(
         Fleming–Harrington when ``rho``/``gamma`` are given.
     drop_missing
         Drop rows with missing role values (with a warning) instead of raising.
+    levels
+        ``{column: [level, ...]}``: the order of the groups' levels (rows of the table, the
+        trend scores). Without it a Polars Enum / pandas Categorical / Arrow dictionary /
+        SPSS-Stata value labels keep their order, numbers sort numerically and text
+        alphabetically (:mod:`riskset.io.validate`, level order).
     """
     grp, strat = as_names(group), as_names(strata)
     _check_names(grp, strat)
     wt = _resolve_weighting(weighting, rho, gamma)
     cols = prepare(
         data, time=time, event=event, by=[*strat, *grp], entry=entry, weights=weights,
-        drop_missing=drop_missing,
+        drop_missing=drop_missing, levels=levels,
     )
     s_codes, n_strata, s_keys, g_codes, g_keys = _split_codes(cols.keys, cols.codes, strat, grp)
     if g_keys.height < 2:
@@ -448,15 +475,20 @@ def logrank_trend(
     gamma: float = 0.0,
     weighting: str | None = None,
     drop_missing: bool = False,
+    levels: Mapping[str, Sequence[Any]] | None = None,
 ) -> TrendResult:
     """Log-rank test for trend across ordered groups (1 df); see :class:`TrendResult`.
 
-    Groups are in sorted order of their values; ``scores`` default to ``1..G`` in that order
-    (or give a mapping ``{level: score}``). Other arguments as :func:`logrank`.
+    Groups are in their level order (:mod:`riskset.io.validate`): an Enum's / Categorical's
+    declared order, ``levels=``, numbers numerically. ``scores`` default to ``1..G`` in that
+    order (or give a mapping ``{level: score}``). Text groups with no declared order raise
+    :class:`~riskset.errors.LevelOrderError` unless ``scores`` or ``levels`` are given: their
+    alphabetical order is rarely the real one. Other arguments as :func:`logrank`.
     """
     res = logrank(
         data, time=time, event=event, group=group, strata=strata, entry=entry,
         weights=weights, rho=rho, gamma=gamma, weighting=weighting, drop_missing=drop_missing,
+        levels=levels,
     )
     return res.trend(scores)
 
@@ -501,6 +533,7 @@ def logrank_pairwise(
     weighting: str | None = None,
     adjust: str | None = "holm",
     drop_missing: bool = False,
+    levels: Mapping[str, Sequence[Any]] | None = None,
 ) -> pl.DataFrame:
     """All pairwise two-group log-rank tests (same weighting/strata as :func:`logrank`).
 
@@ -517,7 +550,7 @@ def logrank_pairwise(
     wt = _resolve_weighting(weighting, rho, gamma)
     cols = prepare(
         data, time=time, event=event, by=[*strat, *grp], entry=entry, weights=weights,
-        drop_missing=drop_missing,
+        drop_missing=drop_missing, levels=levels,
     )
     s_codes, n_strata, s_keys, g_codes, g_keys = _split_codes(cols.keys, cols.codes, strat, grp)
     G = g_keys.height

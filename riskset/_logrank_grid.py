@@ -8,7 +8,7 @@ The single tests and their statistics are :mod:`riskset._logrank`.
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 import numpy as np
@@ -93,6 +93,7 @@ def logrank_table(
     gamma: float = 0.0,
     weighting: str | None = None,
     drop_missing: bool = False,
+    levels: Mapping[str, Sequence[Any]] | None = None,
 ) -> pl.DataFrame:
     """Batch grid of log-rank tests: one row per (``by`` level, factor).
 
@@ -104,7 +105,8 @@ def logrank_table(
 
     Columns: the ``by`` columns, ``factor``, ``levels`` (number of levels tested), ``n``
     (rows per level, e.g. ``"no=30; yes=22"``), ``statistic``, ``df``, ``p_value``,
-    ``weighting``, ``note``.
+    ``weighting``, ``note``. ``levels`` (``{column: [level, ...]}``) orders a factor's or
+    subgroup's levels (the level-order policy of :mod:`riskset.io.validate`).
     """
     fac = as_names(factors)
     by_n, strat = as_names(by), as_names(strata)
@@ -116,7 +118,8 @@ def logrank_table(
     wt = _resolve_weighting(weighting, rho, gamma)
     wanted = [time, event, *(c for c in (entry, weights) if c is not None), *by_n, *strat]
     wanted += [f for f in fac if f not in wanted]
-    frame = to_polars(data, list(dict.fromkeys(wanted)))
+    frame = to_polars(data, list(dict.fromkeys(wanted)), levels,
+                      plain=[c for c in (time, event, entry, weights) if c])
     for f in fac:
         if f not in frame.columns:
             from riskset.io.read import check_columns

@@ -7,7 +7,7 @@ push-down for files and LazyFrames), applies the validation policy of
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from riskset.io.read import to_polars
@@ -32,11 +32,12 @@ def prepare(
     entry: str | None = None,
     weights: str | None = None,
     drop_missing: bool = False,
+    levels: Mapping[str, Sequence[Any]] | None = None,
 ) -> SurvivalColumns:
     """Read and validate the role columns of ``data`` (see :mod:`riskset.io.validate`)."""
     by_names = as_names(by)
     wanted = [time, event, *(c for c in (entry, weights) if c is not None), *by_names]
-    frame = to_polars(data, wanted)
+    frame = to_polars(data, wanted, levels, plain=[c for c in (time, event, entry, weights) if c])
     return validate_survival(
         frame,
         time=time,

@@ -57,6 +57,15 @@ class ColumnError(RisksetError):
         super().__init__(msg)
 
 
+class LevelOrderError(ColumnError):
+    """A column's levels have no declared order where an analysis needs one (a trend test on
+    text levels). ``levels`` lists them as found; the message says how to give the order."""
+
+    def __init__(self, column: str, problem: str, *, levels: list[str], hint: str | None = None) -> None:
+        self.levels = list(levels)
+        super().__init__(column, problem, hint=hint)
+
+
 class OptionError(RisksetError):
     """An option has a value outside its allowed set; the message lists the valid ones."""
 

@@ -183,8 +183,9 @@ def test_several_statistics_share_the_resamples():
                            seed=5, n_resamples=300, return_replicates=True)
     np.testing.assert_array_equal(both.replicates, np.hstack([med.replicates, sd.replicates]))
     assert both.table["statistic"].to_list() == ["median", "median", "survival_difference"]
-    assert both.table.drop("statistic", "g").equals(pl.concat([med.table.drop("statistic", "g"),
-                                                              sd.table.drop("statistic")]))
+    assert both.table["contrast"].to_list() == [None, None, sd.table["contrast"][0]]
+    assert both.table.drop("statistic", "g", "contrast").equals(
+        pl.concat([med.table.drop("statistic", "g"), sd.table.drop("statistic", "contrast")]))
 
 
 @pytest.mark.filterwarnings("ignore:n_resamples")

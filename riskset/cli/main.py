@@ -55,6 +55,30 @@ def parse_floats(text: str | None, what: str) -> list[float]:
     return out
 
 
+def parse_levels(items: tuple[str, ...] | list[str]) -> dict[str, list[str]] | None:
+    """Parse repeated ``--levels COLUMN=a,b,c`` into ``{column: [a, b, c]}`` (None if none)."""
+    out: dict[str, list[str]] = {}
+    for item in items:
+        col, sep, rest = item.partition("=")
+        col = col.strip()
+        levels = [x.strip() for x in rest.split(",")]
+        if not sep or not col or not rest.strip() or "" in levels:
+            raise RisksetError(f"--levels {item!r}: expected COLUMN=LEVEL1,LEVEL2,... (levels in order)")
+        if col in out:
+            raise RisksetError(f"--levels gives column {col!r} twice")
+        out[col] = levels
+    return out or None
+
+
+def levels_option(func):
+    """``--levels COLUMN=a,b,c`` (repeatable): the order of a column's levels, every command."""
+    return click.option(
+        "--levels", "levels", multiple=True, metavar="COLUMN=A,B,...",
+        help="Order of a column's levels, e.g. --levels size='<=20,20-50,>50' (repeat for "
+             "several columns): groups, table rows, trend scores and the Cox reference (the first).",
+    )(func)
+
+
 def emit(text: str, output: str | None, *, force: bool) -> None:
     """Print ``text`` or write it atomically to ``output``."""
     if output is None:
@@ -95,9 +119,10 @@ def main() -> None:
               show_default=True, help="Which table --format csv writes.")
 @click.option("--output", "-o", help="Write to this file instead of standard output.")
 @click.option("--force", is_flag=True, help="Overwrite an existing --output.")
+@levels_option
 @handle_errors
 def km_command(data, example, time_col, event_col, by, entry, weights, at, quantiles, tau, followup,
-               conf_type, conf_level, convention, drop_missing, fmt, which, output, force):
+               conf_type, conf_level, convention, drop_missing, fmt, which, output, force, levels):
     """Kaplan-Meier curves, medians with CIs, landmark rates, RMST and follow-up.
 
     DATA is a CSV, Parquet, Arrow IPC, Excel, SPSS, SAS or Stata file.
@@ -122,11 +147,13 @@ def km_command(data, example, time_col, event_col, by, entry, weights, at, quant
         raise RisksetError("--time and --event are required")
     at_times = parse_floats(at, "--at")  # option errors before any data is read
     probs = parse_floats(quantiles, "--quantiles")
+    lv = parse_levels(levels)
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always", riskset.RisksetWarning)
         fit = riskset.kaplan_meier(
             data, time=time_col, event=event_col, by=list(by) or None, entry=entry, weights=weights,
             conf_type=conf_type, conf_level=conf_level, convention=convention, drop_missing=drop_missing,
+            levels=lv,
         )
         landmarks = fit.at(at_times) if at_times else None
         qs = fit.quantile(probs) if probs else None
@@ -134,7 +161,7 @@ def km_command(data, example, time_col, event_col, by, entry, weights, at, quant
         fu = (
             riskset.median_followup(data, time=time_col, event=event_col, by=list(by) or None,
                                     entry=entry, weights=weights, conf_level=conf_level,
-                                    drop_missing=drop_missing)
+                                    drop_missing=drop_missing, levels=lv)
             if followup else None
         )
     for w in caught:
@@ -171,6 +198,7 @@ def _common_data_options(func):
         click.option("--format", "fmt", type=click.Choice(FORMATS), default="text", show_default=True),
         click.option("--output", "-o", help="Write to this file instead of standard output."),
         click.option("--force", is_flag=True, help="Overwrite an existing --output."),
+        levels_option,
     ]
     for opt in reversed(opts):
         func = opt(func)
@@ -199,12 +227,13 @@ def _warnings_to_stderr(caught) -> None:
               default=None, help="Test weights (default log-rank; FH with --rho/--gamma).")
 @click.option("--rho", type=float, default=0.0, show_default=True)
 @click.option("--gamma", type=float, default=0.0, show_default=True)
-@click.option("--trend", is_flag=True, help="Also test for trend across ordered groups (scores 1..G).")
+@click.option("--trend", is_flag=True, help="Also test for trend across ordered groups (scores 1..G in "
+              "level order; text groups need --levels).")
 @click.option("--pairwise", type=click.Choice(["holm", "bonferroni", "bh", "none"]), default=None,
               help="Also run all pairwise tests with this p-value adjustment.")
 @handle_errors
 def logrank_command(data, time_col, event_col, entry, weights_col, drop_missing, fmt, output, force,
-                    groups, strata, weighting, rho, gamma, trend, pairwise):
+                    levels, groups, strata, weighting, rho, gamma, trend, pairwise):
     """Log-rank (and weighted) test comparing survival between groups, as R survdiff."""
     import warnings
 
@@ -213,7 +242,7 @@ def logrank_command(data, time_col, event_col, entry, weights_col, drop_missing,
 
     kw = dict(time=time_col, event=event_col, group=list(groups), strata=list(strata) or None,
               entry=entry, weights=weights_col, rho=rho, gamma=gamma, weighting=weighting,
-              drop_missing=drop_missing)
+              drop_missing=drop_missing, levels=parse_levels(levels))
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always", riskset.RisksetWarning)
         res = riskset.logrank(data, **kw)
@@ -235,7 +264,9 @@ def logrank_command(data, time_col, event_col, entry, weights_col, drop_missing,
         text = head + _frame_text(res.table)
         text += format_test(res.statistic, res.df, res.p_value) + "\n"
         if tr is not None:
-            text += "Trend test: " + format_test(tr.statistic, 1, tr.p_value) + "\n"
+            order = ", ".join(f"{g}: {k}" for g, k in tr.order.items())
+            text += ("Trend test: " + format_test(tr.statistic, 1, tr.p_value) + "\n"
+                     f"  scores: {tr.scores_text()} (level order: {order})\n")
         if pw is not None:
             text += "\nPairwise comparisons\n" + _frame_text(pw)
     emit(text, output, force=force)
@@ -250,7 +281,7 @@ def logrank_command(data, time_col, event_col, entry, weights_col, drop_missing,
               default=None)
 @handle_errors
 def logrank_table_command(data, time_col, event_col, entry, weights_col, drop_missing, fmt, output, force,
-                          factors, by, strata, weighting):
+                          levels, factors, by, strata, weighting):
     """Batch grid of log-rank tests: every factor within every subgroup (a paper's Table 3)."""
     import warnings
 
@@ -261,7 +292,8 @@ def logrank_table_command(data, time_col, event_col, entry, weights_col, drop_mi
         warnings.simplefilter("always", riskset.RisksetWarning)
         grid = riskset.logrank_table(data, time=time_col, event=event_col, factors=list(factors),
                                      by=list(by) or None, strata=list(strata) or None, entry=entry,
-                                     weights=weights_col, weighting=weighting, drop_missing=drop_missing)
+                                     weights=weights_col, weighting=weighting, drop_missing=drop_missing,
+                                     levels=parse_levels(levels))
     _warnings_to_stderr(caught)
     if fmt == "json":
         text = json.dumps({"estimator": "logrank_table", "rows": _records(grid)}, indent=2) + "\n"
@@ -284,7 +316,8 @@ def logrank_table_command(data, time_col, event_col, entry, weights_col, drop_mi
 @click.option("--resamples", type=int, default=2000, show_default=True)
 @click.option("--method", type=click.Choice(["percentile", "basic", "bca"]), default="percentile", show_default=True)
 @click.option("--conf-level", type=float, default=0.95, show_default=True)
-@click.option("--seed", type=int, default=None, help="Seed: the same seed gives identical results.")
+@click.option("--seed", type=int, default=None, help="Seed: the same seed gives identical results "
+              "(default: one is drawn, used and printed).")
 @click.option("--strata", multiple=True, help="Resample within levels of this column (repeat).")
 @click.option("--cluster", help="Resample clusters (e.g. patients), keeping their rows together.")
 @click.option("--covariates", help="Cox statistics (cox_coef, hazard_ratio): comma-separated covariates.")
@@ -294,17 +327,19 @@ def logrank_table_command(data, time_col, event_col, entry, weights_col, drop_mi
 @click.option("--progress/--no-progress", default=None, help="Progress bar (default: on a terminal).")
 @handle_errors
 def bootstrap_command(data, time_col, event_col, entry, weights_col, drop_missing, fmt, output, force,
-                      statistic, group, at, tau, p, resamples, method, conf_level, seed, strata, cluster,
+                      levels, statistic, group, at, tau, p, resamples, method, conf_level, seed, strata, cluster,
                       covariates, ties, weighting, progress):
     """Bootstrap confidence interval for a survival statistic."""
     import warnings
+
+    import polars as pl
 
     import riskset
 
     if entry:
         raise RisksetError("bootstrap does not support --entry (delayed entry) yet")
     stats = [x.strip() for x in statistic.split(",") if x.strip()]
-    extra = {"ties": ties, "weighting": weighting}
+    extra = {"ties": ties, "weighting": weighting, "levels": parse_levels(levels)}
     if covariates:
         extra["covariates"] = [c.strip() for c in covariates.split(",") if c.strip()]
     show = sys.stderr.isatty() if progress is None else progress
@@ -334,8 +369,12 @@ def bootstrap_command(data, time_col, event_col, entry, weights_col, drop_missin
     elif fmt == "csv":
         text = counts_as_integers(res.table).write_csv()
     else:
-        text = (f"Bootstrap {method} {conf_level:g} CI for {statistic} ({resamples} resamples, seed {seed}): "
-                f"{data}\n" + _frame_text(res.table))
+        drawn = " (drawn; pass --seed to repeat)" if res.seed_drawn else ""
+        text = (f"Bootstrap {method} {conf_level:g} CI for {statistic} ({resamples} resamples, "
+                f"seed {res.seed}{drawn}): {data}\n" + _frame_text(res.table))
+        if "contrast" in res.table.columns:
+            for row in res.table.filter(pl.col("contrast").is_not_null()).iter_rows(named=True):
+                text += f"{row['statistic']}: {row['contrast']}\n"
     emit(text, output, force=force)
 
 
@@ -353,7 +392,7 @@ def bootstrap_command(data, time_col, event_col, entry, weights_col, drop_missin
 @click.option("--zph", is_flag=True, help="Also test proportional hazards (R cox.zph).")
 @handle_errors
 def cox_command(data, time_col, event_col, entry, weights_col, drop_missing, fmt, output, force,
-                covariates, strata, cluster, robust, offset, ties, firth, conf_level, reference, zph):
+                levels, covariates, strata, cluster, robust, offset, ties, firth, conf_level, reference, zph):
     """Cox proportional-hazards regression, as R coxph; flags monotone likelihood, offers Firth."""
     import warnings
 
@@ -372,7 +411,7 @@ def cox_command(data, time_col, event_col, entry, weights_col, drop_missing, fmt
                           covariates=[c.strip() for c in covariates.split(",") if c.strip()],
                           strata=list(strata) or None, entry=entry, weights=weights_col, cluster=cluster,
                           robust=robust, offset=offset, ties=ties, firth=firth, conf_level=conf_level,
-                          reference=ref or None, drop_missing=drop_missing)
+                          reference=ref or None, drop_missing=drop_missing, levels=parse_levels(levels))
         ph = fit.cox_zph() if zph else None
     _warnings_to_stderr(caught)
     if fmt == "json":
@@ -387,6 +426,8 @@ def cox_command(data, time_col, event_col, entry, weights_col, drop_missing, fmt
                 f"n = {fit.n}, events = {fit.n_events:g}, iterations = {fit.iterations}, "
                 f"converged = {fit.converged}\n")
         text = head + _frame_text(fit.coefficients)
+        if fit.references:
+            text += f"Reference levels: {fit.references_text()}\n"
         for name, t in (("Likelihood ratio", fit.lr_test), ("Wald", fit.wald_test), ("Score", fit.score_test)):
             if t:
                 text += format_test(t["statistic"], t["df"], t["p"], name=f"{name} test") + "\n"
@@ -408,14 +449,16 @@ def cox_command(data, time_col, event_col, entry, weights_col, drop_missing, fmt
                    "Results do not depend on it.")
 @click.option("--data", "data_override", help="Use this data file/folder instead of the spec's [data].")
 @click.option("--progress/--no-progress", default=None, help="Progress bar (default: on a terminal).")
+@levels_option
 @handle_errors
-def study_command(spec, example, out, force, jobs, data_override, progress):
+def study_command(spec, example, out, force, jobs, data_override, progress, levels):
     """Run a whole study from a TOML spec: tables, figures, results.json and an HTML report."""
     import os
     from pathlib import Path
 
     if bool(spec) == bool(example):
         raise RisksetError("give a SPEC file or --example NAME (one of them)")
+    parse_levels(levels)  # a malformed --levels fails before anything runs
     if Path(out).exists() and not force:
         raise RisksetError(f"output folder {out!r} already exists; pass --force to replace it")
     if jobs == 0:
@@ -437,6 +480,7 @@ def study_command(spec, example, out, force, jobs, data_override, progress):
         sp = load_spec(spec)
         if data_override:
             sp.data_path, sp.example = str(Path(data_override).resolve()), None
+        sp.levels.update(parse_levels(levels) or {})  # --levels adds to (or replaces) [levels]
         show = sys.stderr.isatty() if progress is None else progress
         bar = click.progressbar(length=1, label="study", file=sys.stderr, show_pos=True) if show else None
 

@@ -15,6 +15,7 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import polars as pl
 
 from riskset.errors import ColumnError, RisksetError
@@ -40,13 +41,15 @@ SUFFIXES: dict[str, str] = {
 }
 
 
-def scan_table(path: str | os.PathLike[str]) -> pl.LazyFrame:
+def scan_table(path: str | os.PathLike[str], *, plain: Sequence[str] = ()) -> pl.LazyFrame:
     """Open a data file (or a directory of Parquet files) lazily.
 
     CSV, Parquet and Arrow IPC are scanned lazily, so selecting columns afterwards reads only
     those. Excel and SPSS/SAS/Stata files are read eagerly (their readers cannot skip columns
     cheaply) and wrapped in a LazyFrame. Reading SPSS/SAS/Stata needs ``pyreadstat``; Excel
-    needs ``fastexcel``.
+    needs ``fastexcel``. A column with SPSS/Stata value labels becomes an ``Enum`` of its
+    labels in code order, except the columns in ``plain`` (numeric roles: time, event,
+    entry, weights, offset), which keep their numbers.
     """
     p = Path(path)
     if not p.exists():
@@ -77,10 +80,10 @@ def scan_table(path: str | os.PathLike[str]) -> pl.LazyFrame:
             raise RisksetError(
                 "reading Excel files needs the 'fastexcel' package: pip install fastexcel"
             ) from exc
-    return _read_statistical(p, fmt).lazy()
+    return _read_statistical(p, fmt, plain).lazy()
 
 
-def _read_statistical(p: Path, fmt: str) -> pl.DataFrame:
+def _read_statistical(p: Path, fmt: str, plain: Sequence[str] = ()) -> pl.DataFrame:
     try:
         import pyreadstat
     except ImportError as exc:
@@ -93,19 +96,51 @@ def _read_statistical(p: Path, fmt: str) -> pl.DataFrame:
         "xport": pyreadstat.read_xport,
         "stata": pyreadstat.read_dta,
     }[fmt]
-    frame, _meta = reader(str(p))
-    return pl.from_pandas(frame)
+    frame, meta = reader(str(p))
+    out = _pandas_to_polars(frame)
+    # value labels: the coded column as an Enum of its labels, in code order (level policy)
+    from riskset.io.validate import value_labels_to_enum
+
+    labelled = getattr(meta, "variable_value_labels", None) or {}
+    return out.with_columns([value_labels_to_enum(out.get_column(c), lab)
+                             for c, lab in labelled.items()
+                             if c in out.columns and c not in plain and lab])
 
 
 def read_table(
-    path: str | os.PathLike[str], columns: Sequence[str] | None = None
+    path: str | os.PathLike[str], columns: Sequence[str] | None = None, *, plain: Sequence[str] = ()
 ) -> pl.DataFrame:
-    """Read a data file into a Polars DataFrame, only ``columns`` if given."""
-    lf = scan_table(path)
+    """Read a data file into a Polars DataFrame, only ``columns`` if given (``plain``: see
+    :func:`scan_table`)."""
+    lf = scan_table(path, plain=plain)
     if columns is not None:
         check_columns(lf.collect_schema().names(), columns)
         lf = lf.select(list(dict.fromkeys(columns)))
-    return lf.collect()
+    frame = lf.collect()
+    cats = [c for c, dt in frame.schema.items() if isinstance(dt, pl.Categorical)]
+    return _file_dictionaries(Path(path), frame, cats) if cats else frame
+
+
+def _file_dictionaries(p: Path, frame: pl.DataFrame, cats: list[str]) -> pl.DataFrame:
+    """A Parquet or Arrow IPC file's dictionary columns (a pandas ``Categorical`` saved
+    with its categories) read by Arrow, which keeps the dictionary's order (Polars reads
+    them as unordered Categoricals): each becomes what :func:`_arrow_to_polars` makes."""
+    fmt = SUFFIXES.get(p.suffix.lower()) if p.is_file() else None
+    if fmt not in ("parquet", "ipc"):
+        return frame
+    import pyarrow as pa
+
+    if fmt == "parquet":
+        import pyarrow.parquet as pq
+
+        table = pq.read_table(p, columns=cats)
+    else:
+        import pyarrow.feather as pf
+
+        table = pf.read_table(p, columns=cats)
+    if not all(pa.types.is_dictionary(table.schema.field(c).type) for c in cats):
+        return frame
+    return frame.with_columns(_arrow_to_polars(table).get_columns())
 
 
 def check_columns(available: Sequence[str], wanted: Sequence[str]) -> None:
@@ -120,7 +155,9 @@ def check_columns(available: Sequence[str], wanted: Sequence[str]) -> None:
             raise ColumnError(name, "is not in the data", hint=hint)
 
 
-def to_polars(data: Any, columns: Sequence[str] | None = None) -> pl.DataFrame:
+def to_polars(data: Any, columns: Sequence[str] | None = None,
+              levels: Mapping[str, Sequence[Any]] | None = None, *,
+              plain: Sequence[str] = ()) -> pl.DataFrame:
     """Convert any supported table to a Polars DataFrame holding (at least) ``columns``.
 
     Parameters
@@ -131,10 +168,28 @@ def to_polars(data: Any, columns: Sequence[str] | None = None) -> pl.DataFrame:
     columns
         Columns that must be present; when given, only these are kept (and only these are
         read from files and LazyFrames).
+    levels
+        ``{column: [level, ...]}``: the order (and text) of those columns' levels, which
+        become Polars ``Enum`` columns (:func:`riskset.io.validate.declare_levels`). A pandas
+        ``Categorical``, an Arrow dictionary and SPSS/Stata value labels keep their own
+        order and labels the same way (the level-order policy of :mod:`riskset.io.validate`).
+        With ``columns`` given, entries for other columns are ignored.
+    plain
+        Columns read from an SPSS/Stata file that keep their numbers, not their value labels
+        (the numeric roles: time, event, entry, weights, offset).
     """
+    from riskset.io.validate import declare_levels
+
+    frame = _to_polars(data, columns, plain)
+    if levels:  # only the columns this analysis reads (one --levels serves every command)
+        levels = {k: v for k, v in levels.items() if columns is None or k in columns}
+    return declare_levels(frame, levels) if levels else frame
+
+
+def _to_polars(data: Any, columns: Sequence[str] | None, plain: Sequence[str] = ()) -> pl.DataFrame:
     cols = list(dict.fromkeys(columns)) if columns is not None else None
     if isinstance(data, (str, os.PathLike)):
-        return read_table(data, cols)
+        return read_table(data, cols, plain=plain)
     if isinstance(data, pl.LazyFrame):
         if cols is not None:
             check_columns(data.collect_schema().names(), cols)
@@ -145,7 +200,7 @@ def to_polars(data: Any, columns: Sequence[str] | None = None) -> pl.DataFrame:
     elif isinstance(data, Mapping):
         frame = _from_mapping(data, cols)
     else:
-        frame = _from_foreign(data)
+        frame = _from_foreign(data, cols)
     if cols is not None:
         check_columns(frame.columns, cols)
         frame = frame.select(cols)
@@ -166,15 +221,62 @@ def _from_mapping(data: Mapping[str, Any], cols: list[str] | None) -> pl.DataFra
     return pl.DataFrame({k: data[k] for k in keys}, nan_to_null=False)
 
 
-def _from_foreign(data: Any) -> pl.DataFrame:
+def _pandas_to_polars(data: Any, cols: list[str] | None = None) -> pl.DataFrame:
+    """A pandas DataFrame as Polars; a ``Categorical`` column becomes an ``Enum`` of its
+    categories in their order (Polars' own conversion keeps only the values); see
+    :func:`riskset.io.validate.codes_to_enum`."""
+    import pandas as pd
+
+    if cols is not None and all(isinstance(c, str) for c in data.columns):
+        check_columns(list(data.columns), cols)
+        data = data[cols]
+    cats = [c for c in data.columns if isinstance(data[c].dtype, pd.CategoricalDtype)]
+    if not cats:
+        return pl.from_pandas(data, include_index=False)
+    from riskset.io.validate import codes_to_enum
+
+    frame = pl.from_pandas(data.drop(columns=cats), include_index=False)
+    enums = {c: codes_to_enum(str(c), data[c].cat.codes.to_numpy(), list(data[c].cat.categories),
+                              ordered=bool(data[c].cat.ordered))
+             for c in cats}
+    return pl.DataFrame([enums[c] if c in enums else frame.get_column(str(c)) for c in data.columns])
+
+
+def _arrow_to_polars(data: Any) -> pl.DataFrame:
+    """A pyarrow Table/RecordBatch as Polars; a dictionary column becomes an ``Enum`` of its
+    dictionary in its order (Polars' own conversion makes an unordered Categorical)."""
+    import pyarrow as pa
+
+    if isinstance(data, pa.RecordBatch):
+        data = pa.Table.from_batches([data])
+    dict_cols = [f.name for f in data.schema if pa.types.is_dictionary(f.type)]
+    if not dict_cols:
+        return pl.from_arrow(data)
+    from riskset.io.validate import codes_to_enum
+
+    data = data.unify_dictionaries()
+    enums = {}
+    for name in dict_cols:
+        col = data.column(name)
+        chunks = col.chunks
+        dictionary = chunks[0].dictionary.to_pylist() if chunks else []
+        idx = [c.indices.fill_null(-1).to_numpy(zero_copy_only=False) for c in chunks]
+        codes = np.concatenate(idx) if idx else np.zeros(0, dtype=np.int64)
+        enums[name] = codes_to_enum(name, codes, dictionary, ordered=bool(col.type.ordered))
+    rest = pl.from_arrow(data.drop_columns(dict_cols))
+    return pl.DataFrame([enums[n] if n in enums else rest.get_column(n) for n in data.column_names])
+
+
+def _from_foreign(data: Any, cols: list[str] | None = None) -> pl.DataFrame:
     mod = type(data).__module__.split(".")[0]
     if mod == "pandas":
-        return pl.from_pandas(data, include_index=False)
+        if not hasattr(data, "columns"):
+            raise RisksetError("expected a table, got a single pandas Series")
+        return _pandas_to_polars(data, cols)
     if mod == "pyarrow":
-        out = pl.from_arrow(data)
-        if isinstance(out, pl.Series):
+        if not hasattr(data, "schema"):
             raise RisksetError("expected a table, got a single pyarrow array")
-        return out
+        return _arrow_to_polars(data)
     raise RisksetError(
         f"unsupported data type {type(data).__name__}; pass a Polars/pandas DataFrame, a "
         "pyarrow Table, a dict of arrays, or a path to a CSV/Parquet/Arrow file"

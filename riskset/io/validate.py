@@ -18,12 +18,18 @@ Policy
   ``entry >= time``, negative or infinite weights, an entirely null ``by`` column, and empty
   data.
 * **Row numbers** in messages are zero-based positions in the data as given.
+* **Level order** (groups, reference levels, trend scores, table rows, legends) has one
+  policy, :func:`order_kind`: a declared order (Polars ``Enum``, pandas ``Categorical``,
+  Arrow dictionary, SPSS/Stata value labels, ``levels=``) is kept; numbers sort
+  numerically; plain strings alphabetically, and a trend test on them is refused
+  (:func:`require_order`). See the section at the end of this module.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 import polars as pl
@@ -389,3 +395,163 @@ def _few_string_codes(s: pl.Series, code_type: type = np.int64) -> tuple[np.ndar
                 np.copyto(codes, r + has_null, where=masks[j])
     uniq = pl.Series(s.name, ([None] if has_null else []) + [levels[j] for j in ranks], dtype=pl.String)
     return codes, uniq
+
+
+# --------------------------------------------------------------------------------------------
+# Level order: the one policy (groups, reference levels, trend scores, table rows, legends)
+# --------------------------------------------------------------------------------------------
+#: How a column's levels are ordered, by where the order comes from (see :func:`order_kind`).
+#: Every kind but ``"alphabetical"`` is an order the data (or the user) declared.
+ORDER_KINDS = ("declared", "numeric", "boolean", "chronological", "alphabetical")
+
+_HOW_TO_ORDER = (
+    "list them in their real order with --levels {col}='{example}' (reordered) on the command "
+    "line, levels={{{col!r}: [...]}} in Python or [levels] in a study spec, or pass a Polars "
+    "Enum / ordered pandas Categorical column"
+)
+
+
+def order_kind(dtype: pl.DataType) -> str:
+    """Where the order of a column's levels comes from (the level-order policy).
+
+    * ``"declared"``: a Polars ``Enum`` keeps its categories' order. Every declared order is
+      an ``Enum`` by the time an analysis sees it: a pandas ``Categorical`` (its categories),
+      an Arrow dictionary (its dictionary), SPSS/Stata value labels (in code order) and
+      ``levels=`` / ``--levels`` are converted on input (:func:`declare_levels`,
+      :func:`codes_to_enum`, :func:`value_labels_to_enum`). A Categorical or dictionary
+      not marked ordered whose categories sort alphabetically (pandas' default) is text.
+    * ``"numeric"``: numbers sort numerically. ``"boolean"``: false before true.
+      ``"chronological"``: dates and times.
+    * ``"alphabetical"``: plain strings (and a Polars ``Categorical``, whose categories carry
+      no order) sort by code point. That order is fine for groups, table rows and legends,
+      and R's default reference level is the same first level, but a trend test across such
+      levels is refused (:func:`require_order`): alphabetical order is rarely the real one
+      (``"20-50" < "<=20" < ">50"``).
+    """
+    if isinstance(dtype, pl.Enum):
+        return "declared"
+    if dtype == pl.Boolean:
+        return "boolean"
+    if dtype.is_numeric():
+        return "numeric"
+    if dtype.is_temporal():
+        return "chronological"
+    return "alphabetical"
+
+
+def _level_text(v: object) -> str:
+    if isinstance(v, bool):
+        return "TRUE" if v else "FALSE"
+    return str(v)
+
+
+def require_order(keys: pl.DataFrame, what: str = "a trend test") -> None:
+    """Raise :class:`~riskset.errors.LevelOrderError` when a column of ``keys`` (one row per
+    level, in the analysis's order) has no declared or natural order (see :func:`order_kind`)."""
+    from riskset.errors import LevelOrderError
+
+    for col in keys.columns:
+        if order_kind(keys.schema[col]) != "alphabetical":
+            continue
+        levels = [_level_text(v) for v in keys.get_column(col).unique(maintain_order=True).to_list()
+                  if v is not None]
+        example = ",".join(levels) if levels else "a,b,c"
+        raise LevelOrderError(
+            col,
+            f"has text levels with no declared order ({', '.join(map(repr, levels))}, sorted "
+            f"alphabetically); {what} needs their real order",
+            levels=levels,
+            hint=_HOW_TO_ORDER.format(col=col, example=example),
+        )
+
+
+def declare_levels(frame: pl.DataFrame, levels: Mapping[str, Sequence[Any]] | None) -> pl.DataFrame:
+    """Give columns of ``frame`` the level order (and labels) in ``levels``: each named column
+    becomes a Polars ``Enum`` of the levels as text, in the order given.
+
+    A level matches a value by its text (a string column), its number (a numeric column:
+    ``"1"`` matches 1 and 1.0) or its truth value (a boolean column: ``true``/``false``,
+    either case). A value matching no level raises :class:`~riskset.errors.ColumnError`
+    naming how many rows and the first; nulls stay null (missing).
+    """
+    if not levels:
+        return frame
+    from riskset.errors import OptionError
+
+    out = {}
+    for col, given in levels.items():
+        if col not in frame.columns:
+            from riskset.io.read import check_columns
+
+            check_columns(frame.columns, [col])
+        if isinstance(given, str) or not isinstance(given, Sequence) or not len(given):
+            raise OptionError(f"levels for {col!r} must be a non-empty list of levels, got {given!r}")
+        labels = [_level_text(v) for v in given]
+        dup = sorted({x for x in labels if labels.count(x) > 1})
+        if dup:
+            raise OptionError(f"levels for {col!r} repeat {', '.join(map(repr, dup))}")
+        s = frame.get_column(col)
+        enum = pl.Enum(labels)
+        if s.dtype == pl.Boolean:
+            truth = {"true": True, "false": False}
+            bad = [x for x in labels if x.lower() not in truth]
+            if bad:
+                raise OptionError(f"column {col!r} is boolean; levels {bad!r} are not true/false")
+            new = s.replace_strict([truth[x.lower()] for x in labels], labels, default=None,
+                                   return_dtype=enum)
+        elif s.dtype.is_numeric():
+            keys = []
+            for x in given:
+                try:
+                    keys.append(float(x))
+                except (TypeError, ValueError):
+                    raise OptionError(f"column {col!r} is numeric; level {x!r} is not a number") from None
+            new = s.cast(pl.Float64).replace_strict(keys, labels, default=None, return_dtype=enum)
+        else:
+            new = s.cast(pl.String).replace_strict(labels, labels, default=None, return_dtype=enum)
+        unmatched = (s.is_not_null() & new.is_null()).to_numpy()
+        if unmatched.any():
+            idx = np.flatnonzero(unmatched)
+            other = s.filter(pl.Series(unmatched)).unique(maintain_order=True).head(5).to_list()
+            raise ColumnError(
+                col, f"has values not among the levels given ({', '.join(map(repr, labels))}): "
+                f"{', '.join(repr(_level_text(v)) for v in other)}", int(idx.size), int(idx[0]),
+                hint="list every value of the column, in order",
+            )
+        out[col] = new.alias(col)
+    return frame.with_columns(list(out.values()))
+
+
+def codes_to_enum(name: str, codes: np.ndarray, labels: Sequence[Any], *,
+                  ordered: bool = True) -> pl.Series:
+    """A column from integer codes into ``labels`` (negative codes: null): how a pandas
+    ``Categorical`` and an Arrow dictionary keep their order and labels.
+
+    It is an ``Enum`` of the labels in their order (a declared order), except when the
+    categories are not marked ordered and already sort alphabetically: that is pandas'
+    default (``astype("category")`` sorts them), not a declared order, so the column stays
+    text (same groups and reference; a trend test asks for the order)."""
+    text = [_level_text(v) for v in labels]
+    c = pl.Series(name, np.asarray(codes, dtype=np.int64))
+    c = c.set(c < 0, None) if (np.asarray(codes) < 0).any() else c
+    plain = not ordered and text == sorted(text)
+    return c.replace_strict(list(range(len(text))), text, default=None,
+                            return_dtype=pl.String if plain else pl.Enum(text))
+
+
+def value_labels_to_enum(s: pl.Series, labels: Mapping[Any, str]) -> pl.Series:
+    """SPSS/Stata value labels: the coded column as an ``Enum`` in the order of the codes
+    (numerically), each code shown by its label; a code without a label keeps its value as
+    text. Nulls stay null."""
+    codes = set(s.drop_nulls().unique().to_list()) | set(labels)
+    ordered = sorted(codes, key=lambda v: (isinstance(v, str), v))
+
+    def text(v: Any) -> str:
+        if v in labels:
+            return str(labels[v])
+        return f"{v:g}" if isinstance(v, float) else str(v)
+
+    names = [text(v) for v in ordered]
+    if len(set(names)) < len(names):  # two codes share a label: keep the codes distinct
+        names = [f"{text(v)} ({v:g})" if isinstance(v, float) else f"{text(v)} ({v})" for v in ordered]
+    return s.replace_strict(ordered, names, default=None, return_dtype=pl.Enum(names))

@@ -170,6 +170,10 @@ def load_study_data(spec: Spec) -> tuple[pl.DataFrame, dict[str, Any]]:
     with ThreadPoolExecutor(max_workers=1) as hasher:  # the files' hash while they are read
         digest = hasher.submit(data_hash, files)
         df = _load_frame(spec, lf, need, files)
+    if spec.levels:  # the spec's level order: those columns become Enums (riskset.io.validate)
+        from riskset.io.validate import declare_levels
+
+        df = declare_levels(df, {c: lv for c, lv in spec.levels.items() if c in df.columns})
     meta = {"data_files": [str(f) for f in files], "data_sha256": digest.result(), "n_rows": df.height,
             "columns_read": need}
     return df, meta

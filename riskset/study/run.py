@@ -143,9 +143,10 @@ class _Runner:
 
     def _string_like(self, column: str) -> bool:
         """A column of strings in the data, or a derived one stored as an Enum of its strings
-        (:func:`riskset.study.load._derive`)."""
+        (:func:`riskset.study.load._derive`), or one the spec's ``[levels]`` orders."""
         dt = self.df.schema[column]
-        return dt == pl.String or (isinstance(dt, pl.Enum) and column in self.spec.derive)
+        return dt == pl.String or (isinstance(dt, pl.Enum)
+                                   and (column in self.spec.derive or column in self.spec.levels))
 
     def endpoint_cohorts(self, ep: Endpoint) -> list[str]:
         return ep.cohorts or list(self.masks)
@@ -336,11 +337,12 @@ class _Runner:
         cname = m.get("cohort", OVERALL)
         terms = [*m["covariates"], *(m.get("strata") or [])]
         frame, _ = self.endpoint_frame(ep, cname, terms)
-        # a string term coded as an Enum (by the ordering, or a derived CASE stored as one)
-        # stays one when the cohort has all its levels (the design then reads the codes);
-        # otherwise it goes back to strings, whose design codes the levels present (an
-        # Enum's design rejects an empty declared level)
-        frame = frame.with_columns(pl.col(c).cast(pl.String) for c in dict.fromkeys(terms)
+        # a string term coded as an Enum (by the ordering, a derived CASE stored as one, or
+        # the spec's [levels]) stays one when the cohort has all its levels (the design then
+        # reads the codes); otherwise it becomes an Enum of the levels present, in the same
+        # order (an Enum's design rejects an empty declared level; the order, and so the
+        # reference level, is kept)
+        frame = frame.with_columns(_present_levels(frame.get_column(c)) for c in dict.fromkeys(terms)
                                    if self._string_like(c) and isinstance(frame.schema[c], pl.Enum)
                                    and _missing_level(frame.get_column(c)))
         excluded = []
@@ -517,6 +519,13 @@ def _join_notes(*parts: str | list[str] | None) -> str | None:
     return "; ".join(flat) or None
 
 
+def _present_levels(s: pl.Series) -> pl.Series:
+    """An Enum column as an Enum of only the levels it holds, in its own level order."""
+    held = set(s.drop_nulls().cast(pl.String).unique().to_list())
+    keep = [v for v in s.dtype.categories.to_list() if v in held]
+    return s.cast(pl.String).cast(pl.Enum(keep))
+
+
 def _term_labels(frame: pl.DataFrame, m: dict, coef: pl.DataFrame) -> dict[str, str]:
     """``{term: "<level> vs <reference>"}`` for the terms ``<column><level>`` of a factor's
     model (``categorical``: one covariate, its reference the one level without a term);
@@ -645,6 +654,7 @@ def run_study(spec: Spec, *, jobs: int = 1, progress: Callable[[str, int, int], 
     result.meta = {
         **meta, "title": spec.title, "riskset_version": riskset.__version__, "seed": spec.seed,
         "convention": spec.convention, "conf_level": spec.conf_level, "binomial_ci": spec.binomial_ci,
+        "levels": {c: list(lv) for c, lv in spec.levels.items()},  # [levels] and --levels
         "started": started.isoformat(timespec="seconds"), "spec": spec.text,
         "spec_file": str(spec.path) if spec.path else None, "cohort_sizes": dict(runner.sizes),
     }

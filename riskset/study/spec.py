@@ -23,6 +23,9 @@ Schema (``?`` optional)::
     [baseline]   continuous?, categorical?, labels? (table column -> label)
     [safety]     grades (table label -> column), min_grade?, discontinuation?, discontinuation_reason?
     [[compare]]  name, column, endpoint, cohort?        (Table-4 style: median, ORR, DCR per level)
+    [levels]     column = ["level", ...]              (level order of a column: its groups, table
+                                                      rows, KM legends, and the Cox reference,
+                                                      the first; see riskset.io.validate)
 """
 
 from __future__ import annotations
@@ -84,7 +87,7 @@ CONF_TYPES = ("log", "log-log", "plain", "logit", "arcsin")
 _TOP = {"study": ("table", _STUDY), "data": ("table", _DATA), "derive": ("free", None),
         "cohort": ("array", _COHORT), "endpoint": ("array", _ENDPOINT), "factor": ("array", _FACTOR),
         "cox": ("array", _COX), "response": ("table", _RESPONSE), "baseline": ("table", _BASELINE),
-        "safety": ("table", _SAFETY), "compare": ("array", _COMPARE)}
+        "safety": ("table", _SAFETY), "compare": ("array", _COMPARE), "levels": ("levels", None)}
 
 UNITS = {"days": 1.0, "weeks": 7.0, "months": 30.4375, "years": 365.25}
 
@@ -144,6 +147,7 @@ class Spec:
     safety: dict[str, Any] | None
     compare: list[dict[str, Any]]
     ci_bands: bool = False  # Kaplan–Meier figures with their pointwise CI bands
+    levels: dict[str, list[str]] = field(default_factory=dict)  # [levels]: column -> level order
 
     def endpoint(self, name: str) -> Endpoint:
         for e in self.endpoints:
@@ -262,6 +266,8 @@ def parse_spec(text: str, path: Path | None = None) -> Spec:
                 raise SpecError(f"[[{k}]] must be an array of tables (write [[{k}]])")
             for i, item in enumerate(v, 1):
                 _check_table(text, [k, f"#{i}"], item, schema)
+        elif kind == "levels":
+            _check_levels(text, v)
         else:
             for name, expr in v.items():
                 if not isinstance(expr, str):
@@ -341,8 +347,25 @@ def parse_spec(text: str, path: Path | None = None) -> Spec:
         id_column=data.get("id"), derive=dict(raw.get("derive", {})), cohorts=cohorts, endpoints=endpoints,
         factors=raw.get("factor", []), cox=cox, response=raw.get("response"),
         baseline=raw.get("baseline"), safety=raw.get("safety"), compare=raw.get("compare", []),
-        ci_bands=st.get("ci_bands", False),
+        ci_bands=st.get("ci_bands", False), levels=dict(raw.get("levels", {})),
     )
+
+
+def _check_levels(text: str, table: Any) -> None:
+    """``[levels]``: each key a column, each value a non-empty list of distinct strings."""
+    if not isinstance(table, dict):
+        raise SpecError("[levels] must be a table: column = [\"level\", ...]")
+    for col, lv in table.items():
+        if not isinstance(lv, list) or not lv:
+            raise SpecError(f"key {_where(text, ['levels', col])} must be a non-empty list of levels, "
+                            f"in order")
+        for j, x in enumerate(lv, 1):
+            if not isinstance(x, str):
+                raise SpecError(f"key {_where(text, ['levels', col])}: item {j} must be a level (a string), "
+                                f"got {x!r} ({type(x).__name__})")
+        dup = sorted({x for x in lv if lv.count(x) > 1})
+        if dup:
+            raise SpecError(f"key {_where(text, ['levels', col])} repeats {', '.join(map(repr, dup))}")
 
 
 def _factor_models(factors: list[dict], endpoints: list[Endpoint], cohorts: list[str]) -> list[dict]:
