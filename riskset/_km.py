@@ -62,7 +62,9 @@ class KaplanMeierResult:
     -----
     ``std_err`` in every table is the standard error of S(t) itself (R's
     ``summary(fit)$std.err``), not of log S(t) (R's ``fit$std.err`` for Greenwood
-    variances). ``cumhaz_std_err`` is the standard error of the Nelson–Aalen estimate.
+    variances). ``cumhaz_std_err`` is the standard error of the Nelson–Aalen estimate:
+    ``sqrt(sum d / n^2)`` for a Greenwood fit, the infinitesimal-jackknife one for a robust
+    fit (R's ``std.chaz`` in both cases).
     """
 
     by: tuple[str, ...]
@@ -76,6 +78,8 @@ class KaplanMeierResult:
     _se_log: np.ndarray = field(repr=False)
     _n_rows: np.ndarray = field(repr=False)
     _z: float = field(repr=False)
+    #: infinitesimal-jackknife variance of the cumulative hazard (robust fits only)
+    _var_cumhaz_ij: np.ndarray | None = field(default=None, repr=False)
 
     # ----------------------------------------------------------------------------------
     # Pointwise limits and the Nelson–Aalen curve are computed on first use: a summary of
@@ -94,7 +98,10 @@ class KaplanMeierResult:
 
     @cached_property
     def _nelson_aalen(self) -> tuple[np.ndarray, np.ndarray]:
-        return nelson_aalen_curve(self._et.n_risk, self._et.n_event, self._et.offsets)
+        cumhaz, var_h = nelson_aalen_curve(self._et.n_risk, self._et.n_event, self._et.offsets)
+        if self._var_cumhaz_ij is not None:  # robust fit: R's std.chaz is the IJ one too
+            var_h = self._var_cumhaz_ij
+        return cumhaz, var_h
 
     @property
     def n_groups(self) -> int:
@@ -372,8 +379,9 @@ def kaplan_meier(
         {'r', 'sas', 'spss', 'lifelines'}: the median/quantile rule and median CI of that tool
         (see :mod:`riskset.engine.quantile` and ``docs/algorithms/km-conventions.md``).
     robust
-        Variance of S(t): False = Greenwood, True = infinitesimal jackknife. Default (None)
-        follows R ``survfit``: robust when the weights are not all integers.
+        Variances of S(t) and of the cumulative hazard: False = Greenwood and
+        ``sum d / n^2``, True = infinitesimal jackknife for both (each row its own cluster).
+        Default (None) follows R ``survfit``: robust when the weights are not all integers.
     drop_missing
         Drop rows with a missing role value (and warn how many) instead of raising.
 
@@ -404,7 +412,7 @@ def kaplan_meier(
         if cols.weights is None:
             raise OptionError("robust=True needs case weights (without them it equals Greenwood)")
         ent = cols.entry if cols.entry is not None else np.empty(0, dtype=np.float64)
-        var_s = km_robust_var(
+        var_s, var_h_ij = km_robust_var(
             cols.time, cols.event, cols.weights, cols.codes, ent, cols.entry is not None,
             et.time, et.n_risk, et.n_event, et.offsets, surv,
         )
@@ -416,6 +424,7 @@ def kaplan_meier(
         with np.errstate(invalid="ignore"):
             se_log = np.sqrt(var_log, out=var_log)  # in place: var_log is not used again
         variance = "greenwood"
+        var_h_ij = None
     if cols.n_groups == 0 and et.time.size == 0:
         raise EmptyDataError("no rows to analyse")
     return KaplanMeierResult(
@@ -430,6 +439,7 @@ def kaplan_meier(
         _se_log=se_log,
         _n_rows=et.n_rows,
         _z=z,
+        _var_cumhaz_ij=var_h_ij,
     )
 
 
@@ -441,15 +451,18 @@ def nelson_aalen(
     by: str | Sequence[str] | None = None,
     entry: str | None = None,
     weights: str | None = None,
+    robust: bool | None = None,
     drop_missing: bool = False,
 ) -> pl.DataFrame:
     """Nelson–Aalen cumulative hazard with its standard error (R ``fit$cumhaz``, ``std.chaz``).
 
     Returns a Polars table with the ``by`` columns and ``time, n_risk, n_event, cumhaz,
-    std_err``, where ``Var H(t) = sum d_j / n_j^2``.
+    std_err``. ``robust`` as in :func:`kaplan_meier`: by default (None) the variance is
+    ``Var H(t) = sum d_j / n_j^2`` unless the weights are not all integers, where it is the
+    infinitesimal jackknife (each row a cluster), as R ``survfit``'s ``std.chaz``.
     """
     fit = kaplan_meier(
-        data, time=time, event=event, by=by, entry=entry, weights=weights, robust=False,
+        data, time=time, event=event, by=by, entry=entry, weights=weights, robust=robust,
         drop_missing=drop_missing,
     )
     return fit.table.select(
