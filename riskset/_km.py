@@ -32,6 +32,10 @@ from riskset.engine.km import (
 from riskset.engine.rmst import rmst as rmst_kernel
 from riskset.errors import EmptyDataError, OptionError, RisksetError, check_choice
 
+#: SPSS's 95 % median / percentile CI is estimate -+ 1.96 SE (1.96, not the normal quantile
+#: 1.959964; other levels use the normal quantile).
+SPSS_Z95 = 1.96
+
 #: Median / quantile conventions and the pointwise CI transform each tool uses by default.
 CONVENTIONS: dict[str, str] = {"r": "log", "sas": "log-log", "spss": "log", "lifelines": "log-log"}
 
@@ -171,13 +175,15 @@ class KaplanMeierResult:
             return (q.quantile_first(t, s, p), q.quantile_first(t, lo, p), q.quantile_first(t, up, p))
         if conv == "sas":
             return (q.quantile_sas(t, s, p), q.quantile_sas_lower(t, lo, p), q.quantile_sas_upper(t, up, p))
-        # spss: first time S <= 1 - p, symmetric CI from the Collett density estimate
+        # spss: first time S <= 1 - p, symmetric CI t_p -+ z se(t_p) with Collett's
+        # density estimate (quantile.spss_median_se); SPSS prints 95 % CIs with z = 1.96
         est = q.quantile_first(t, s, p)
         se_s = self._std_err()[sl]
-        se = q.spss_median_se(t, s, se_s, p)
+        se = q.spss_median_se(t, s, se_s, self._et.n_event[sl], p)
         if np.isnan(est) or np.isnan(se):
             return (est, np.nan, np.nan)
-        return (est, est - self._z * se, est + self._z * se)
+        z = SPSS_Z95 if self.conf_level == 0.95 else self._z
+        return (est, est - z * se, est + z * se)
 
     @cached_property
     def summary(self) -> pl.DataFrame:
