@@ -386,8 +386,9 @@ def kaplan_meier(
         (see :mod:`riskset.engine.quantile` and ``docs/algorithms/km-conventions.md``).
     robust
         Variances of S(t) and of the cumulative hazard: False = Greenwood and
-        ``sum d / n^2``, True = infinitesimal jackknife for both (each row its own cluster).
-        Default (None) follows R ``survfit``: robust when the weights are not all integers.
+        ``sum d / n^2``, True = infinitesimal jackknife for both (each row its own cluster;
+        without weights every row weighs 1). Default (None) follows R ``survfit``: robust
+        when the weights are not all integers.
     drop_missing
         Drop rows with a missing role value (and warn how many) instead of raising.
 
@@ -415,11 +416,12 @@ def kaplan_meier(
     if robust is None:
         robust = cols.weights is not None and bool(np.any(cols.weights != np.round(cols.weights)))
     if robust:
-        if cols.weights is None:
-            raise OptionError("robust=True needs case weights (without them it equals Greenwood)")
+        # without weights every row weighs 1 (R: robust = TRUE with no weights); the IJ
+        # se of S then agrees with Greenwood's in R's examples, the cumulative hazard's not
+        wts = cols.weights if cols.weights is not None else np.ones(cols.time.size, dtype=np.float64)
         ent = cols.entry if cols.entry is not None else np.empty(0, dtype=np.float64)
         var_s, var_h_ij = km_robust_var(
-            cols.time, cols.event, cols.weights, cols.codes, ent, cols.entry is not None,
+            cols.time, cols.event, wts, cols.codes, ent, cols.entry is not None,
             et.time, et.n_risk, et.n_event, et.offsets, surv,
         )
         with np.errstate(divide="ignore", invalid="ignore"):

@@ -46,6 +46,7 @@ lung_w <- data.frame(
   w0 = rep_len(c(1, 0, 0.5, 1.5, 2.25), n))
 write_data_csv(lung_w, "lung_w")
 lung_w <- read_csv("lung_w.csv")   # fit from exactly what Python reads
+aml <- read_csv("aml.csv")         # written by make_r.R
 
 strata_values <- function(fit, by) {
   if (is.null(fit$strata)) return(list(setNames(list(), character(0))))
@@ -56,12 +57,12 @@ strata_values <- function(fit, by) {
 }
 
 written <- character(0)
-km_ij_fixture <- function(case, data_name, by = NULL, weights, robust = NULL) {
+km_ij_fixture <- function(case, data_name, by = NULL, weights = NULL, robust = NULL) {
   rhs <- if (is.null(by)) "1" else by
-  cl <- call("survfit", str2lang(paste("Surv(time, event) ~", rhs)),
-             data = as.name(data_name), weights = as.name(weights))
+  cl <- call("survfit", str2lang(paste("Surv(time, event) ~", rhs)), data = as.name(data_name))
+  if (!is.null(weights)) cl$weights <- as.name(weights)
   if (!is.null(robust)) cl$robust <- robust
-  fit <- eval(cl, list(lung_w = lung_w))
+  fit <- eval(cl, list(lung_w = lung_w, aml = aml))
   k <- if (is.null(fit$strata)) length(fit$time) else unname(fit$strata)
   idx <- split(seq_along(fit$time), rep(seq_along(k), k))
   sv <- strata_values(fit, by)
@@ -79,7 +80,7 @@ km_ij_fixture <- function(case, data_name, by = NULL, weights, robust = NULL) {
              data = unbox(paste0(data_name, ".csv")),
              roles = list(time = unbox("time"), event = unbox("event"),
                           by = if (is.null(by)) I(character(0)) else I(by),
-                          weights = unbox(weights)),
+                          weights = if (is.null(weights)) JNULL else unbox(weights)),
              robust = if (is.null(robust)) JNULL else unbox(robust),
              logse = unbox(isTRUE(fit$logse)),
              curves = curves)
@@ -97,6 +98,8 @@ km_ij_fixture("lung_sex_w_greenwood", "lung_w", "sex", "w", robust = FALSE)
 ## integer weights: default Greenwood; robust = TRUE asks for the IJ variance
 km_ij_fixture("lung_sex_wint", "lung_w", "sex", "wint")
 km_ij_fixture("lung_sex_wint_robust", "lung_w", "sex", "wint", robust = TRUE)
+## no weights, robust = TRUE: the IJ se of S equals Greenwood's here, std.chaz does not
+km_ij_fixture("aml_x_robust", "aml", "x", robust = TRUE)
 
 rel_md5 <- function(files) {
   setNames(as.list(unname(tools::md5sum(files))), substring(files, nchar(REF_DIR) + 2))
@@ -108,7 +111,7 @@ manifest <- list(
   date = unbox(format(Sys.Date(), "%Y-%m-%d")),
   collate = unbox("C"),
   hash = unbox("md5"),
-  inputs = rel_md5(file.path(DATA_DIR, "lung.csv")),
+  inputs = rel_md5(file.path(DATA_DIR, c("lung.csv", "aml.csv"))),
   files = rel_md5(c(file.path(DATA_DIR, "lung_w.csv"), sort(written))))
 write_json_file(manifest, file.path(FIX_DIR, "manifest_km_ij.json"))
 cat(sprintf("wrote %d km_ij fixtures\n", length(written)))
