@@ -34,6 +34,10 @@ from riskset.engine.km import (
 from riskset.engine.rmst import rmst as rmst_kernel
 from riskset.errors import EmptyDataError, OptionError, RisksetError, check_choice
 
+#: SPSS's 95 % median / percentile CI is estimate -+ 1.96 SE (1.96, not the normal quantile
+#: 1.959964; other levels use the normal quantile).
+SPSS_Z95 = 1.96
+
 #: Median / quantile conventions and the pointwise CI transform each tool uses by default.
 CONVENTIONS: dict[str, str] = {"r": "log", "sas": "log-log", "spss": "log", "lifelines": "log-log"}
 
@@ -64,7 +68,9 @@ class KaplanMeierResult(Displayed):
     -----
     ``std_err`` in every table is the standard error of S(t) itself (R's
     ``summary(fit)$std.err``), not of log S(t) (R's ``fit$std.err`` for Greenwood
-    variances). ``cumhaz_std_err`` is the standard error of the Nelson–Aalen estimate.
+    variances). ``cumhaz_std_err`` is the standard error of the Nelson–Aalen estimate:
+    ``sqrt(sum d / n^2)`` for a Greenwood fit, the infinitesimal-jackknife one for a robust
+    fit (R's ``std.chaz`` in both cases).
     """
 
     by: tuple[str, ...]
@@ -78,6 +84,8 @@ class KaplanMeierResult(Displayed):
     _se_log: np.ndarray = field(repr=False)
     _n_rows: np.ndarray = field(repr=False)
     _z: float = field(repr=False)
+    #: infinitesimal-jackknife variance of the cumulative hazard (robust fits only)
+    _var_cumhaz_ij: np.ndarray | None = field(default=None, repr=False)
 
     # ----------------------------------------------------------------------------------
     # Pointwise limits and the Nelson–Aalen curve are computed on first use: a summary of
@@ -96,7 +104,10 @@ class KaplanMeierResult(Displayed):
 
     @cached_property
     def _nelson_aalen(self) -> tuple[np.ndarray, np.ndarray]:
-        return nelson_aalen_curve(self._et.n_risk, self._et.n_event, self._et.offsets)
+        cumhaz, var_h = nelson_aalen_curve(self._et.n_risk, self._et.n_event, self._et.offsets)
+        if self._var_cumhaz_ij is not None:  # robust fit: R's std.chaz is the IJ one too
+            var_h = self._var_cumhaz_ij
+        return cumhaz, var_h
 
     @property
     def n_groups(self) -> int:
@@ -166,13 +177,15 @@ class KaplanMeierResult(Displayed):
             return (q.quantile_first(t, s, p), q.quantile_first(t, lo, p), q.quantile_first(t, up, p))
         if conv == "sas":
             return (q.quantile_sas(t, s, p), q.quantile_sas_lower(t, lo, p), q.quantile_sas_upper(t, up, p))
-        # spss: first time S <= 1 - p, symmetric CI from the Collett density estimate
+        # spss: first time S <= 1 - p, symmetric CI t_p -+ z se(t_p) with Collett's
+        # density estimate (quantile.spss_median_se); SPSS prints 95 % CIs with z = 1.96
         est = q.quantile_first(t, s, p)
         se_s = self._std_err()[sl]
-        se = q.spss_median_se(t, s, se_s, p)
+        se = q.spss_median_se(t, s, se_s, self._et.n_event[sl], p)
         if np.isnan(est) or np.isnan(se):
             return (est, np.nan, np.nan)
-        return (est, est - self._z * se, est + self._z * se)
+        z = SPSS_Z95 if self.conf_level == 0.95 else self._z
+        return (est, est - z * se, est + z * se)
 
     @cached_property
     def summary(self) -> pl.DataFrame:
@@ -389,8 +402,10 @@ def kaplan_meier(
         {'r', 'sas', 'spss', 'lifelines'}: the median/quantile rule and median CI of that tool
         (see :mod:`riskset.engine.quantile` and ``docs/algorithms/km-conventions.md``).
     robust
-        Variance of S(t): False = Greenwood, True = infinitesimal jackknife. Default (None)
-        follows R ``survfit``: robust when the weights are not all integers.
+        Variances of S(t) and of the cumulative hazard: False = Greenwood and
+        ``sum d / n^2``, True = infinitesimal jackknife for both (each row its own cluster;
+        without weights every row weighs 1). Default (None) follows R ``survfit``: robust
+        when the weights are not all integers.
     drop_missing
         Drop rows with a missing role value (and warn how many) instead of raising.
     levels
@@ -423,11 +438,12 @@ def kaplan_meier(
     if robust is None:
         robust = cols.weights is not None and bool(np.any(cols.weights != np.round(cols.weights)))
     if robust:
-        if cols.weights is None:
-            raise OptionError("robust=True needs case weights (without them it equals Greenwood)")
+        # without weights every row weighs 1 (R: robust = TRUE with no weights); the IJ
+        # se of S then agrees with Greenwood's in R's examples, the cumulative hazard's not
+        wts = cols.weights if cols.weights is not None else np.ones(cols.time.size, dtype=np.float64)
         ent = cols.entry if cols.entry is not None else np.empty(0, dtype=np.float64)
-        var_s = km_robust_var(
-            cols.time, cols.event, cols.weights, cols.codes, ent, cols.entry is not None,
+        var_s, var_h_ij = km_robust_var(
+            cols.time, cols.event, wts, cols.codes, ent, cols.entry is not None,
             et.time, et.n_risk, et.n_event, et.offsets, surv,
         )
         with np.errstate(divide="ignore", invalid="ignore"):
@@ -438,6 +454,7 @@ def kaplan_meier(
         with np.errstate(invalid="ignore"):
             se_log = np.sqrt(var_log, out=var_log)  # in place: var_log is not used again
         variance = "greenwood"
+        var_h_ij = None
     if cols.n_groups == 0 and et.time.size == 0:
         raise EmptyDataError("no rows to analyse")
     return KaplanMeierResult(
@@ -452,6 +469,7 @@ def kaplan_meier(
         _se_log=se_log,
         _n_rows=et.n_rows,
         _z=z,
+        _var_cumhaz_ij=var_h_ij,
     )
 
 
@@ -463,15 +481,18 @@ def nelson_aalen(
     by: str | Sequence[str] | None = None,
     entry: str | None = None,
     weights: str | None = None,
+    robust: bool | None = None,
     drop_missing: bool = False,
 ) -> pl.DataFrame:
     """Nelson–Aalen cumulative hazard with its standard error (R ``fit$cumhaz``, ``std.chaz``).
 
     Returns a Polars table with the ``by`` columns and ``time, n_risk, n_event, cumhaz,
-    std_err``, where ``Var H(t) = sum d_j / n_j^2``.
+    std_err``. ``robust`` as in :func:`kaplan_meier`: by default (None) the variance is
+    ``Var H(t) = sum d_j / n_j^2`` unless the weights are not all integers, where it is the
+    infinitesimal jackknife (each row a cluster), as R ``survfit``'s ``std.chaz``.
     """
     fit = kaplan_meier(
-        data, time=time, event=event, by=by, entry=entry, weights=weights, robust=False,
+        data, time=time, event=event, by=by, entry=entry, weights=weights, robust=robust,
         drop_missing=drop_missing,
     )
     return fit.table.select(

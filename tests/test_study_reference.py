@@ -8,12 +8,13 @@ package; this module runs the study with :func:`riskset.study.run.run_study` and
 * Kaplan–Meier 12-month survival with its log-scale CI and number at risk, per endpoint x
   cohort and per factor level (CLOSED_RTOL). PFS2 and DoR have no landmark in the spec, so
   the test asks for ``landmarks = [12]`` on them before running.
-* Medians: the spec uses the SPSS convention (first time S <= 0.5; CI = median -+ z SE
-  from the Collett density estimate). R's point median is the same rule except where the
-  curve sits exactly at 0.5 on a flat stretch (R takes the midpoint); the fixture flags
-  those (``flat_at_half``) and the point medians are compared everywhere else. The median
-  *CIs* of the two conventions are different estimators (R inverts the pointwise log CI),
-  so they are not compared.
+* Medians: the spec uses the SPSS convention (first time S <= 0.5; CI = median -+ 1.96
+  SE from Collett's density estimate; R has no such interval: its reference is the
+  hand-worked example and naive oracle of tests/test_conventions.py). R's point median
+  is the same rule except where the curve sits exactly at 0.5 on a flat stretch (R takes
+  the midpoint); the fixture flags those (``flat_at_half``) and the point medians are
+  compared everywhere else. The median *CIs* of the two conventions are different
+  estimators (R inverts the pointwise log CI), so they are not compared.
 * Log-rank chi-square and p for every factor x cohort of Table 3 (CLOSED_RTOL).
 * Cox (Efron) coefficient, SE, HR, Wald CI and p for the non-monotone models
   (ITERATIVE_RTOL); for the monotone model (no events in one level) the coefficient is

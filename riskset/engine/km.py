@@ -10,7 +10,8 @@ Estimators (per group, over its event-table rows j with times t_1 < t_2 < ...)::
     V_H(t_j)      = sum_{i <= j} d_i / n_i^2                      its variance (R's std.chaz^2)
 
 with weighted ``n`` and ``d`` when case weights are given (as R's ``survfit`` without
-``robust``). Where ``d_i = n_i`` the curve reaches 0 and the Greenwood term is infinite:
+``robust``). With ``robust`` (R's default for non-integer weights) R replaces both
+``std.err`` and ``std.chaz`` by infinitesimal-jackknife values: :func:`km_robust_var`. Where ``d_i = n_i`` the curve reaches 0 and the Greenwood term is infinite:
 ``V_log`` is then +inf from that row on (R reports ``std.err`` as Inf/NaN there; the CI is
 undefined). Rows with ``d_i = 0`` (censorings only) leave every sum unchanged.
 Confidence intervals (R ``survival:::survfit_confint``, conf.lower = "usual"), with
@@ -162,38 +163,67 @@ def _bsearch_right(a, lo, hi, x):
 
 @kernel
 def km_robust_var(time, event, weights, codes, entry, has_entry, tab_time, n_risk, n_event, offsets, surv):
-    """Infinitesimal-jackknife variance of S(t) at every event-table row (each row a cluster).
+    """Infinitesimal-jackknife variances of S(t) and of the Nelson–Aalen H(t) at every
+    event-table row (each row its own cluster). Returns ``(var_s[m], var_h[m])``.
 
-    R ``survfit`` uses this by default with non-integer case weights. Its per-cluster
-    recursion (survival ``survfitkm.c``)::
+    R ``survfit`` uses these by default with non-integer case weights (``std.err`` and
+    ``std.chaz`` both). Its per-cluster recursions (survival ``survfitkm.c``, type 1), with
+    ``h_i = d_i / n_i``, ``Y_c(t_i)`` the weight of row c if at risk at ``t_i`` and
+    ``dN_c(t_i)`` its weighted event, updated at event times only::
 
         U_c(t_i) = U_c(t_{i-1}) (1 - h_i) - S(t_{i-1}) (dN_c(t_i) - Y_c(t_i) h_i) / n_i
+        V_c(t_i) = V_c(t_{i-1}) + (dN_c(t_i) - Y_c(t_i) h_i) / n_i
 
-    factorises as ``U_c(t) = w_c S(t) a_c(t)`` with ``g_i = d_i / (n_i (n_i - d_i))``,
-    ``G(t) = sum_{t_i <= t} g_i`` and::
+    and ``Var S = sum_c U_c^2``, ``Var H = sum_c V_c^2``. They factorise as
+    ``U_c(t) = w_c S(t) a_c(t)`` and ``V_c(t) = -w_c b_c(t)`` with
+    ``g_i = d_i / (n_i (n_i - d_i))``, ``k_i = d_i / n_i^2``, their running sums ``G``, ``K``,
+    and::
 
         a_c(t) = G(min(t, T_c)) - G(E_c) - event_c [T_c <= t] / (n(T_c) - d(T_c))
+        b_c(t) = K(min(t, T_c)) - K(E_c) - event_c [T_c <= t] / n(T_c)
 
-    so ``Var S(t) = S(t)^2 sum_c w_c^2 a_c(t)^2`` splits into rows already exited (a fixed
-    value each, a running sum) and rows still at risk (a quadratic in G(t) with running sums
-    of w^2, w^2 G(E), w^2 G(E)^2). O(n log m) instead of O(n m). Where S(t) = 0 the variance
-    is 0 (as R reports). Returns ``var[m]``.
+    (``G(E_c)``, ``K(E_c)``: the sums before the first row at risk), so
+    ``Var S(t) = S(t)^2 sum_c w_c^2 a_c(t)^2`` and ``Var H(t) = sum_c w_c^2 b_c(t)^2``.
+    Each splits into rows already exited (a fixed value each, a running sum) and rows still
+    at risk before their exit row, whose ``D_c(t) = G(t) - G(E_c)`` (or with K) grows by
+    ``g_j`` at every row: ``sum w^2 D^2`` is carried by ``S2 += 2 g S1 + g^2 S0``,
+    ``S1 += g S0``, with ``S0 = sum w^2`` over the rows at risk. ``S0`` and the number of
+    rows at risk are suffix sums (rows exiting after j minus rows entering after j),
+    additions only; a row leaving subtracts its own ``w^2 D``, ``w^2 D^2``, and the sums are
+    reset to exactly 0 when no row is at risk. Without entry times ``D_c = G(t)`` for every
+    row at risk, so the at-risk part is ``G(t)^2 S0`` directly. One pass over the rows for
+    both variances: O(n log m) instead of R's O(n m). Where S(t) = 0 the variance of S is 0
+    (as R reports).
     """
     m = tab_time.shape[0]
     n_groups = offsets.shape[0] - 1
+    ginc = np.zeros(m, dtype=np.float64)
+    kinc = np.zeros(m, dtype=np.float64)
     gsum = np.empty(m, dtype=np.float64)
+    ksum = np.empty(m, dtype=np.float64)
     for g in range(n_groups):
         acc = 0.0
+        acck = 0.0
         for j in range(offsets[g], offsets[g + 1]):
             d = n_event[j]
             nn = n_risk[j]
-            if d > 0.0 and nn > d:
-                acc += d / (nn * (nn - d))
+            if d > 0.0:
+                kinc[j] = d / (nn * nn)
+                if nn > d:
+                    ginc[j] = d / (nn * (nn - d))
+            acc += ginc[j]
+            acck += kinc[j]
             gsum[j] = acc
-    fin = np.zeros(m + 1, dtype=np.float64)  # w^2 b^2 added at the exit row
-    in0 = np.zeros(m + 1, dtype=np.float64)  # w^2            (+ at entry row, - at exit row)
-    in1 = np.zeros(m + 1, dtype=np.float64)  # w^2 G(E)
-    in2 = np.zeros(m + 1, dtype=np.float64)  # w^2 G(E)^2
+            ksum[j] = acck
+    fin = np.zeros(m, dtype=np.float64)  # w^2 a^2 added at the exit row
+    fin_h = np.zeros(m, dtype=np.float64)  # w^2 b^2 added at the exit row
+    # rows at risk before their exit row: w^2 and count by exit row and by first row at risk
+    ex0 = np.zeros(m, dtype=np.float64)
+    en0 = np.zeros(m, dtype=np.float64)
+    exn = np.zeros(m, dtype=np.int64)
+    enn = np.zeros(m, dtype=np.int64)
+    # what a row leaving at its exit row j takes out: w^2 D(j-1), w^2 D(j-1)^2 (G, then K)
+    rem = np.zeros((m, 4), dtype=np.float64)
     for c in range(time.shape[0]):
         g = codes[c]
         lo = offsets[g]
@@ -204,37 +234,83 @@ def km_robust_var(time, event, weights, codes, entry, has_entry, tab_time, n_ris
         if has_entry:
             k_in = _bsearch_right(tab_time, lo, hi, entry[c])  # first row with t > entry
             ge = gsum[k_in - 1] if k_in > lo else 0.0
+            ke = ksum[k_in - 1] if k_in > lo else 0.0
         else:
             k_in = lo
             ge = 0.0
-        b = gsum[k_exit] - ge
-        if event[c] == 1:
+            ke = 0.0
+        a = gsum[k_exit] - ge
+        b = ksum[k_exit] - ke
+        if event[c] == 1 and n_event[k_exit] > 0.0:
             nd = n_risk[k_exit] - n_event[k_exit]
             if nd > 0.0:
-                b -= 1.0 / nd
-        fin[k_exit] += w2 * b * b
+                a -= 1.0 / nd
+            b -= 1.0 / n_risk[k_exit]
+        fin[k_exit] += w2 * a * a
+        fin_h[k_exit] += w2 * b * b
         if k_in < k_exit:
-            in0[k_in] += w2
-            in1[k_in] += w2 * ge
-            in2[k_in] += w2 * ge * ge
-            in0[k_exit] -= w2
-            in1[k_exit] -= w2 * ge
-            in2[k_exit] -= w2 * ge * ge
+            ex0[k_exit] += w2
+            exn[k_exit] += 1
+            en0[k_in] += w2
+            enn[k_in] += 1
+            dg = gsum[k_exit - 1] - ge
+            dk = ksum[k_exit - 1] - ke
+            rem[k_exit, 0] += w2 * dg
+            rem[k_exit, 1] += w2 * dg * dg
+            rem[k_exit, 2] += w2 * dk
+            rem[k_exit, 3] += w2 * dk * dk
+    # S0 and the count at row j: rows exiting after j minus rows entering after j
+    s0 = np.empty(m, dtype=np.float64)
+    cnt = np.empty(m, dtype=np.int64)
+    for g in range(n_groups):
+        a_w = 0.0
+        b_w = 0.0
+        a_n = 0
+        b_n = 0
+        for j in range(offsets[g + 1] - 1, offsets[g] - 1, -1):
+            s0[j] = a_w - b_w if has_entry else a_w
+            cnt[j] = a_n - b_n
+            a_w += ex0[j]
+            b_w += en0[j]
+            a_n += exn[j]
+            b_n += enn[j]
     var = np.empty(m, dtype=np.float64)
+    var_h = np.empty(m, dtype=np.float64)
     for g in range(n_groups):
         f = 0.0
-        s0 = 0.0
+        fh = 0.0
         s1 = 0.0
         s2 = 0.0
+        s1h = 0.0
+        s2h = 0.0
         for j in range(offsets[g], offsets[g + 1]):
             f += fin[j]
-            s0 += in0[j]
-            s1 += in1[j]
-            s2 += in2[j]
-            gt = gsum[j]
-            tot = f + gt * gt * s0 - 2.0 * gt * s1 + s2
-            var[j] = surv[j] * surv[j] * max(tot, 0.0)
-    return var
+            fh += fin_h[j]
+            if has_entry:
+                s1 -= rem[j, 0]
+                s2 -= rem[j, 1]
+                s1h -= rem[j, 2]
+                s2h -= rem[j, 3]
+                if cnt[j] == 0:
+                    s1 = 0.0
+                    s2 = 0.0
+                    s1h = 0.0
+                    s2h = 0.0
+                else:
+                    gi = ginc[j]
+                    ki = kinc[j]
+                    s2 += 2.0 * gi * s1 + gi * gi * s0[j]
+                    s1 += gi * s0[j]
+                    s2h += 2.0 * ki * s1h + ki * ki * s0[j]
+                    s1h += ki * s0[j]
+                at_risk_g = max(s2, 0.0)
+                at_risk_k = max(s2h, 0.0)
+            else:
+                at_risk_g = gsum[j] * gsum[j] * s0[j]
+                at_risk_k = ksum[j] * ksum[j] * s0[j]
+            var[j] = surv[j] * surv[j] * (f + at_risk_g)
+            var_h[j] = fh + at_risk_k
+    return var, var_h
 
 
 @kernel

@@ -28,12 +28,18 @@ each event-table row, censoring rows included), and for CIs the pointwise ``lowe
     interval is the set of times whose pointwise CI (on the chosen transform) contains
     ``1 - p``; reported as the first time the upper curve is <= 1 - p (lower limit) and the
     first time the lower curve is < 1 - p (upper limit).
-``spss_median_se`` (SPSS KM "Median" table)
-    Point estimate: ``quantile_first``. ``se(t_p) = se(S(t_p)) / f`` with the uniform-kernel
-    density ``f = 0.10 / (t_{p+0.05} - t_{p-0.05})`` between the 45th and 55th percentiles
-    (for the median); CI ``t_p -+ z se``, symmetric. IBM's algorithm manual was not available
-    to us; this follows its published paraphrase and is documented as such in
-    ``docs/algorithms/km-conventions.md``.
+``spss_median_se`` (SPSS KM "Means and Medians" / percentiles table)
+    Point estimate: ``quantile_first`` (``t_p``, the first time with ``S <= 1 - p``).
+    ``se(t_p) = se(S(t_p)) / f`` (Collett 2003, section 2.4, which SPSS's algorithm note
+    follows), with the density estimate ``f = (S(u) - S(l)) / (l - u)`` where, for the
+    median, ``u`` is the largest event time with ``S(u) >= 0.55`` (``u = 0`` with
+    ``S(u) = 1`` if there is none) and ``l`` the smallest event time with ``S(l) <= 0.45``
+    (no SE if there is none). For another quantile ``p`` the two levels are
+    ``1 - p + 0.05`` and ``1 - p - 0.05``. ``se(S(t_p))`` is the S-scale standard error of
+    the fit at ``t_p`` (Greenwood; the infinitesimal jackknife for a robust fit). Event
+    times are the rows with ``n_event > 0``; the comparisons are plain float comparisons.
+    The CI ``t_p -+ z se`` is symmetric and not truncated at 0 (``z = 1.96`` for 95 %; see
+    ``docs/algorithms/km-conventions.md``).
 """
 
 from __future__ import annotations
@@ -136,22 +142,28 @@ def quantile_sas_upper(time: np.ndarray, upper: np.ndarray, p: float) -> float:
 
 
 def spss_median_se(
-    time: np.ndarray, surv: np.ndarray, se_surv: np.ndarray, p: float, width: float = 0.05
+    time: np.ndarray, surv: np.ndarray, se_surv: np.ndarray, n_event: np.ndarray, p: float,
+    width: float = 0.05,
 ) -> float:
-    """SPSS standard error of the ``p`` quantile (see module contract).
+    """SPSS standard error of the ``p`` quantile (see module contract; Collett's rule).
 
-    ``se(t_p) = se(S(t_p)) / f``, ``f = 2 width / (t_{p + width} - t_{p - width})``: the
-    Greenwood standard error of S at the estimate over a uniform-kernel density estimate
-    between the (p - 0.05) and (p + 0.05) percentiles (45th and 55th for the median), each
-    percentile being the first time with ``S <= 1 - q``.
+    ``se(t_p) = se(S(t_p)) (l - u) / (S(u) - S(l))`` with ``u`` the largest event time with
+    ``S >= 1 - p + width`` (0 and S = 1 if none), ``l`` the smallest event time with
+    ``S <= 1 - p - width`` (NaN if none), ``t_p`` the first time with ``S <= 1 - p``
+    (NaN if none).
     """
     ok = ~np.isnan(surv)
     hit = np.flatnonzero(ok & (surv <= 1.0 - p))
     if hit.size == 0:
         return np.nan
     se_at = se_surv[hit[0]]
-    t_lo = quantile_first(time, surv, p - width)
-    t_hi = quantile_first(time, surv, p + width)
-    if np.isnan(t_lo) or np.isnan(t_hi) or t_hi <= t_lo:
+    events = ok & (n_event > 0)
+    above = np.flatnonzero(events & (surv >= 1.0 - p + width))
+    below = np.flatnonzero(events & (surv <= 1.0 - p - width))
+    if below.size == 0:
         return np.nan
-    return float(se_at * (t_hi - t_lo) / (2 * width))
+    t_u, s_u = (float(time[above[-1]]), float(surv[above[-1]])) if above.size else (0.0, 1.0)
+    t_l, s_l = float(time[below[0]]), float(surv[below[0]])
+    if not (s_u > s_l and t_l > t_u):
+        return np.nan
+    return float(se_at * (t_l - t_u) / (s_u - s_l))
