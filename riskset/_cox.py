@@ -23,7 +23,14 @@ from riskset._prepare import as_names
 from riskset.engine import cox as ce
 from riskset.engine import cox_diag as cd
 from riskset.engine import cox_merge as cm
-from riskset.errors import ColumnError, OptionError, RisksetError, RisksetWarning, check_choice, missing_advice
+from riskset.errors import (
+    ColumnError,
+    OptionError,
+    RisksetError,
+    RisksetWarning,
+    check_choice,
+    missing_advice,
+)
 from riskset.errors import warn as _warn
 from riskset.io.read import to_polars
 from riskset.io.validate import validate_survival
