@@ -264,3 +264,20 @@ def test_api_default_is_documented_complete_case():
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         riskset.kaplan_meier(read_data("lung.csv"), time="time", event="event")  # nothing missing: silent
+
+
+def test_study_factor_with_missing_values_counts_them(tmp_path):
+    """A factor missing for one patient: its test and curves leave that patient out, and the
+    log-rank detail table and the notes say so; with missing = "error" the run stops."""
+    body = '[[factor]]\nname = "ECOG"\ncolumn = "ph.ecog"\nendpoint = "OS"\n'
+    p = lung_spec(tmp_path, body=body)
+    p.write_text(p.read_text().replace("landmarks = [1, 3, 5]", "landmarks = [1]"))
+    res = run_study(load_spec(p))
+    detail = res.tables["logrank_detail"].row(0, named=True)
+    assert detail["excluded (missing)"] == 1
+    assert "OS, Overall, ECOG: 1 patients with a missing ph.ecog excluded" in res.notes
+    sub = res.values["km_OS"].filter(pl.col("subgroup") == "ECOG")
+    assert sub["n"].sum() == 227
+    p.write_text(p.read_text().replace('time_unit = "years"', 'time_unit = "years"\nmissing = "error"'))
+    with pytest.raises(SpecError, match=r"factor 'ECOG' \(OS, cohort 'Overall'\): 1 patients have a missing ph.ecog"):
+        run_study(load_spec(p))

@@ -320,6 +320,9 @@ class _Runner:
         disp = grid.select(
             "endpoint", pl.col("factor_label").alias("factor"), "cohort",
             pl.col("n").alias("n per level") if "n" in grid.columns else pl.lit(None).alias("n per level"),
+            # patients of the cohort left out of this factor's test for a missing factor value
+            pl.col("n_excluded").alias("excluded (missing)") if "n_excluded" in grid.columns
+            else pl.lit(None, dtype=pl.Int64).alias("excluded (missing)"),
             pl.col("p_value").map_elements(T.fmt_p, return_dtype=pl.String).alias("log-rank p")
             if "p_value" in grid.columns else pl.lit(None).alias("log-rank p"),
             "note" if "note" in grid.columns else pl.lit(None).alias("note"),

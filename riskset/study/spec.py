@@ -374,7 +374,7 @@ def _factor_models(factors: list[dict], endpoints: list[Endpoint], cohorts: list
                 # the factor's levels as categories (a numeric code too), as in its log-rank
                 # test; patients missing it are left out, as there (the table says how many)
                 out.append({"name": name, "endpoint": e.name, "cohort": c, "covariates": [f["column"]],
-                            "firth": "auto", "categorical": True, "drop_missing": True})
+                            "firth": "auto", "categorical": True})
     return out
 
 
