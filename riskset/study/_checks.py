@@ -86,15 +86,16 @@ def _check_constant_covariates(spec: Spec, df: pl.DataFrame) -> None:
 
 def _last_time(df: pl.DataFrame, ep) -> float | None:
     """The endpoint's largest time over the rows with a time and an event (None: no rows)."""
+    has_event = pl.col(ep.event_col).is_not_null()  # one query over two columns, no frame copy
     if ep.days_col and ep.days_col in df.columns:
-        days = df.filter(pl.col(ep.event_col).is_not_null()).get_column(ep.days_col).max()
+        days = df.select(pl.col(ep.days_col).filter(has_event).max()).item()
         return None if days is None else float(days) * (1.0 / UNITS[ep.unit])  # as endpoint_time
     if ep.time_col not in df.columns:
         return None
-    t = df.filter(pl.col(ep.event_col).is_not_null()).get_column(ep.time_col)
-    if t.dtype.is_float():
-        t = t.filter(t.is_not_nan())
-    last = t.max()
+    t = pl.col(ep.time_col)
+    if df.schema[ep.time_col].is_float():
+        has_event = has_event & t.is_not_nan()
+    last = df.select(t.filter(has_event).max()).item()
     return None if last is None else float(last)
 
 
