@@ -281,3 +281,13 @@ def test_study_factor_with_missing_values_counts_them(tmp_path):
     p.write_text(p.read_text().replace('time_unit = "years"', 'time_unit = "years"\nmissing = "error"'))
     with pytest.raises(SpecError, match=r"factor 'ECOG' \(OS, cohort 'Overall'\): 1 patients have a missing ph.ecog"):
         run_study(load_spec(p))
+
+
+def test_spec_drop_missing_key_points_to_the_study_policy(tmp_path):
+    p = lung_spec(tmp_path, body=COX + "drop_missing = true\n")
+    with pytest.raises(SpecError, match=r"unknown key 'cox.drop_missing \(entry 1\)' \(line \d+\); missing values "
+                                        r"are handled for the whole study: missing = \"complete-case\""):
+        load_spec(p)
+    p = lung_spec(tmp_path, study="drop_missing = true")
+    with pytest.raises(SpecError, match=r"unknown key 'study.drop_missing' \(line 5\); did you mean 'missing'"):
+        load_spec(p)

@@ -196,6 +196,9 @@ def _check_table(text: str, where: list[str], got: dict[str, Any], schema: dict[
         if k not in schema:
             close = difflib.get_close_matches(k, list(schema), n=1)
             hint = f"; did you mean {close[0]!r}?" if close else "; valid keys: " + ", ".join(schema)
+            if k in ("drop_missing", "na_action", "na.action") and where[0] != "study":
+                hint = ('; missing values are handled for the whole study: missing = "complete-case" '
+                        '(the default) or "error" in [study]')
             raise SpecError(f"unknown key {_where(text, [*where, k])}{hint}")
         typ, _req = schema[k]
         ok = isinstance(v, typ) or (typ is float and isinstance(v, int) and not isinstance(v, bool))
