@@ -286,7 +286,7 @@ def bootstrap(
     seed: int | None = None,
     return_replicates: bool = False,
     progress: Callable[[int, int], None] | None = None,
-    drop_missing: bool = False,
+    drop_missing: bool = True,
     covariates: str | Sequence[str] | None = None,
     cox_strata: str | Sequence[str] | None = None,
     ties: str = "efron",
@@ -412,16 +412,10 @@ def _bootstrap(data, statistic, time, event, group, weights, at, tau, p, n_resam
     wanted = [time, event, *(c for c in (group, weights, cluster) if c), *strata_names]
     frame = to_polars(data, list(dict.fromkeys(wanted)) if not generic else None, levels,
                       plain=[c for c in (time, event, weights) if c])
-    for col in (*strata_names, *([cluster] if cluster else [])):
-        nulls = frame.get_column(col).null_count()
-        if nulls:
-            first = int(frame.get_column(col).is_null().arg_true()[0])
-            from riskset.errors import ColumnError
-
-            raise ColumnError(col, "(strata/cluster) has missing values", nulls, first)
     cols = validate_survival(
         frame, time=time, event=event, weights=weights, by=[group] if group else (),
-        drop_missing=drop_missing,
+        drop_missing=drop_missing, also=[*strata_names, *([cluster] if cluster else [])],
+        also_role="strata/cluster",
     )
     if cols.rows is not None:
         frame = frame[cols.rows]
@@ -558,7 +552,8 @@ def _cox_bootstrap(data, names, *, time, event, covariates, cox_strata, ties, we
             from riskset.errors import ColumnError
 
             raise ColumnError(col, "(strata/cluster) has missing values", s.null_count(),
-                              int(s.is_null().arg_true()[0]))
+                              int(s.is_null().arg_true()[0]),
+                              hint="the Cox bootstrap resamples complete rows: leave those rows out first")
     unit_sorted, _unit_rows, unit_offsets = _units(frame, strata, cluster, d.order)
     seeds = np.random.SeedSequence(seed).generate_state(n_resamples, dtype=np.uint64)
     beta0 = np.ascontiguousarray(fit._beta_c, dtype=np.float64)
@@ -605,7 +600,8 @@ def _logrank_bootstrap(data, *, time, event, group, weights, strata, cluster, se
     wanted = [time, event, group, *(c for c in (weights, cluster) if c), *strata]
     frame = to_polars(data, list(dict.fromkeys(wanted)), levels, plain=[c for c in (time, event, weights) if c])
     cols = validate_survival(frame, time=time, event=event, weights=weights, by=[group],
-                             drop_missing=drop_missing)
+                             drop_missing=drop_missing, also=[*strata, *([cluster] if cluster else [])],
+                             also_role="strata/cluster")
     if cols.rows is not None:
         frame = frame[cols.rows]
     if cols.n_groups < 2:

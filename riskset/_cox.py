@@ -23,7 +23,14 @@ from riskset._prepare import as_names
 from riskset.engine import cox as ce
 from riskset.engine import cox_diag as cd
 from riskset.engine import cox_merge as cm
-from riskset.errors import ColumnError, OptionError, RisksetError, RisksetWarning, check_choice
+from riskset.errors import (
+    ColumnError,
+    OptionError,
+    RisksetError,
+    RisksetWarning,
+    check_choice,
+    missing_advice,
+)
 from riskset.errors import warn as _warn
 from riskset.io.read import to_polars
 from riskset.io.validate import validate_survival
@@ -97,7 +104,7 @@ def cox(
     firth: bool = False,
     conf_level: float = 0.95,
     reference: Mapping[str, Any] | None = None,
-    drop_missing: bool = False,
+    drop_missing: bool = True,
     max_iter: int = 20,
     levels: Mapping[str, Sequence[Any]] | None = None,
     eps: float = 1e-9,
@@ -144,7 +151,11 @@ def cox(
         Categorical's / Arrow dictionary's / value labels' declared order, ``levels=``,
         else sorted. :attr:`CoxResult.references` says which level each factor used.
     drop_missing
-        Drop rows with a missing value in any used column (and warn) instead of raising.
+        ``True`` (default, as R's ``na.omit``): fit the complete cases of the used columns
+        (time, event, entry, weights, strata, covariates, offset, cluster); a
+        :class:`~riskset.errors.RisksetWarning` counts the excluded rows per column and
+        ``n_excluded`` holds their number. ``False``: a missing value raises
+        :class:`~riskset.errors.ColumnError`.
     max_iter, eps
         R ``coxph.control(iter.max, eps)``; ``toler.inf = sqrt(eps)``.
     levels
@@ -183,7 +194,7 @@ def cox(
             raise ColumnError(c, "is entirely missing")
     cols = validate_survival(
         frame, time=time, event=event, entry=entry, weights=weights, by=strata_names,
-        drop_missing=drop_missing,
+        drop_missing=drop_missing, also=[*covs, *extra],
     )
     kept = frame if cols.rows is None else frame[cols.rows]
     design = build_design(kept, covs, reference)
@@ -225,7 +236,7 @@ def cox(
             idx = np.flatnonzero(m)
             first = int(idx[0]) if rows is None else int(rows[idx[0]])
             raise ColumnError(name, "has missing values (null or NaN)", int(idx.size), first,
-                              hint="pass drop_missing=True to drop those rows")
+                              hint=missing_advice())
         keep = ~miss
         if not keep.any():
             raise RisksetError("every row has a missing covariate; nothing is left")

@@ -93,6 +93,11 @@ class CoxResult(Displayed):
     _firth_ci: np.ndarray | None = field(default=None, repr=False)
     _firth_p: np.ndarray | None = field(default=None, repr=False)
 
+    @property
+    def n_excluded(self) -> int:
+        """Rows of the input left out for a missing value in a used column (complete cases)."""
+        return int(self._n_input - self.n)
+
     # ----------------------------------------------------------------------------------
     @property
     def references(self) -> dict[str, dict[str, Any]]:
@@ -472,6 +477,7 @@ class CoxResult(Displayed):
             "robust_score_test": self.robust_score_test,
             "concordance": self.concordance,
             "n": self.n,
+            "n_excluded": self.n_excluded,
             "n_events": self.n_events,
             "iterations": self.iterations,
             "converged": self.converged,

@@ -86,6 +86,8 @@ class KaplanMeierResult(Displayed):
     _z: float = field(repr=False)
     #: infinitesimal-jackknife variance of the cumulative hazard (robust fits only)
     _var_cumhaz_ij: np.ndarray | None = field(default=None, repr=False)
+    #: Rows of the input left out for a missing value in a used column (complete cases).
+    n_excluded: int = 0
 
     # ----------------------------------------------------------------------------------
     # Pointwise limits and the Nelson–Aalen curve are computed on first use: a summary of
@@ -240,12 +242,17 @@ class KaplanMeierResult(Displayed):
             return body
         return pl.concat([self._group_keys([per_group] * self.n_groups), body], how="horizontal")
 
-    def at(self, times: float | Iterable[float]) -> pl.DataFrame:
-        """Survival with CI at landmark times (R ``summary(fit, times, extend = TRUE)``).
+    def at(self, times: float | Iterable[float], *, extend: bool = False) -> pl.DataFrame:
+        """Survival with CI at landmark times (R ``summary(fit, times, extend = extend)``).
 
         ``n_risk`` is the number at risk at the landmark, ``n_event`` the events since the
         previous landmark (or the start), ``survival`` the KM value at the last event-table
-        time at or before the landmark (carried beyond the last time).
+        time at or before the landmark.
+
+        As R, a curve is not estimated past its last observation (event or censoring): by
+        default (``extend=False``) a group has no row for a landmark after its last time.
+        With ``extend=True`` every landmark has a row; past the last time ``n_risk`` is 0 and
+        the survival and its CI are carried from the last time.
         """
         ts = np.atleast_1d(np.asarray(list(times) if not np.isscalar(times) else [times], dtype=np.float64))
         if np.isnan(ts).any() or (ts < 0).any():
@@ -253,6 +260,7 @@ class KaplanMeierResult(Displayed):
         order = np.argsort(ts, kind="stable")
         se_all = self._std_err()
         cols: dict[str, list[float]] = {k: [] for k in ("time", "n_risk", "n_event", "survival", "std_err", "lower", "upper")}
+        kept: list[int] = []  # the group of each row
         for g in range(self.n_groups):
             sl = self._slice(g)
             t = self._et.time[sl]
@@ -275,11 +283,17 @@ class KaplanMeierResult(Displayed):
                     surv, se = float(s[j]), float(se_all[sl][j])
                     lo, up = float(self._lower[sl][j]), float(self._upper[sl][j])
                 out[k] = (x, n_risk, n_ev, surv, se, lo, up)
+            last = t[-1] if t.size else -np.inf
             for k in range(ts.size):
+                if not extend and ts[k] > last:
+                    continue  # past the curve's last observation: not estimated (R)
+                kept.append(g)
                 for name, v in zip(cols, out[k], strict=True):
                     cols[name].append(v)
-        body = pl.DataFrame(cols).fill_nan(None)
-        return self._with_keys(body, ts.size)
+        body = pl.DataFrame(cols, schema={k: pl.Float64 for k in cols}).fill_nan(None)
+        if not self.by:
+            return body
+        return pl.concat([self.keys[np.asarray(kept, dtype=np.int64)], body], how="horizontal")
 
     def reverse(self, *, conf_type: str = "log", conf_level: float = 0.95, convention: str = "r") -> KaplanMeierResult:
         """The reverse Kaplan–Meier curve (censoring as the event) from this fit's event table.
@@ -299,7 +313,8 @@ class KaplanMeierResult(Displayed):
             se_log = np.sqrt(var_log, out=var_log)
         return KaplanMeierResult(by=self.by, keys=self.keys, conf_type=conf_type, conf_level=float(conf_level),
                                  convention=convention, variance="greenwood", _et=et, _surv=surv,
-                                 _se_log=se_log, _n_rows=self._n_rows, _z=_z(conf_level))
+                                 _se_log=se_log, _n_rows=self._n_rows, _z=_z(conf_level),
+                                 n_excluded=self.n_excluded)
 
     def rmst(self, tau: float) -> pl.DataFrame:
         """Restricted mean survival time up to ``tau`` with its standard error and CI.
@@ -340,6 +355,7 @@ class KaplanMeierResult(Displayed):
             "conf_level": self.conf_level,
             "convention": self.convention,
             "variance": self.variance,
+            "n_excluded": self.n_excluded,
             "std_err_scale": "survival",
             "summary": _records(self.summary),
             "table": _records(self.table),
@@ -375,7 +391,7 @@ def kaplan_meier(
     conf_level: float = 0.95,
     convention: str = "r",
     robust: bool | None = None,
-    drop_missing: bool = False,
+    drop_missing: bool = True,
     levels: Mapping[str, Sequence[Any]] | None = None,
 ) -> KaplanMeierResult:
     """Kaplan–Meier survival curves with pointwise CIs, medians, landmarks and RMST.
@@ -407,7 +423,10 @@ def kaplan_meier(
         without weights every row weighs 1). Default (None) follows R ``survfit``: robust
         when the weights are not all integers.
     drop_missing
-        Drop rows with a missing role value (and warn how many) instead of raising.
+        ``True`` (default, as R's ``na.omit``): use the complete cases of the role columns;
+        a :class:`~riskset.errors.RisksetWarning` counts the excluded rows per column and
+        ``n_excluded`` holds their number. ``False``: a missing value raises
+        :class:`~riskset.errors.ColumnError`.
     levels
         ``{column: [level, ...]}``: the order of a group column's levels (see
         :func:`riskset.io.read.to_polars` and the level-order policy in
@@ -470,6 +489,7 @@ def kaplan_meier(
         _n_rows=et.n_rows,
         _z=z,
         _var_cumhaz_ij=var_h_ij,
+        n_excluded=cols.n_dropped,
     )
 
 
@@ -482,7 +502,7 @@ def nelson_aalen(
     entry: str | None = None,
     weights: str | None = None,
     robust: bool | None = None,
-    drop_missing: bool = False,
+    drop_missing: bool = True,
 ) -> pl.DataFrame:
     """Nelson–Aalen cumulative hazard with its standard error (R ``fit$cumhaz``, ``std.chaz``).
 
@@ -511,7 +531,7 @@ def median_followup(
     conf_type: str = "log",
     conf_level: float = 0.95,
     robust: bool | None = None,
-    drop_missing: bool = False,
+    drop_missing: bool = True,
     levels: Mapping[str, Sequence[Any]] | None = None,
 ) -> pl.DataFrame:
     """Median follow-up by the reverse Kaplan–Meier method (Schemper & Smith, 1996).
@@ -595,7 +615,7 @@ def rmst_diff(
     entry: str | None = None,
     weights: str | None = None,
     conf_level: float = 0.95,
-    drop_missing: bool = False,
+    drop_missing: bool = True,
 ) -> RMSTDifference:
     """RMST difference (second level minus first, in sorted order) with CI and p-value.
 

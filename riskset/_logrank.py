@@ -220,6 +220,7 @@ class LogRankResult(Displayed):
     strata_keys: pl.DataFrame
     observed_by_strata: np.ndarray = field(repr=False)
     expected_by_strata: np.ndarray = field(repr=False)
+    n_excluded: int = 0  # rows left out for a missing value in a used column (complete cases)
 
     @property
     def observed(self) -> np.ndarray:
@@ -272,6 +273,7 @@ class LogRankResult(Displayed):
             "statistic": _num(self.statistic),
             "df": self.df,
             "p_value": _num(self.p_value),
+            "n_excluded": self.n_excluded,
             "table": _records(self.table),
             "variance_matrix": [[_num(v) for v in row] for row in self.variance_matrix.tolist()],
         }
@@ -379,7 +381,7 @@ def logrank(
     rho: float = 0.0,
     gamma: float = 0.0,
     weighting: str | None = None,
-    drop_missing: bool = False,
+    drop_missing: bool = True,
     levels: Mapping[str, Sequence[Any]] | None = None,
 ) -> LogRankResult:
     """k-sample log-rank test (R ``survdiff``), optionally stratified and weighted.
@@ -405,7 +407,10 @@ def logrank(
         ``"fleming-harrington"`` (uses ``rho``/``gamma``). None: log-rank, or
         Fleming–Harrington when ``rho``/``gamma`` are given.
     drop_missing
-        Drop rows with missing role values (with a warning) instead of raising.
+        ``True`` (default, as R's ``na.omit``): test the complete cases of the used columns;
+        a :class:`~riskset.errors.RisksetWarning` counts the excluded rows and
+        ``n_excluded`` holds their number. ``False``: a missing value raises
+        :class:`~riskset.errors.ColumnError`.
     levels
         ``{column: [level, ...]}``: the order of the groups' levels (rows of the table, the
         trend scores). Without it a Polars Enum / pandas Categorical / Arrow dictionary /
@@ -422,10 +427,12 @@ def logrank(
     s_codes, n_strata, s_keys, g_codes, g_keys = _split_codes(cols.keys, cols.codes, strat, grp)
     if g_keys.height < 2:
         raise _one_level_error(grp, g_keys)
-    return _test(
+    res = _test(
         cols.time, cols.event, cols.weights, cols.entry, s_codes, n_strata, s_keys,
         g_codes, g_keys, grp, strat, wt,
     )
+    res.n_excluded = cols.n_dropped
+    return res
 
 
 def _test(time, event, weights, entry, s_codes, n_strata, s_keys, g_codes, g_keys, grp, strat, wt):
@@ -474,7 +481,7 @@ def logrank_trend(
     rho: float = 0.0,
     gamma: float = 0.0,
     weighting: str | None = None,
-    drop_missing: bool = False,
+    drop_missing: bool = True,
     levels: Mapping[str, Sequence[Any]] | None = None,
 ) -> TrendResult:
     """Log-rank test for trend across ordered groups (1 df); see :class:`TrendResult`.
@@ -532,7 +539,7 @@ def logrank_pairwise(
     gamma: float = 0.0,
     weighting: str | None = None,
     adjust: str | None = "holm",
-    drop_missing: bool = False,
+    drop_missing: bool = True,
     levels: Mapping[str, Sequence[Any]] | None = None,
 ) -> pl.DataFrame:
     """All pairwise two-group log-rank tests (same weighting/strata as :func:`logrank`).

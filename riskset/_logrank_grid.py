@@ -20,7 +20,8 @@ from riskset.engine import logrank as lr
 from riskset.engine.checks import int_range, is_sorted
 from riskset.engine.eventtable import is_key_sorted
 from riskset.engine.gather import pack_records
-from riskset.errors import ColumnError, OptionError
+from riskset.errors import ColumnError, OptionError, RisksetWarning, missing_advice
+from riskset.errors import warn as _warn
 from riskset.io.read import to_polars
 from riskset.io.validate import _column_codes, encode_groups, validate_survival
 
@@ -92,19 +93,21 @@ def logrank_table(
     rho: float = 0.0,
     gamma: float = 0.0,
     weighting: str | None = None,
-    drop_missing: bool = False,
+    drop_missing: bool = True,
     levels: Mapping[str, Sequence[Any]] | None = None,
 ) -> pl.DataFrame:
     """Batch grid of log-rank tests: one row per (``by`` level, factor).
 
     The data are read and validated once (time/event/entry/weights/by/strata); each factor
     column is encoded on its own. Rows with a missing factor value raise
-    :class:`~riskset.errors.ColumnError`, or with ``drop_missing=True`` are left out of that
-    factor's tests only. A factor with a single level inside a subgroup gets a row with null
+    :class:`~riskset.errors.ColumnError` with ``drop_missing=False``; by default
+    (``drop_missing=True``) they are left out of that factor's tests only, counted per row
+    in ``n_excluded`` and in a :class:`~riskset.errors.RisksetWarning`. A factor with a single level inside a subgroup gets a row with null
     ``statistic``/``df``/``p_value`` and a ``note`` instead of failing the grid.
 
     Columns: the ``by`` columns, ``factor``, ``levels`` (number of levels tested), ``n``
-    (rows per level, e.g. ``"no=30; yes=22"``), ``statistic``, ``df``, ``p_value``,
+    (rows per level, e.g. ``"no=30; yes=22"``), ``n_excluded`` (rows of the subgroup missing
+    the factor), ``statistic``, ``df``, ``p_value``,
     ``weighting``, ``note``. ``levels`` (``{column: [level, ...]}``) orders a factor's or
     subgroup's levels (the level-order policy of :mod:`riskset.io.validate`).
     """
@@ -151,6 +154,7 @@ def logrank_table(
 
     # encode each factor once (over all kept rows), then test it inside every by-level
     encoded = []
+    miss_by: dict[str, np.ndarray] = {}  # factor -> rows missing it, per by-level
     for f in fac:
         s = frame.get_column(f)
         if isinstance(s.dtype, (pl.List, pl.Array, pl.Struct, pl.Object)):
@@ -164,9 +168,13 @@ def logrank_table(
             first = int(cols.rows[idx[0]]) if cols.rows is not None else int(idx[0])
             raise ColumnError(
                 f, "(factor) has missing values (null or NaN)", int(idx.size), first,
-                hint="pass drop_missing=True to leave those rows out of this factor's tests",
+                hint=missing_advice(),
             )
         present = ~miss_np
+        if miss_np.any():
+            miss_by[f] = np.bincount(b_codes[miss_np], minlength=n_by)
+            _warn(f"excluded {int(miss_np.sum())} of {miss_np.size} rows with missing values in {f!r} "
+                  f"from the tests of {f!r}", RisksetWarning, stacklevel=2)
         if not miss_np.any():  # common case: codes straight from the column, no filtering
             if s.dtype.is_integer() and s.len():
                 raw = s.to_numpy()
@@ -187,7 +195,8 @@ def logrank_table(
             labels = _labels(f_keys)
         encoded.append((f, present, f_codes_all, n_levels, labels))
 
-    out: dict[str, list] = {k: [] for k in ("factor", "levels", "n", "statistic", "df", "p_value", "note")}
+    out: dict[str, list] = {k: [] for k in ("factor", "levels", "n", "n_excluded", "statistic", "df",
+                                            "p_value", "note")}
     by_rows: list[int] = []
     grid = _GridOrder(cols, b_codes, n_by, s_all, n_strata) if cols.entry is None else None
     all_sums = grid.sums_all([e[2] for e in encoded], [e[3] for e in encoded], wt) if grid else None
@@ -211,6 +220,7 @@ def logrank_table(
             out["factor"].append(f)
             out["levels"].append(int(seen.size))
             out["n"].append(n_str)
+            out["n_excluded"].append(int(miss_by[f][b]) if f in miss_by else 0)
             if seen.size < 2:
                 out["statistic"].append(None)
                 out["df"].append(None)
@@ -239,6 +249,7 @@ def logrank_table(
             "factor": pl.Series(out["factor"], dtype=pl.String),
             "levels": pl.Series(out["levels"], dtype=pl.Int64),
             "n": pl.Series(out["n"], dtype=pl.String),
+            "n_excluded": pl.Series(out["n_excluded"], dtype=pl.Int64),
             "statistic": pl.Series(out["statistic"], dtype=pl.Float64),
             "df": pl.Series(out["df"], dtype=pl.Int64),
             "p_value": pl.Series(out["p_value"], dtype=pl.Float64),

@@ -75,10 +75,32 @@ class EmptyDataError(RisksetError):
 
 
 class RisksetWarning(UserWarning):
-    """Base class of riskset's warnings (e.g. rows dropped by ``drop_missing=True``)."""
+    """Base class of riskset's warnings (e.g. rows with missing values excluded)."""
 
 
 _quiet = threading.local()
+_advice = threading.local()
+
+#: How the Python API asks for the complete cases (the words of a missing-value error).
+API_MISSING_ADVICE = "pass drop_missing=True (the default) to analyse the complete cases"
+
+
+def missing_advice() -> str:
+    """How the current interface asks for the complete cases (see :func:`advise_missing`)."""
+    return getattr(_advice, "text", None) or API_MISSING_ADVICE
+
+
+@contextlib.contextmanager
+def advise_missing(text: str) -> Iterator[None]:
+    """Within the block (this thread), a missing-value error ends with ``text`` (the command
+    line's ``--missing complete-case``, the study spec's ``missing = "complete-case"``)
+    instead of the Python keyword."""
+    old = getattr(_advice, "text", None)
+    _advice.text = text
+    try:
+        yield
+    finally:
+        _advice.text = old
 
 
 def warn(message: str, category: type[Warning] = RisksetWarning, stacklevel: int = 1) -> None:

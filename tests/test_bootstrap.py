@@ -36,7 +36,7 @@ def _naive(stat, frame, *, group, at, tau, p):
     elif stat.startswith("quantile"):
         vals = fit.quantile(p)["time"].to_numpy()
     elif stat.startswith("survival"):
-        vals = fit.at([at])["survival"].to_numpy()
+        vals = fit.at([at], extend=True)["survival"].to_numpy()
     else:
         vals = fit.rmst(tau)["rmst"].to_numpy()
     vals = np.asarray([np.nan if v is None else v for v in vals], dtype=float)
@@ -166,9 +166,14 @@ def test_bad_input():
         riskset.bootstrap(d, statistic="median_difference", time="t", event="e", group="centre")
     with pytest.warns(RisksetWarning, match="small"):
         riskset.bootstrap(d, statistic="rmst", tau=5, time="t", event="e", n_resamples=50, seed=1)
+    holed = d.with_columns(centre=pl.when(pl.col("t") > 5).then(pl.col("centre")))
     with pytest.raises(ColumnError, match="missing"):
-        riskset.bootstrap(d.with_columns(centre=pl.when(pl.col("t") > 5).then(pl.col("centre"))),
-                          statistic="rmst", tau=5, time="t", event="e", strata="centre")
+        riskset.bootstrap(holed, statistic="rmst", tau=5, time="t", event="e", strata="centre",
+                          drop_missing=False)
+    n_holes = int(holed["centre"].null_count())
+    with pytest.warns(RisksetWarning, match=f"excluded {n_holes} of {d.height} rows .* 'centre'"):
+        riskset.bootstrap(holed, statistic="rmst", tau=5, time="t", event="e", strata="centre",
+                          n_resamples=200, seed=1)
     with pytest.raises(OptionError):
         riskset.bootstrap(d, statistic="rmst", tau=5, time="t", event="e", method="studentized")
 

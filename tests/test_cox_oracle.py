@@ -319,13 +319,13 @@ def test_missing_covariates():
     df = _cat_frame().with_columns(
         age=pl.when(pl.int_range(pl.len()) % 17 == 3).then(None).otherwise(pl.col("age")))
     with pytest.raises(ColumnError, match="missing") as exc:
-        rc.cox(df, time="time", event="status", covariates=["age"])
+        rc.cox(df, time="time", event="status", covariates=["age"], drop_missing=False)
     assert exc.value.first_row == 3
-    with pytest.warns(RisksetWarning, match="dropped"):
-        fit = rc.cox(df, time="time", event="status", covariates=["age"], drop_missing=True)
+    with pytest.warns(RisksetWarning, match=r"excluded 12 of 200 rows with missing values in 'age' \(12\)"):
+        fit = rc.cox(df, time="time", event="status", covariates=["age"])  # complete cases by default
     ref = rc.cox(df.drop_nulls("age"), time="time", event="status", covariates=["age"])
     np.testing.assert_allclose(fit.coef, ref.coef, rtol=1e-12)
-    assert fit.n == ref.n
+    assert fit.n == ref.n and fit.n_excluded == 12 and ref.n_excluded == 0
 
 
 def test_monotone_level_without_events_warns():

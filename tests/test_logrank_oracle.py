@@ -24,7 +24,7 @@ from scipy import stats
 
 import riskset
 import riskset._logrank as rl
-from riskset.errors import ColumnError, OptionError, RisksetError
+from riskset.errors import ColumnError, OptionError, RisksetError, RisksetWarning
 from tests.conftest import assert_close
 from tests.tolerances import CLOSED_RTOL, REORDER_RTOL
 
@@ -217,8 +217,9 @@ def test_logrank_table_grid_and_one_level_note():
 
 
 def test_logrank_table_missing_factor_values_leave_only_that_factor():
-    """drop_missing=True: a factor's nulls drop rows from that factor's tests only (the study's
-    Table 3 runs all factors in one grid this way); without it the missing values raise."""
+    """drop_missing=True (the default): a factor's nulls drop rows from that factor's tests only
+    (the study's Table 3 runs all factors in one grid this way), counted in ``n_excluded`` and a
+    warning; with drop_missing=False the missing values raise."""
     df = synth(11)
     holes = np.zeros(df.height, dtype=bool)
     holes[::7] = True
@@ -227,9 +228,13 @@ def test_logrank_table_missing_factor_values_leave_only_that_factor():
         pl.col("grp").alias("f_full"),
     )
     with pytest.raises(ColumnError, match="'f_miss'"):
-        riskset.logrank_table(df, time="time", event="event", factors=["f_miss", "f_full"], by="stratum")
-    tab = riskset.logrank_table(df, time="time", event="event", factors=["f_miss", "f_full"], by="stratum",
-                           drop_missing=True)
+        riskset.logrank_table(df, time="time", event="event", factors=["f_miss", "f_full"], by="stratum",
+                              drop_missing=False)
+    with pytest.warns(RisksetWarning, match=f"excluded {int(holes.sum())} of {df.height} rows .* 'f_miss'"):
+        tab = riskset.logrank_table(df, time="time", event="event", factors=["f_miss", "f_full"], by="stratum")
+    for row in tab.iter_rows(named=True):  # the holes counted per subgroup, for that factor only
+        n_holes = int(holes[(df["stratum"] == row["stratum"]).to_numpy()].sum())
+        assert row["n_excluded"] == (n_holes if row["factor"] == "f_miss" else 0)
     assert tab.height == 2 * df["stratum"].n_unique()
     for row in tab.iter_rows(named=True):
         sub = df.filter((pl.col("stratum") == row["stratum"]) & pl.col(row["factor"]).is_not_null())

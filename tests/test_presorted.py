@@ -19,6 +19,10 @@ from riskset.engine.checks import is_sorted
 from riskset.io.validate import encode_groups
 from tests.tolerances import ITERATIVE_RTOL, REORDER_RTOL
 
+# the data have integer times from 0 on purpose (kept, as R keeps them); the warning that
+# counts them is tested in tests/test_missing.py
+pytestmark = pytest.mark.filterwarnings("ignore:column .* is 0 in .* kept, as R keeps them:UserWarning")
+
 
 def _data(seed: int, n: int = 400) -> pl.DataFrame:
     rng = np.random.default_rng(seed)

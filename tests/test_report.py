@@ -84,7 +84,7 @@ def test_km_figure_risk_table_matches_fit_at(fit, test):
     assert tax.get_title(loc="left") == "Number at risk"
     ticks = np.asarray(ax.get_xticks())
     assert ticks[0] == 0 and ticks.size >= 4
-    expected = fit.at(ticks)["n_risk"].to_numpy()
+    expected = fit.at(ticks, extend=True)["n_risk"].to_numpy()
     shown = {}
     for t in tax.texts:
         gid = t.get_gid()
@@ -159,7 +159,7 @@ def test_km_figure_ci_single_curve_labels_and_options(gbsg, fit):
     assert [t.get_text() for t in tax.get_yticklabels()] == ["All"]
     assert list(ax.get_xticks()) == [0, 365, 730, 1095]
     shown = [int(t.get_text()) for t in tax.texts]
-    assert shown == [int(v) for v in one.at([0, 365, 730, 1095])["n_risk"]]
+    assert shown == [int(v) for v in one.at([0, 365, 730, 1095], extend=True)["n_risk"]]
     assert ax.get_legend() is None
 
     fig = km_figure(fit, labels={"hormon=1": "Tamoxifen"}, risk_table=False, xmax=1000)

@@ -329,7 +329,7 @@ path = "d.csv"
 months = "rfstime / 30.4375"
 size_cat = "CASE WHEN size < 20 THEN 'small' WHEN size < 40 THEN 'medium' ELSE 'large' END"
 age_cat = "CASE WHEN age IS NULL THEN NULL WHEN age >= 50 THEN '>= 50' ELSE '< 50' END"
-never = "CASE WHEN size < 0 THEN 'none' WHEN size >= 0 THEN 'some' END"
+never = "CASE WHEN size < 0 THEN 'none' WHEN size < 25 THEN 'some' ELSE 'many' END"
 read = "CASE WHEN grade = 3 THEN 'g3' ELSE 'other' END"
 [[cohort]]
 name = "tam"
@@ -365,7 +365,9 @@ categorical = ["size_cat", "age_cat", "never"]
 ''')
     df, _ = L.load_study_data(load_spec(spec_path))
     assert df.schema["size_cat"] == pl.Enum(["large", "medium", "small"])
-    assert df.schema["never"] == pl.Enum(["none", "some"])  # "none" is declared, no row takes it
+    # "none" is declared, no row takes it (a covariate constant in the whole data would be a
+    # spec error before any analysis: tests/test_missing.py)
+    assert df.schema["never"] == pl.Enum(["many", "none", "some"])
     assert df.schema["read"] == pl.String  # a cohort filter reads it: stays a string
     coded = run_study(load_spec(spec_path))
     monkeypatch.setattr(L, "_codable", lambda spec: set())

@@ -81,6 +81,7 @@ def spec():
     for ep in s.endpoints:  # 12-month rates for PFS2 and DoR too (the spec asks only for PFS)
         if LANDMARK not in ep.landmarks:
             ep.landmarks = [*ep.landmarks, LANDMARK]
+        ep.extend = True  # as the fixture: R summary(fit, times = 12, extend = TRUE)
     return s
 
 

@@ -30,14 +30,14 @@ def with_(**cols):
     [
         (with_(t=[1.0, -2.0, 3.0, -1.0]), {}, "t", "negative", 2, 1),
         (with_(t=[1.0, 2.0, float("inf"), 4.0]), {}, "t", "infinite", 1, 2),
-        (with_(t=[1.0, None, 3.0, 4.0]), {}, "t", "missing", 1, 1),
-        (with_(t=[1.0, float("nan"), 3.0, 4.0]), {}, "t", "missing", 1, 1),
+        (with_(t=[1.0, None, 3.0, 4.0]), {"drop_missing": False}, "t", "missing", 1, 1),
+        (with_(t=[1.0, float("nan"), 3.0, 4.0]), {"drop_missing": False}, "t", "missing", 1, 1),
         (with_(e=[1, 2, 0, 2]), {}, "e", "other than 0/1", 2, 1),
         (with_(en=[0.0, 2.0, 0.5, 5.0]), {"entry": "en"}, "en", "entry >= exit", 2, 1),
         (with_(w=[1.0, -1.0, 1.0, 1.0]), {"weights": "w"}, "w", "negative", 1, 1),
-        (with_(w=[1.0, float("nan"), 1.0, 1.0]), {"weights": "w"}, "w", "missing", 1, 1),
+        (with_(w=[1.0, float("nan"), 1.0, 1.0]), {"weights": "w", "drop_missing": False}, "w", "missing", 1, 1),
         (with_(g=[None, None, None, None]), {"by": "g"}, "g", "entirely null", 4, 0),
-        (with_(g=["a", None, "b", "a"]), {"by": "g"}, "g", "missing", 1, 1),
+        (with_(g=["a", None, "b", "a"]), {"by": "g", "drop_missing": False}, "g", "missing", 1, 1),
     ],
 )
 def test_column_errors(data, kwargs, column, fragment, n_rows, first_row):
@@ -68,7 +68,7 @@ def test_empty_data():
 
 def test_drop_missing_reports_count():
     d = with_(t=[1.0, None, 3.0, 4.0], g=["a", "b", None, "a"])
-    with pytest.warns(RisksetWarning, match="dropped 2 of 4 rows"):
+    with pytest.warns(RisksetWarning, match=r"excluded 2 of 4 rows with missing values in 't' \(1\), 'g' \(1\)"):
         fit = km(d, by="g", drop_missing=True)
     assert fit.summary["n"].sum() == 2
 

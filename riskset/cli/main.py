@@ -41,6 +41,28 @@ def handle_errors(func: Callable[..., Any]) -> Callable[..., Any]:
     return wrapper
 
 
+#: How the command line asks for the complete cases (the end of a missing-value error).
+MISSING_ADVICE = "use --missing complete-case (the default) to analyse the complete cases"
+
+
+def missing_option(func: Callable[..., Any]) -> Callable[..., Any]:
+    """``--missing complete-case|error``, passed on as the API's ``drop_missing``; the
+    command's missing-value errors say ``--missing`` (not the Python keyword)."""
+    from riskset.errors import advise_missing
+
+    @wraps(func)
+    def wrapper(*args: Any, missing: str, drop_missing_alias: bool, **kwargs: Any) -> Any:
+        with advise_missing(MISSING_ADVICE):
+            return func(*args, drop_missing=missing == "complete-case" or drop_missing_alias, **kwargs)
+
+    wrapper = click.option("--drop-missing", "drop_missing_alias", is_flag=True, hidden=True,
+                           help="Same as --missing complete-case (kept for old scripts).")(wrapper)
+    return click.option(
+        "--missing", type=click.Choice(["complete-case", "error"]), default="complete-case", show_default=True,
+        help="Rows with a missing value in a used column: analyse the complete cases (as R's na.omit; "
+             "the excluded rows are counted on stderr) or stop with an error.")(wrapper)
+
+
 def parse_floats(text: str | None, what: str) -> list[float]:
     """Parse ``"12,24,36"`` into floats, with a clear error naming the option."""
     if not text:
@@ -113,16 +135,18 @@ def main() -> None:
 @click.option("--conf-level", type=float, default=0.95, show_default=True)
 @click.option("--convention", type=click.Choice(["r", "sas", "spss", "lifelines"]), default="r", show_default=True,
               help="Median/quantile rule and median CI of that tool.")
-@click.option("--drop-missing", is_flag=True, help="Drop rows with missing values (and report how many).")
+@click.option("--extend", is_flag=True, help="Also estimate --at times past a curve's last observation "
+              "(n at risk 0; R summary(fit, times, extend = TRUE)).")
 @click.option("--format", "fmt", type=click.Choice(FORMATS), default="text", show_default=True)
 @click.option("--table", "which", type=click.Choice(["summary", "curve", "landmarks"]), default="summary",
               show_default=True, help="Which table --format csv writes.")
 @click.option("--output", "-o", help="Write to this file instead of standard output.")
 @click.option("--force", is_flag=True, help="Overwrite an existing --output.")
 @levels_option
+@missing_option
 @handle_errors
 def km_command(data, example, time_col, event_col, by, entry, weights, at, quantiles, tau, followup,
-               conf_type, conf_level, convention, drop_missing, fmt, which, output, force, levels):
+               conf_type, conf_level, convention, extend, fmt, which, output, force, drop_missing, levels):
     """Kaplan-Meier curves, medians with CIs, landmark rates, RMST and follow-up.
 
     DATA is a CSV, Parquet, Arrow IPC, Excel, SPSS, SAS or Stata file.
@@ -155,7 +179,7 @@ def km_command(data, example, time_col, event_col, by, entry, weights, at, quant
             conf_type=conf_type, conf_level=conf_level, convention=convention, drop_missing=drop_missing,
             levels=lv,
         )
-        landmarks = fit.at(at_times) if at_times else None
+        landmarks = fit.at(at_times, extend=extend) if at_times else None
         qs = fit.quantile(probs) if probs else None
         rm = fit.rmst(tau) if tau is not None else None
         fu = (
@@ -164,9 +188,9 @@ def km_command(data, example, time_col, event_col, by, entry, weights, at, quant
                                     drop_missing=drop_missing, levels=lv)
             if followup else None
         )
-    for w in caught:
-        if issubclass(w.category, riskset.RisksetWarning):
-            click.echo(f"riskset: warning: {w.message}", err=True)
+    _warnings_to_stderr(caught)
+    if at_times and not extend:
+        _note_past_followup(fit, at_times, landmarks)
     if fmt == "json":
         out = fit.to_dict()
         from riskset._km import _records
@@ -194,12 +218,12 @@ def _common_data_options(func):
         click.option("--event", "event_col", required=True, help="Event column (1/0)."),
         click.option("--entry", help="Delayed-entry (left-truncation) time column."),
         click.option("--weights-col", "weights_col", help="Case-weight column."),
-        click.option("--drop-missing", is_flag=True, help="Drop rows with missing values (reported)."),
         click.option("--format", "fmt", type=click.Choice(FORMATS), default="text", show_default=True),
         click.option("--output", "-o", help="Write to this file instead of standard output."),
         click.option("--force", is_flag=True, help="Overwrite an existing --output."),
         levels_option,
     ]
+    func = missing_option(func)
     for opt in reversed(opts):
         func = opt(func)
     return func
@@ -212,11 +236,24 @@ def _frame_text(df) -> str:
 
 
 def _warnings_to_stderr(caught) -> None:
+    """riskset's warnings on stderr, each message once (two estimates of one command read the
+    same rows: their exclusions are one message)."""
     import riskset
 
+    seen = set()
     for w in caught:
-        if issubclass(w.category, riskset.RisksetWarning):
+        if issubclass(w.category, riskset.RisksetWarning) and str(w.message) not in seen:
+            seen.add(str(w.message))
             click.echo(f"riskset: warning: {w.message}", err=True)
+
+
+def _note_past_followup(fit, at_times, landmarks) -> None:
+    """Say on stderr which --at times were not estimated (past a curve's last observation)."""
+    n_groups = max(fit.keys.height, 1)
+    left = len(at_times) * n_groups - landmarks.height
+    if left:
+        click.echo(f"riskset: note: {left} landmark estimate{'s' if left != 1 else ''} past the last "
+                   "observation not shown (as R; pass --extend to show them with n at risk 0)", err=True)
 
 
 @main.command("logrank")
@@ -423,7 +460,9 @@ def cox_command(data, time_col, event_col, entry, weights_col, drop_missing, fmt
         text = counts_as_integers(fit.coefficients).write_csv()
     else:
         head = (f"Cox model ({ties} ties{', Firth penalised' if firth else ''}): {data}\n"
-                f"n = {fit.n}, events = {fit.n_events:g}, iterations = {fit.iterations}, "
+                f"n = {fit.n}"
+                + (f" ({fit.n_excluded} rows with missing values excluded)" if fit.n_excluded else "")
+                + f", events = {fit.n_events:g}, iterations = {fit.iterations}, "
                 f"converged = {fit.converged}\n")
         text = head + _frame_text(fit.coefficients)
         if fit.references:

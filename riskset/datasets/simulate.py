@@ -430,7 +430,7 @@ def target_report(df: pl.DataFrame) -> pl.DataFrame:
         return math.inf if v is None or (isinstance(v, float) and math.isnan(v)) else v
 
     def s12(sub: pl.DataFrame) -> float:
-        return 100.0 * float(km(sub).at(12.0)["survival"][0])
+        return 100.0 * float(km(sub).at(12.0, extend=True)["survival"][0])
 
     def lr(sub: pl.DataFrame, group: pl.Expr) -> float:
         return riskset.logrank(

@@ -10,10 +10,17 @@ Policy
   and strings are rejected, never parsed) and are converted to float64. ``event`` may be
   boolean, integer or float holding only 0 and 1; it becomes int8. ``by`` columns may have
   any scalar dtype; nested types are rejected.
-* **Missing values.** A null, or a NaN in a float column, is *missing*. By default missing
-  values raise :class:`~riskset.errors.ColumnError`; with ``drop_missing=True`` the rows are
-  dropped and a :class:`~riskset.errors.RisksetWarning` says how many and why. Nothing is
-  ever dropped or altered silently.
+* **Missing values.** A null, or a NaN in a float column, is *missing*. An analysis uses the
+  *complete cases* of the columns it needs (its roles and, for a Cox model, its covariates,
+  offset and cluster: ``also``), as R's default ``na.action = na.omit`` does: with
+  ``drop_missing=True`` (every public function's default) the incomplete rows are excluded,
+  a :class:`~riskset.errors.RisksetWarning` says ``excluded N of M rows with missing values
+  in 'col' (k), ...`` and the result carries the count (``n_excluded``); with
+  ``drop_missing=False`` a missing value raises :class:`~riskset.errors.ColumnError` (column,
+  count, first row), in the words of the interface (``--missing``, the spec's ``missing``:
+  :func:`riskset.errors.advise_missing`). Nothing is ever dropped or altered silently.
+* **Time 0.** Rows with exit time 0 are kept, as R keeps them (they are at risk at no event
+  time), and a :class:`~riskset.errors.RisksetWarning` counts them.
 * **Invalid values** always raise: infinite or negative times, event codes other than 0/1,
   ``entry >= time``, negative or infinite weights, an entirely null ``by`` column, and empty
   data.
@@ -42,7 +49,7 @@ from riskset.engine.checks import (
     int_range,
     levels_present,
 )
-from riskset.errors import ColumnError, EmptyDataError, RisksetWarning
+from riskset.errors import ColumnError, EmptyDataError, RisksetWarning, missing_advice
 from riskset.errors import warn as _warn
 
 
@@ -133,8 +140,13 @@ def validate_survival(
     weights: str | None = None,
     by: Sequence[str] = (),
     drop_missing: bool = False,
+    also: Sequence[str] = (),
+    also_role: str = "covariate",
 ) -> SurvivalColumns:
-    """Validate role columns of ``frame`` and return contiguous arrays (see module policy)."""
+    """Validate role columns of ``frame`` and return contiguous arrays (see module policy).
+
+    ``also``: further columns (a Cox model's covariates) whose missing values exclude a row
+    as the roles' do, counted in the same warning and ``n_dropped``."""
     by = tuple(by)
     roles = [(time, "time"), (event, "event")]
     if entry is not None:
@@ -163,7 +175,7 @@ def validate_survival(
     missing = np.zeros(n_input, dtype=bool)
     per_col: list[tuple[str, int]] = []
     scans: dict[str, tuple] = {}  # float_scan of a column's own values, reused below
-    for col, role in roles:
+    for col, role in [*roles, *((c, also_role) for c in also if c not in {r for r, _ in roles})]:
         m = _missing(frame, col, scans)
         if m is not None and m.any():
             if not drop_missing:
@@ -173,7 +185,7 @@ def validate_survival(
                     f"({role}) has missing values (null or NaN)",
                     n,
                     first,
-                    hint="pass drop_missing=True to drop those rows",
+                    hint=missing_advice(),
                 )
             per_col.append((col, int(m.sum())))
             missing |= m
@@ -184,9 +196,8 @@ def validate_survival(
         if rows.size == 0:
             raise EmptyDataError(f"all {n_input} rows have missing values; nothing is left")
         _warn(
-            f"dropped {n_dropped} of {n_input} rows with missing values ("
-            + ", ".join(f"{c!r}: {k}" for c, k in per_col)
-            + ")",
+            f"excluded {n_dropped} of {n_input} rows with missing values in "
+            + ", ".join(f"{c!r} ({k})" for c, k in per_col),
             RisksetWarning,
             stacklevel=3,
         )
@@ -196,6 +207,7 @@ def validate_survival(
     # --- value checks -----------------------------------------------------------------------
     t = _numeric(frame, time, "time")
     _check_finite_nonneg(t, time, "time", rows, scans.get(time))
+    _warn_time_zero(t, time, rows)
 
     ev = _event(frame, event, rows)
 
@@ -230,6 +242,16 @@ def validate_survival(
         n_input=n_input,
         n_dropped=n_dropped,
     )
+
+
+def _warn_time_zero(t: np.ndarray, col: str, rows: np.ndarray | None) -> None:
+    """Rows with exit time 0 are kept (as R keeps them); a warning counts them."""
+    n0 = int(np.count_nonzero(t == 0.0))
+    if n0:
+        first = int(np.argmax(t == 0.0))
+        _warn(f"column {col!r} (time) is 0 in {n0} row{'s' if n0 != 1 else ''} (first at row "
+              f"{int(rows[first]) if rows is not None else first}); they are kept, as R keeps them",
+              RisksetWarning, stacklevel=4)
 
 
 def _check_finite_nonneg(x: np.ndarray, col: str, role: str, rows: np.ndarray | None,

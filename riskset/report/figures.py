@@ -214,7 +214,7 @@ def km_figure_args(
         curves.append(curve)
     risk = None
     if risk_table:
-        n_risk = fit.at(ticks)["n_risk"].to_numpy()
+        n_risk = fit.at(ticks, extend=True)["n_risk"].to_numpy()
         k = ticks.size
         risk = [[_fmt_count(float(n_risk[g * k + j])) for j in range(k)] for g in range(n_groups)]
     return {"curves": curves, "names": names, "ticks": ticks, "xmax": xmax, "risk": risk,

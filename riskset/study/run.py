@@ -41,9 +41,10 @@ from riskset._km import followup_summary
 from riskset.errors import RisksetError, quiet
 from riskset.io.validate import _column_codes
 from riskset.study import tables as T
+from riskset.study._checks import check_against_data
 from riskset.study._rows import OVERALL, EndpointRows, build_endpoint_rows, cohort_masks
 from riskset.study.load import load_study_data  # load_study_data re-exported
-from riskset.study.spec import Endpoint, Spec
+from riskset.study.spec import Endpoint, Spec, SpecError
 from riskset.study.write import figure_args, write_study  # write_study re-exported
 
 if TYPE_CHECKING:
@@ -73,19 +74,29 @@ def _missing_level(s: pl.Series) -> bool:
     return s.to_physical().drop_nulls().n_unique() < len(s.dtype.categories)
 
 
-def _km_row(fit, landmarks, *, label: dict[str, Any]) -> tuple[dict, list[dict]]:
+def _landmark_cells(row: dict, at_rows, last: float) -> None:
+    """A table row's landmark rates (``surv_<t>``, its limits, ``n_risk_<t>``) from ``fit.at``
+    rows; a rate past the last observation (``extend``) is flagged ``past_<t>``."""
+    for r in at_rows:
+        k = f"surv_{r['time']:g}"
+        row[k], row[k + "_lower"], row[k + "_upper"] = r["survival"], r["lower"], r["upper"]
+        row[f"n_risk_{r['time']:g}"] = r["n_risk"]
+        if r["time"] > last:
+            row[f"past_{r['time']:g}"] = True
+
+
+def _km_row(fit, landmarks, *, label: dict[str, Any], extend: bool = False) -> tuple[dict, list[dict]]:
     s = fit.summary.row(0, named=True)
     row = {**label, "n": s["n"], "events": s["events"], "median": s["median"],
            "median_lower": s["median_lower"], "median_upper": s["median_upper"]}
     lms = []
     if landmarks:
-        at = fit.at(landmarks)
+        at = fit.at(landmarks, extend=extend)  # as R: nothing past the last observation unless extend
+        last = float(fit._et.time[-1]) if fit._et.time.size else -math.inf
         for r in at.iter_rows(named=True):
             lms.append({**label, "time": r["time"], "survival": r["survival"], "lower": r["lower"],
-                        "upper": r["upper"], "n_risk": r["n_risk"]})
-            row[f"surv_{r['time']:g}"] = r["survival"]
-            row[f"surv_{r['time']:g}_lower"] = r["lower"]
-            row[f"surv_{r['time']:g}_upper"] = r["upper"]
+                        "upper": r["upper"], "n_risk": r["n_risk"], "past_last_observation": r["time"] > last})
+        _landmark_cells(row, at.iter_rows(named=True), last)
     return row, lms
 
 
@@ -125,13 +136,29 @@ class _Runner:
         """Run one analysis task into a fresh bucket, so outputs do not depend on scheduling."""
         self._local.bucket = StudyResult(spec=self.spec)
         try:
-            fn()
+            with quiet():  # what riskset would warn about (rows excluded...), the tables say
+                fn()
             return self._local.bucket
         finally:
             self._local.bucket = None
 
     def note(self, msg: str) -> None:
         self.r.notes.append(msg)
+
+    def excluded(self, what: str, n: int, counts: dict[str, int]) -> str:
+        """The note for ``n`` patients of analysis ``what`` left out for missing values in
+        ``counts`` (column -> patients missing it); with ``missing = "error"`` in [study], a
+        :class:`SpecError` instead."""
+        cols = " or ".join(counts)
+        if self.spec.missing == "error":
+            per = ", ".join(f"{c!r}: {k}" for c, k in counts.items())
+            raise SpecError(f"{what}: {n} patients have a missing {cols} ({per}) and [study] has "
+                            "missing = \"error\"; set missing = \"complete-case\" to analyse the complete "
+                            "cases (the tables then count the excluded patients)")
+        msg = f"{n} patients with a missing {cols} excluded"
+        if len(counts) > 1:  # STROBE 14a: how many miss each variable
+            msg += " (" + ", ".join(f"{c}: {k}" for c, k in counts.items()) + ")"
+        return msg
 
     def figure(self, name: str, fig: tuple) -> None:
         """Add figure ``name`` = (fit or forest rows, p-value, title) to the task's bucket and
@@ -195,13 +222,22 @@ class _Runner:
             frame, n_excl = self.endpoint_frame(ep, cname)
             label = {"endpoint": ep.name, "cohort": cname, "subgroup": "All", "level": ""}
             if n_excl:
+                if self.spec.missing == "error":
+                    self.excluded(f"endpoint {ep.name!r}, cohort {cname!r}", n_excl,
+                                  {f"{ep.name} time or event": n_excl})
                 self.note(f"{ep.name}, {cname}: {n_excl} patients in the endpoint population without an "
                           "endpoint time or event were excluded")
             if frame.height == 0:
                 rows.append({**label, "n": 0, "note": "not estimable: no patients"})
                 continue
+            if cname == OVERALL:  # kept, as R keeps them; counted once per endpoint
+                n0 = int((frame.get_column(ep.time_col) == 0).sum())
+                if n0:
+                    self.note(f"{ep.name}: {n0} patients with time 0 are kept, as R keeps them")
             fit = riskset.kaplan_meier(frame, time=ep.time_col, event=ep.event_col, **self.km_kw)
-            row, lm = _km_row(fit, ep.landmarks, label=label)
+            row, lm = _km_row(fit, ep.landmarks, label=label, extend=ep.extend)
+            if n_excl:
+                row["n_excluded"] = n_excl
             rows.append(row)
             lms += lm
             f = followup_summary(fit.reverse()).row(0, named=True)  # = riskset.median_followup(frame)
@@ -236,7 +272,10 @@ class _Runner:
                 continue
             for cname in fac.get("cohorts") or self.endpoint_cohorts(ep):
                 frame, _ = self.endpoint_frame(ep, cname, [fac["column"]])
-                if frame.get_column(fac["column"]).null_count():
+                n_miss = frame.get_column(fac["column"]).null_count()
+                if n_miss:
+                    self.note(f"{ep.name}, {cname}, {fac['name']}: " + self.excluded(
+                        f"factor {fac['name']!r} ({ep.name}, cohort {cname!r})", n_miss, {fac["column"]: n_miss}))
                     frame = frame.filter(pl.col(fac["column"]).is_not_null())
                 if frame.height == 0:
                     continue
@@ -248,11 +287,10 @@ class _Runner:
                     row = {**label, "n": one["n"], "events": one["events"], "median": one["median"],
                            "median_lower": one["median_lower"], "median_upper": one["median_upper"]}
                     if ep.landmarks:
-                        at = fit.at(ep.landmarks).filter(pl.col(fac["column"]) == key[0])
-                        for r in at.iter_rows(named=True):
-                            row[f"surv_{r['time']:g}"] = r["survival"]
-                            row[f"surv_{r['time']:g}_lower"] = r["lower"]
-                            row[f"surv_{r['time']:g}_upper"] = r["upper"]
+                        at = fit.at(ep.landmarks, extend=ep.extend).filter(pl.col(fac["column"]) == key[0])
+                        sl = fit._slice(g)
+                        last = float(fit._et.time[sl][-1]) if sl.stop > sl.start else -math.inf
+                        _landmark_cells(row, at.iter_rows(named=True), last)
                     rows.append(row)
                 if ep.figure and fit.keys.height >= 2:
                     p = _grid_p(self.logrank_cohort(ep, cname), fac)
@@ -283,6 +321,9 @@ class _Runner:
         disp = grid.select(
             "endpoint", pl.col("factor_label").alias("factor"), "cohort",
             pl.col("n").alias("n per level") if "n" in grid.columns else pl.lit(None).alias("n per level"),
+            # patients of the cohort left out of this factor's test for a missing factor value
+            pl.col("n_excluded").alias("excluded (missing)") if "n_excluded" in grid.columns
+            else pl.lit(None, dtype=pl.Int64).alias("excluded (missing)"),
             pl.col("p_value").map_elements(T.fmt_p, return_dtype=pl.String).alias("log-rank p")
             if "p_value" in grid.columns else pl.lit(None).alias("log-rank p"),
             "note" if "note" in grid.columns else pl.lit(None).alias("note"),
@@ -304,6 +345,12 @@ class _Runner:
         """
         if not wanted:
             return []
+        if self.spec.missing == "error":
+            for f in wanted:
+                n_miss = frame.get_column(f["column"]).null_count()
+                if n_miss:
+                    self.excluded(f"factor {f['name']!r} ({ep.name}, cohort {cname!r})", n_miss,
+                                  {f["column"]: n_miss})
 
         def tested(fs: list[dict]) -> pl.DataFrame:
             cols = list(dict.fromkeys(f["column"] for f in fs))
@@ -346,20 +393,28 @@ class _Runner:
                                    if self._string_like(c) and isinstance(frame.schema[c], pl.Enum)
                                    and _missing_level(frame.get_column(c)))
         excluded = []
-        # a factor's model: rows missing a term left out here rather than by riskset.cox's own
-        # drop_missing, so that the count goes on every row (Firth refit included) and a
-        # factor missing for everyone says so
-        if m.get("drop_missing") and frame.height:
-            miss = frame.select(pl.any_horizontal(pl.col(c).is_null() for c in terms)).to_series()
-            if miss.any():
-                excluded.append(f"{int(miss.sum())} patients with a missing {' or '.join(dict.fromkeys(terms))} excluded")
+        n_excluded = 0
+        # the model's complete cases (missing = "complete-case", R's na.omit): rows missing a
+        # term left out here rather than by riskset.cox's own drop_missing, so that the count
+        # goes on every row (Firth refit included) and a term missing for everyone says so
+        if frame.height:
+            nulls = {c: frame.get_column(c).null_count()
+                     + (int(frame.get_column(c).is_nan().sum()) if frame.schema[c].is_float() else 0)
+                     for c in dict.fromkeys(terms)}
+            nulls = {c: k for c, k in nulls.items() if k}
+            if nulls:
+                miss = frame.select(pl.any_horizontal(
+                    (pl.col(c).is_null() | pl.col(c).is_nan()) if frame.schema[c].is_float() else pl.col(c).is_null()
+                    for c in nulls)).to_series()
+                n_excluded = int(miss.sum())
+                excluded.append(self.excluded(f"model {m['name']!r}", n_excluded, nulls))
                 frame = frame.filter(~miss)
         if m.get("categorical"):  # numeric or true/false codes as categories, in their order
             frame = frame.with_columns(
                 pl.col(c).cast(pl.String).cast(pl.Enum(frame.get_column(c).unique().sort().cast(pl.String).to_list()))
                 for c in dict.fromkeys(m["covariates"])
                 if frame.schema[c].is_numeric() or frame.schema[c] == pl.Boolean)
-        base = {"model": m["name"], "endpoint": ep.name, "cohort": cname}
+        base = {"model": m["name"], "endpoint": ep.name, "cohort": cname, "n_excluded": n_excluded}
         if cox is None:
             rows.append({**base, "term": None, "note": "not estimable: Cox models are not available"})
             return
@@ -580,6 +635,7 @@ def run_study(spec: Spec, *, jobs: int = 1, progress: Callable[[str, int, int], 
     """
     started = dt.datetime.now(dt.UTC)
     df, meta = load_study_data(spec)
+    check_against_data(spec, df)  # spec mistakes the data reveal, before any analysis
     result = StudyResult(spec=spec)
     drawing_lock = threading.Lock()
 

@@ -9,13 +9,17 @@ Schema (``?`` optional)::
 
     [study]      title, seed?, convention? (r|sas|spss|lifelines), conf_level?, conf_type?,
                  binomial_ci? (clopper-pearson|wilson), time_unit? (label for time axes),
-                 ci_bands? (bool: pointwise CI bands on the Kaplan–Meier figures)
+                 ci_bands? (bool: pointwise CI bands on the Kaplan–Meier figures),
+                 missing? (complete-case|error: rows missing a column an analysis needs),
+                 extend? (bool: landmark rates past the last follow-up, n at risk 0)
     [data]       path (file or directory of Parquet; relative to the spec) | example (tdxd|gbsg)
                  id?  (patient id column)
     [derive]     name = "SQL expression"            (evaluated in order; may use earlier names)
     [[cohort]]   name, filter?                        (an "Overall" cohort is always added)
     [[endpoint]] name, time + event  |  start + event_date + censor_date (+ unit?), population?,
-                 landmarks?, cohorts?, figure? (bool)
+                 landmarks?, cohorts?, figure? (bool), extend? (bool; default [study] extend)
+                 (unit: the endpoint's time unit, default [study] time_unit when it is one of
+                 days|weeks|months|years, else months)
     [[factor]]   name, column, endpoint?, cohorts?, km? (bool: KM per level, figure),
                  hr? (bool: a Cox hazard ratio per cohort, in the Cox table and forest plot)
     [[cox]]      name, endpoint, covariates, cohort?, strata?, reference? (table), firth? (auto|true|false)
@@ -50,13 +54,14 @@ class SpecError(RisksetError):
 # key -> (type, required); nested tables described by their own dicts
 _STUDY = {"title": (str, True), "seed": (int, False), "convention": (str, False),
           "conf_level": (float, False), "conf_type": (str, False), "binomial_ci": (str, False),
-          "time_unit": (str, False), "ci_bands": (bool, False)}
+          "time_unit": (str, False), "ci_bands": (bool, False), "missing": (str, False),
+          "extend": (bool, False)}
 _DATA = {"path": (str, False), "example": (str, False), "id": (str, False)}
 _COHORT = {"name": (str, True), "filter": (str, False)}
 _ENDPOINT = {"name": (str, True), "time": (str, False), "event": (str, False), "start": (str, False),
              "event_date": (str, False), "censor_date": (str, False), "unit": (str, False),
              "population": (str, False), "landmarks": (list, False), "cohorts": (list, False),
-             "figure": (bool, False)}
+             "figure": (bool, False), "extend": (bool, False)}
 _FACTOR = {"name": (str, True), "column": (str, True), "endpoint": (str, False), "cohorts": (list, False),
            "km": (bool, False), "hr": (bool, False)}
 _COX = {"name": (str, True), "endpoint": (str, True), "covariates": (list, True), "cohort": (str, False),
@@ -105,6 +110,7 @@ class Endpoint:
     landmarks: list[float] = field(default_factory=list)
     cohorts: list[str] | None = None
     figure: bool = True
+    extend: bool = False  # landmark rates past the last follow-up (n at risk 0), as R extend=TRUE
 
     @property
     def time_col(self) -> str:
@@ -148,6 +154,7 @@ class Spec:
     compare: list[dict[str, Any]]
     ci_bands: bool = False  # Kaplan–Meier figures with their pointwise CI bands
     levels: dict[str, list[str]] = field(default_factory=dict)  # [levels]: column -> level order
+    missing: str = "complete-case"  # or "error": a missing value an analysis needs stops the run
 
     def endpoint(self, name: str) -> Endpoint:
         for e in self.endpoints:
@@ -193,6 +200,9 @@ def _check_table(text: str, where: list[str], got: dict[str, Any], schema: dict[
         if k not in schema:
             close = difflib.get_close_matches(k, list(schema), n=1)
             hint = f"; did you mean {close[0]!r}?" if close else "; valid keys: " + ", ".join(schema)
+            if k in ("drop_missing", "na_action", "na.action") and where[0] != "study":
+                hint = ('; missing values are handled for the whole study: missing = "complete-case" '
+                        '(the default) or "error" in [study]')
             raise SpecError(f"unknown key {_where(text, [*where, k])}{hint}")
         typ, _req = schema[k]
         ok = isinstance(v, typ) or (typ is float and isinstance(v, int) and not isinstance(v, bool))
@@ -291,6 +301,8 @@ def parse_spec(text: str, path: Path | None = None) -> Spec:
     binom = choice(["study", "binomial_ci"], st.get("binomial_ci", "clopper-pearson"), ("clopper-pearson", "wilson"))
     if "conf_type" in st:
         choice(["study", "conf_type"], st["conf_type"], CONF_TYPES)
+    missing = choice(["study", "missing"], st.get("missing", "complete-case"), ("complete-case", "error"))
+    time_unit = st.get("time_unit", "months")
     conf_level = float(st.get("conf_level", 0.95))
     if not 0 < conf_level < 1:
         raise SpecError(f"key {_where(text, ['study', 'conf_level'])} must be in (0, 1), got {conf_level}")
@@ -304,6 +316,10 @@ def parse_spec(text: str, path: Path | None = None) -> Spec:
     endpoints = []
     for i, e in enumerate(raw.get("endpoint", []), 1):
         ep = Endpoint(**{k: v for k, v in e.items()})
+        if "unit" not in e and time_unit in UNITS:  # the study's unit (its tables say "1-year rate")
+            ep.unit = time_unit
+        if "extend" not in e:
+            ep.extend = bool(st.get("extend", False))
         by_cols = bool(ep.time and ep.event)
         by_dates = bool(ep.start and ep.censor_date and ep.event_date)
         if by_cols == by_dates:
@@ -343,11 +359,11 @@ def parse_spec(text: str, path: Path | None = None) -> Spec:
     return Spec(
         path=path, text=text, title=st["title"], seed=int(st.get("seed", 0)), convention=convention,
         conf_level=conf_level, conf_type=st.get("conf_type"), binomial_ci=binom,
-        time_unit=st.get("time_unit", "months"), data_path=data.get("path"), example=data.get("example"),
+        time_unit=time_unit, data_path=data.get("path"), example=data.get("example"),
         id_column=data.get("id"), derive=dict(raw.get("derive", {})), cohorts=cohorts, endpoints=endpoints,
         factors=raw.get("factor", []), cox=cox, response=raw.get("response"),
         baseline=raw.get("baseline"), safety=raw.get("safety"), compare=raw.get("compare", []),
-        ci_bands=st.get("ci_bands", False), levels=dict(raw.get("levels", {})),
+        ci_bands=st.get("ci_bands", False), levels=dict(raw.get("levels", {})), missing=missing,
     )
 
 
@@ -384,7 +400,7 @@ def _factor_models(factors: list[dict], endpoints: list[Endpoint], cohorts: list
                 # the factor's levels as categories (a numeric code too), as in its log-rank
                 # test; patients missing it are left out, as there (the table says how many)
                 out.append({"name": name, "endpoint": e.name, "cohort": c, "covariates": [f["column"]],
-                            "firth": "auto", "categorical": True, "drop_missing": True})
+                            "firth": "auto", "categorical": True})
     return out
 
 

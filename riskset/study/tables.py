@@ -397,9 +397,13 @@ def km_display(tab: pl.DataFrame, ep: Endpoint) -> pl.DataFrame:
             d["median (95% CI)"] = fmt_ci(r.get("median"), r.get("median_lower"), r.get("median_upper"))
         for t in ep.landmarks:
             k = f"surv_{t:g}"
+            col = f"{t:g}-{ep.unit[:-1]} rate, % (95% CI)"  # the endpoint's unit: "1-year rate"
             if r.get(k) is not None:
-                d[f"{t:g}-{ep.unit[:-1]} rate, % (95% CI)"] = fmt_ci(
-                    100 * r[k], _pct100(r.get(k + "_lower")), _pct100(r.get(k + "_upper")))
+                d[col] = fmt_ci(100 * r[k], _pct100(r.get(k + "_lower")), _pct100(r.get(k + "_upper")))
+                if r.get(f"past_{t:g}"):  # extend = true: carried past the last observation
+                    d[col] += "; n at risk 0 (past the last observation)"
+            elif r.get("n") and not r.get("note"):  # as R: no estimate past the last observation
+                d[col] = "not estimated: past the last observation"
         out.append(d)
     return pl.DataFrame(out, infer_schema_length=None)
 
