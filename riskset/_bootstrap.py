@@ -253,6 +253,7 @@ def bootstrap(
     cox_strata: str | Sequence[str] | None = None,
     ties: str = "efron",
     weighting: str | None = None,
+    timefix: bool = True,
 ) -> BootstrapResult:
     """Bootstrap confidence interval for a survival statistic.
 
@@ -286,6 +287,10 @@ def bootstrap(
         For ``statistic="cox_coef"`` or ``"hazard_ratio"``: the Cox model (see
         :func:`riskset.cox`). Each replicate refits it from the full-data estimate with
         the resample counts as row frequencies (Efron ties counted as in the resampled data).
+    timefix
+        Merge near-tied times first, as R does by default (``docs/algorithms/timefix.md``):
+        once, on the full data; replicates resample the merged rows (a callable statistic
+        gets them in its frame's time column).
 
     Notes
     -----
@@ -316,7 +321,7 @@ def bootstrap(
                 data, time=time, event=event, group=group, weights=weights, strata=strata_names,
                 cluster=cluster, seed=seed, n_resamples=n_resamples, method=method,
                 conf_level=conf_level, return_replicates=return_replicates, progress=progress,
-                drop_missing=drop_missing, weighting=weighting,
+                drop_missing=drop_missing, weighting=weighting, timefix=timefix,
             )
         cox_names = [x for x in names if x in COX_STATISTICS]
         if cox_names:
@@ -330,6 +335,7 @@ def bootstrap(
                 ties=ties, weights=weights, strata=strata_names, cluster=cluster, seed=seed,
                 n_resamples=n_resamples, method=method, conf_level=conf_level,
                 return_replicates=return_replicates, progress=progress, drop_missing=drop_missing,
+                timefix=timefix,
             )
         if not names:
             raise OptionError("statistic= must name at least one statistic")
@@ -357,10 +363,12 @@ def bootstrap(
             raise ColumnError(col, "(strata/cluster) has missing values", nulls, first)
     cols = validate_survival(
         frame, time=time, event=event, weights=weights, by=[group] if group else (),
-        drop_missing=drop_missing,
+        drop_missing=drop_missing, timefix=timefix,
     )
     if cols.rows is not None:
         frame = frame[cols.rows]
+    if generic and cols.n_timefixed:  # the callable sees the merged times too
+        frame = frame.with_columns(pl.Series(time, cols.time))
     lay = _layout(frame, cols, group, strata_names, cluster)
     n_groups = lay.group_offsets.size - 1
     for name, _code, _param, how in specs:
@@ -468,7 +476,8 @@ def _interval_table(reps, theta, jack, labels, method, conf_level) -> pl.DataFra
 
 
 def _cox_bootstrap(data, names, *, time, event, covariates, cox_strata, ties, weights, strata, cluster,
-                   seed, n_resamples, method, conf_level, return_replicates, progress, drop_missing):
+                   seed, n_resamples, method, conf_level, return_replicates, progress, drop_missing,
+                   timefix=True):
     """Cox coefficients / hazard ratios: replicates refitted from the full-data estimate."""
     from riskset._cox import cox
     toler_chol = float(np.finfo(float).eps ** 0.75)  # R coxph.control(toler.chol)
@@ -476,7 +485,7 @@ def _cox_bootstrap(data, names, *, time, event, covariates, cox_strata, ties, we
     if ties == "exact":
         raise OptionError("the Cox bootstrap supports ties='efron' or 'breslow'")
     fit = cox(data, time=time, event=event, covariates=covariates, strata=cox_strata, weights=weights,
-              ties=ties, robust=False, drop_missing=drop_missing)
+              ties=ties, robust=False, drop_missing=drop_missing, timefix=timefix)
     if not fit.converged or bool(np.any(fit.monotone)):
         _warn("the full-data Cox fit is monotone or did not converge; bootstrap replicates "
                       "of a diverging coefficient are not meaningful (consider firth=True)",
@@ -525,7 +534,7 @@ def _cox_bootstrap(data, names, *, time, event, covariates, cox_strata, ties, we
 
 
 def _logrank_bootstrap(data, *, time, event, group, weights, strata, cluster, seed, n_resamples, method,
-                       conf_level, return_replicates, progress, drop_missing, weighting):
+                       conf_level, return_replicates, progress, drop_missing, weighting, timefix=True):
     """The log-rank chi-square of ``group``: replicates as integer weights (= replicated rows)."""
     from riskset._logrank import _resolve_weighting
     from riskset.engine.logrank import gather_rows, transpose_codes
@@ -538,7 +547,7 @@ def _logrank_bootstrap(data, *, time, event, group, weights, strata, cluster, se
     wanted = [time, event, group, *(c for c in (weights, cluster) if c), *strata]
     frame = to_polars(data, list(dict.fromkeys(wanted)))
     cols = validate_survival(frame, time=time, event=event, weights=weights, by=[group],
-                             drop_missing=drop_missing)
+                             drop_missing=drop_missing, timefix=timefix)
     if cols.rows is not None:
         frame = frame[cols.rows]
     if cols.n_groups < 2:

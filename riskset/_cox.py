@@ -26,7 +26,7 @@ from riskset.engine import cox_merge as cm
 from riskset.errors import ColumnError, OptionError, RisksetError, RisksetWarning, check_choice
 from riskset.errors import warn as _warn
 from riskset.io.read import to_polars
-from riskset.io.validate import validate_survival
+from riskset.io.validate import apply_timefix, validate_survival
 
 #: Ties methods accepted by :func:`cox`.
 TIES = ("efron", "breslow", "exact")
@@ -100,6 +100,7 @@ def cox(
     drop_missing: bool = False,
     max_iter: int = 20,
     eps: float = 1e-9,
+    timefix: bool = True,
 ) -> CoxResult:
     """Cox proportional-hazards regression, matching R ``survival::coxph``.
 
@@ -140,6 +141,11 @@ def cox(
         Drop rows with a missing value in any used column (and warn) instead of raising.
     max_iter, eps
         R ``coxph.control(iter.max, eps)``; ``toler.inf = sqrt(eps)``.
+    timefix
+        Merge near-tied times (exit and entry) first, as R ``coxph.control(timefix =
+        TRUE)``, the default (``docs/algorithms/timefix.md``); the pool is the rows the
+        model uses (after any dropped for missing covariates, as R's model frame). An
+        ``(entry, time]`` interval that the merge leaves empty is an error, as in R.
 
     Returns
     -------
@@ -166,7 +172,7 @@ def cox(
             raise ColumnError(c, "is entirely missing")
     cols = validate_survival(
         frame, time=time, event=event, entry=entry, weights=weights, by=strata_names,
-        drop_missing=drop_missing,
+        drop_missing=drop_missing, timefix=False,  # merged below, on the rows the model uses
     )
     kept = frame if cols.rows is None else frame[cols.rows]
     design = build_design(kept, covs, reference)
@@ -229,6 +235,8 @@ def cox(
             off_arr = off_arr[keep]
     else:
         tm, ev, ent, wts, codes = cols.time, cols.event, cols.entry, cols.weights, cols.codes
+    if timefix:
+        tm, ent, _ = apply_timefix(tm, ent, time=time, entry=entry, rows=rows)
     keys = cols.keys
     if strata_names:
         codes, used = _compact_codes(codes, keys.height)

@@ -18,9 +18,9 @@ import numpy as np
 import polars as pl
 from scipy.special import ndtr, ndtri
 
-from riskset._prepare import prepare
+from riskset._prepare import fixed_event_table, prepare
 from riskset.engine import quantile as q
-from riskset.engine.eventtable import EventTable, event_table
+from riskset.engine.eventtable import EventTable
 from riskset.engine.km import (
     CONF_TYPES,
     confint,
@@ -347,6 +347,7 @@ def kaplan_meier(
     convention: str = "r",
     robust: bool | None = None,
     drop_missing: bool = False,
+    timefix: bool = True,
 ) -> KaplanMeierResult:
     """Kaplan–Meier survival curves with pointwise CIs, medians, landmarks and RMST.
 
@@ -376,6 +377,10 @@ def kaplan_meier(
         follows R ``survfit``: robust when the weights are not all integers.
     drop_missing
         Drop rows with a missing role value (and warn how many) instead of raising.
+    timefix
+        Merge near-tied times as R does by default (``timefix = TRUE``: times differing by
+        floating-point error are one time; ``docs/algorithms/timefix.md``). False keeps
+        every distinct value.
 
     Returns
     -------
@@ -394,9 +399,10 @@ def kaplan_meier(
         conf_type = CONVENTIONS[convention]
     check_choice("conf_type", conf_type, tuple(CONF_TYPES))
     z = _z(conf_level)
-    cols = prepare(data, time=time, event=event, by=by, entry=entry, weights=weights, drop_missing=drop_missing)
+    cols = prepare(data, time=time, event=event, by=by, entry=entry, weights=weights, drop_missing=drop_missing,
+                   timefix=timefix and entry is not None)  # else checked on the sorted table below
     G = max(cols.n_groups, 1)
-    et = event_table(cols.time, cols.event, cols.codes, G, cols.weights, cols.entry)
+    cols, et = fixed_event_table(cols, G, timefix=timefix)
     surv, var_log = km_surv(et.n_risk, et.n_event, et.offsets)
     if robust is None:
         robust = cols.weights is not None and bool(np.any(cols.weights != np.round(cols.weights)))
@@ -442,6 +448,7 @@ def nelson_aalen(
     entry: str | None = None,
     weights: str | None = None,
     drop_missing: bool = False,
+    timefix: bool = True,
 ) -> pl.DataFrame:
     """Nelson–Aalen cumulative hazard with its standard error (R ``fit$cumhaz``, ``std.chaz``).
 
@@ -450,7 +457,7 @@ def nelson_aalen(
     """
     fit = kaplan_meier(
         data, time=time, event=event, by=by, entry=entry, weights=weights, robust=False,
-        drop_missing=drop_missing,
+        drop_missing=drop_missing, timefix=timefix,
     )
     return fit.table.select(
         [*fit.by, "time", "n_risk", "n_event", "cumhaz", pl.col("cumhaz_std_err").alias("std_err")]
@@ -469,6 +476,7 @@ def median_followup(
     conf_level: float = 0.95,
     robust: bool | None = None,
     drop_missing: bool = False,
+    timefix: bool = True,
 ) -> pl.DataFrame:
     """Median follow-up by the reverse Kaplan–Meier method (Schemper & Smith, 1996).
 
@@ -479,10 +487,11 @@ def median_followup(
     """
     if (weights is None and robust is not True) or robust is False:  # Greenwood: reverse the fit's own event table
         fit = kaplan_meier(data, time=time, event=event, by=by, entry=entry, weights=weights, robust=False,
-                           drop_missing=drop_missing)
+                           drop_missing=drop_missing, timefix=timefix)
         return followup_summary(fit.reverse(conf_type=conf_type, conf_level=conf_level))
     cols = prepare(
-        data, time=time, event=event, by=by, entry=entry, weights=weights, drop_missing=drop_missing
+        data, time=time, event=event, by=by, entry=entry, weights=weights, drop_missing=drop_missing,
+        timefix=timefix,
     )
     flipped: dict[str, Any] = {"time": cols.time, "event": (1 - cols.event).astype(np.int8)}
     if cols.entry is not None:
@@ -495,7 +504,7 @@ def median_followup(
         pl.DataFrame(flipped), time="time", event="event", by=cols.by or None,
         entry="entry" if cols.entry is not None else None,
         weights="weights" if cols.weights is not None else None,
-        conf_type=conf_type, conf_level=conf_level, robust=robust,
+        conf_type=conf_type, conf_level=conf_level, robust=robust, timefix=False,  # fixed above
     )
     return followup_summary(rev)
 
@@ -548,6 +557,7 @@ def rmst_diff(
     weights: str | None = None,
     conf_level: float = 0.95,
     drop_missing: bool = False,
+    timefix: bool = True,
 ) -> RMSTDifference:
     """RMST difference (second level minus first, in sorted order) with CI and p-value.
 
@@ -556,7 +566,7 @@ def rmst_diff(
     """
     fit = kaplan_meier(
         data, time=time, event=event, by=group, entry=entry, weights=weights,
-        conf_level=conf_level, drop_missing=drop_missing,
+        conf_level=conf_level, drop_missing=drop_missing, timefix=timefix,
     )
     if fit.keys.height != 2:
         raise RisksetError(

@@ -28,7 +28,7 @@ from riskset._prepare import as_names, prepare
 from riskset.engine import logrank as lr
 from riskset.engine.eventtable import event_table, partition_values, sort_segments
 from riskset.errors import ColumnError, OptionError, RisksetError, check_choice
-from riskset.io.validate import encode_groups
+from riskset.io.validate import apply_timefix, encode_groups
 
 #: Named weightings accepted by ``weighting=``.
 WEIGHTINGS: tuple[str, ...] = ("logrank", "wilcoxon", "tarone-ware", "peto", "fleming-harrington")
@@ -351,6 +351,7 @@ def logrank(
     gamma: float = 0.0,
     weighting: str | None = None,
     drop_missing: bool = False,
+    timefix: bool = True,
 ) -> LogRankResult:
     """k-sample log-rank test (R ``survdiff``), optionally stratified and weighted.
 
@@ -376,13 +377,16 @@ def logrank(
         Fleming–Harrington when ``rho``/``gamma`` are given.
     drop_missing
         Drop rows with missing role values (with a warning) instead of raising.
+    timefix
+        Merge near-tied times first, as R ``survdiff(timefix = TRUE)`` (the default; see
+        ``docs/algorithms/timefix.md``).
     """
     grp, strat = as_names(group), as_names(strata)
     _check_names(grp, strat)
     wt = _resolve_weighting(weighting, rho, gamma)
     cols = prepare(
         data, time=time, event=event, by=[*strat, *grp], entry=entry, weights=weights,
-        drop_missing=drop_missing,
+        drop_missing=drop_missing, timefix=timefix,
     )
     s_codes, n_strata, s_keys, g_codes, g_keys = _split_codes(cols.keys, cols.codes, strat, grp)
     if g_keys.height < 2:
@@ -440,6 +444,7 @@ def logrank_trend(
     gamma: float = 0.0,
     weighting: str | None = None,
     drop_missing: bool = False,
+    timefix: bool = True,
 ) -> TrendResult:
     """Log-rank test for trend across ordered groups (1 df); see :class:`TrendResult`.
 
@@ -449,6 +454,7 @@ def logrank_trend(
     res = logrank(
         data, time=time, event=event, group=group, strata=strata, entry=entry,
         weights=weights, rho=rho, gamma=gamma, weighting=weighting, drop_missing=drop_missing,
+        timefix=timefix,
     )
     return res.trend(scores)
 
@@ -493,6 +499,7 @@ def logrank_pairwise(
     weighting: str | None = None,
     adjust: str | None = "holm",
     drop_missing: bool = False,
+    timefix: bool = True,
 ) -> pl.DataFrame:
     """All pairwise two-group log-rank tests (same weighting/strata as :func:`logrank`).
 
@@ -501,7 +508,9 @@ def logrank_pairwise(
     one row per pair ``(group1, group2)`` in group order with ``statistic``, ``df``,
     ``p_value`` and ``p_adjusted`` (R ``p.adjust``: ``"holm"``, ``"bonferroni"``, ``"bh"``
     (Benjamini–Hochberg) or None / ``"none"``). With several group columns the pair labels
-    are the values joined by ", ".
+    are the values joined by ", ". With ``timefix`` (the default) near-tied times are merged
+    within each pair's rows, as that ``survdiff`` call does (the rule's tolerance is relative
+    to the mean of the times it sees).
     """
     method = "none" if adjust is None else check_choice("adjust", adjust, ADJUSTMENTS)
     grp, strat = as_names(group), as_names(strata)
@@ -509,7 +518,7 @@ def logrank_pairwise(
     wt = _resolve_weighting(weighting, rho, gamma)
     cols = prepare(
         data, time=time, event=event, by=[*strat, *grp], entry=entry, weights=weights,
-        drop_missing=drop_missing,
+        drop_missing=drop_missing, timefix=False,  # merged per pair below, as R does
     )
     s_codes, n_strata, s_keys, g_codes, g_keys = _split_codes(cols.keys, cols.codes, strat, grp)
     G = g_keys.height
@@ -524,7 +533,7 @@ def logrank_pairwise(
         for b in range(a + 1, G):
             mask = (g_codes == a) | (g_codes == b)
             sub_g = np.ascontiguousarray((g_codes[mask] == b).astype(np.int64))
-            res = _sub_test(cols, mask, s_codes, n_strata, sub_g, wt)
+            res = _sub_test(cols, mask, s_codes, n_strata, sub_g, wt, timefix, (time, entry))
             i1.append(a)
             i2.append(b)
             st.append(res[0])
@@ -547,12 +556,17 @@ def _take(a: np.ndarray | None, mask: np.ndarray) -> np.ndarray | None:
     return None if a is None else np.ascontiguousarray(a[mask])
 
 
-def _sub_test(cols, mask, s_codes, n_strata, sub_g, wt) -> tuple[float, int, float]:
-    """Two-or-more-group test on the rows in ``mask`` with group codes ``sub_g``."""
+def _sub_test(cols, mask, s_codes, n_strata, sub_g, wt, timefix, names) -> tuple[float, int, float]:
+    """Two-or-more-group test on the rows in ``mask`` with group codes ``sub_g`` (their
+    near-tied times merged first with ``timefix``; ``names``: the time and entry columns)."""
     G = int(sub_g.max()) + 1
+    t, ent = _take(cols.time, mask), _take(cols.entry, mask)
+    if timefix:
+        rows = np.flatnonzero(mask) if cols.rows is None else cols.rows[mask]
+        t, ent, _ = apply_timefix(t, ent, time=names[0], entry=names[1], rows=rows)
     sums = _sums(
-        _take(cols.time, mask), _take(cols.event, mask), _take(cols.weights, mask),
-        _take(cols.entry, mask), np.ascontiguousarray(s_codes[mask]), n_strata, sub_g, G, wt,
+        t, _take(cols.event, mask), _take(cols.weights, mask),
+        ent, np.ascontiguousarray(s_codes[mask]), n_strata, sub_g, G, wt,
     )
     o = sums.obs.sum(axis=0)
     e = sums.exp.sum(axis=0)

@@ -36,6 +36,7 @@ from riskset.engine.checks import (
     int_range,
     levels_present,
 )
+from riskset.engine.timefix import fix_times
 from riskset.errors import ColumnError, EmptyDataError, RisksetWarning
 from riskset.errors import warn as _warn
 
@@ -56,6 +57,8 @@ class SurvivalColumns:
         ``int64[n]`` position of each kept row in the input, or None when nothing was dropped.
     n_input, n_dropped
         Rows given, rows dropped by ``drop_missing``.
+    n_timefixed
+        Time values (exit and entry) moved by the ``timefix`` rule (0: none were near-tied).
     """
 
     time: np.ndarray
@@ -68,6 +71,7 @@ class SurvivalColumns:
     rows: np.ndarray | None
     n_input: int
     n_dropped: int
+    n_timefixed: int = 0
 
     @property
     def n_groups(self) -> int:
@@ -127,8 +131,13 @@ def validate_survival(
     weights: str | None = None,
     by: Sequence[str] = (),
     drop_missing: bool = False,
+    timefix: bool = True,
 ) -> SurvivalColumns:
-    """Validate role columns of ``frame`` and return contiguous arrays (see module policy)."""
+    """Validate role columns of ``frame`` and return contiguous arrays (see module policy).
+
+    With ``timefix`` (the default, as in R) near-tied times are merged by R's ``aeqSurv``
+    rule (:mod:`riskset.engine.timefix`) once here, so every analysis sees the same times.
+    """
     by = tuple(by)
     roles = [(time, "time"), (event, "event")]
     if entry is not None:
@@ -206,6 +215,10 @@ def validate_survival(
                 hint="each row must satisfy entry < time",
             )
 
+    n_fixed = 0
+    if timefix:
+        t, ent, n_fixed = apply_timefix(t, ent, time=time, entry=entry, rows=rows)
+
     w = None
     if weights is not None:
         w = _numeric(frame, weights, "weights")
@@ -223,7 +236,32 @@ def validate_survival(
         rows=rows,
         n_input=n_input,
         n_dropped=n_dropped,
+        n_timefixed=n_fixed,
     )
+
+
+def apply_timefix(t: np.ndarray, ent: np.ndarray | None, *, time: str, entry: str | None,
+                  rows: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray | None, int]:
+    """R's ``timefix`` merge of near-tied times (:func:`riskset.engine.timefix.fix_times`)
+    on validated columns: ``(time, entry, n_changed)``.
+
+    After the merge an ``(entry, time]`` interval may have length 0 (both ends near-tied):
+    R stops with "an interval has effective length 0"; riskset raises a
+    :class:`~riskset.errors.ColumnError` on the entry column naming the rows (``rows``: the
+    input position of each row when some were dropped)."""
+    t, ent, n_fixed = fix_times(t, ent)
+    if not n_fixed or ent is None:
+        return t, ent, n_fixed
+    bad = ent >= t
+    if bad.any():
+        raise ColumnError(
+            entry,
+            f"(entry) is near-tied to {time!r} (they differ by less than the timefix tolerance, "
+            "so the interval has effective length 0 once near-tied times are merged)",
+            *_first(bad, rows),
+            hint="fix the data, or pass timefix=False to keep times as they are",
+        )
+    return t, ent, n_fixed
 
 
 def _check_finite_nonneg(x: np.ndarray, col: str, role: str, rows: np.ndarray | None,
