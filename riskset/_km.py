@@ -402,10 +402,10 @@ def kaplan_meier(
     cols = prepare(data, time=time, event=event, by=by, entry=entry, weights=weights, drop_missing=drop_missing,
                    timefix=timefix and entry is not None)  # else checked on the sorted table below
     G = max(cols.n_groups, 1)
-    cols, et = fixed_event_table(cols, G, timefix=timefix)
-    surv, var_log = km_surv(et.n_risk, et.n_event, et.offsets)
     if robust is None:
-        robust = cols.weights is not None and bool(np.any(cols.weights != np.round(cols.weights)))
+        robust = weights is not None and bool(np.any(cols.weights != np.round(cols.weights)))
+    cols, et = fixed_event_table(cols, G, timefix=timefix, rows_needed=bool(robust))
+    surv, var_log = km_surv(et.n_risk, et.n_event, et.offsets)
     if robust:
         if cols.weights is None:
             raise OptionError("robust=True needs case weights (without them it equals Greenwood)")

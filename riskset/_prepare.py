@@ -11,8 +11,6 @@ import dataclasses
 from collections.abc import Sequence
 from typing import Any
 
-import numpy as np
-
 from riskset.engine import timefix as tf
 from riskset.engine.eventtable import EventTable, event_table
 from riskset.io.read import to_polars
@@ -56,23 +54,27 @@ def prepare(
 
 
 def fixed_event_table(
-    cols: SurvivalColumns, n_groups: int, codes: np.ndarray | None = None, *, timefix: bool
+    cols: SurvivalColumns, n_groups: int, *, timefix: bool, rows_needed: bool = False
 ) -> tuple[SurvivalColumns, EventTable]:
-    """The event table of ``cols`` (grouped by ``codes``, default ``cols.codes``), with the
-    ``timefix`` check that :func:`prepare` was told to leave to it (``timefix=False`` there).
+    """The event table of ``cols``, with the ``timefix`` check that :func:`prepare` was told
+    to leave to it (``timefix=False`` there; right-censored data only).
 
     The table's distinct times per group are sorted already, so the check is one merge pass
-    over them instead of a sort of the time column; only when near ties exist are the times
-    remapped (the same rule and result as :func:`riskset.engine.timefix.fix_times`) and the
-    table built again. Returns the (possibly remapped) columns and their table.
+    over them instead of a sort of the time column. When near ties exist the table's times
+    are moved and the rows that now share a time collapsed (O(table));
+    with ``rows_needed`` (a caller that reads the rows again, e.g. the robust variance) the
+    time column is remapped too. Same rule and results as
+    :func:`riskset.engine.timefix.fix_times` followed by :func:`event_table`.
     """
-    codes = cols.codes if codes is None else codes
-    et = event_table(cols.time, cols.event, codes, n_groups, cols.weights, cols.entry)
+    et = event_table(cols.time, cols.event, cols.codes, n_groups, cols.weights, cols.entry)
     if not timefix or cols.entry is not None:
         return cols, et
-    cuts = tf.table_cuts(et.time, et.offsets)
-    if cuts is None:
+    moves = tf.table_moves(et.time, et.offsets)
+    if moves is None:
         return cols, et
-    t = tf.remap(cols.time, cuts)
-    cols = dataclasses.replace(cols, time=t, n_timefixed=int(np.count_nonzero(t != cols.time)))
-    return cols, event_table(cols.time, cols.event, codes, n_groups, cols.weights, cols.entry)
+    src, dst = moves
+    t, r, d, c = et.time, et.n_risk, et.n_event, et.n_censor  # the table's own arrays: in place
+    m, off = tf.merge_table_rows(t, r, d, c, et.offsets, src, dst)
+    new_time = tf.remap(cols.time, src, dst) if rows_needed else cols.time
+    cols = dataclasses.replace(cols, time=new_time, n_timefixed=int(src.size))
+    return cols, EventTable(t[:m], r[:m], d[:m], c[:m], off, et.n_rows)

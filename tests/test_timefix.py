@@ -24,7 +24,7 @@ from riskset.cli.main import main
 from riskset.engine import timefix as tf
 from riskset.errors import ColumnError
 from tests.conftest import assert_close, fixture_names, load_fixture, r_array, read_data
-from tests.tolerances import ITERATIVE_RTOL
+from tests.tolerances import ITERATIVE_RTOL, REORDER_RTOL
 
 CASES = [c for c in fixture_names("timefix") if c != "zero_length"]
 MODES = {"timefix": True, "no_timefix": False}
@@ -203,7 +203,7 @@ def test_fix_times_equals_r_rule(t):
     got, _, n = tf.fix_times(t)
     exp, _ = _r_rule(t)
     np.testing.assert_array_equal(got, exp)
-    assert n == int(np.count_nonzero(exp != t))
+    assert n == np.unique(t[exp != t]).size
     # the sorted path and the event-table path decide the same
     s = np.sort(t)
     got_s, _, _ = tf.fix_times(s)
@@ -213,10 +213,12 @@ def test_fix_times_equals_r_rule(t):
     half = t.size // 2
     segs = [np.unique(t[:half]), np.unique(t[half:])]
     offs = np.array([0, segs[0].size, segs[0].size + segs[1].size])
-    tc = tf.table_cuts(np.concatenate(segs), offs)
-    assert (tc is None) == (cuts is None)
+    moves = tf.table_moves(np.concatenate(segs), offs)
+    assert (moves is None) == (cuts is None)
     if cuts is not None:
-        np.testing.assert_array_equal(tc, cuts)
+        src, dst = moves
+        np.testing.assert_array_equal(src, np.unique(t[exp != t]))
+        np.testing.assert_array_equal(tf.remap(t, src, dst), exp)
 
 
 @settings(max_examples=60, deadline=None)
@@ -265,6 +267,43 @@ def test_permutation_invariance(t, rnd):
     b = riskset.kaplan_meier(d[perm], time="time", event="event", by="g").table
     assert_close(b["survival"], a["survival"].to_numpy(), "survival")
     np.testing.assert_array_equal(a["time"].to_numpy(), b["time"].to_numpy())
+
+
+@settings(max_examples=60, deadline=None)
+@given(near_tied(), st.sampled_from([1, 2, 3, 5]), st.booleans(), st.randoms(use_true_random=False))
+def test_km_table_path_equals_fixing_the_rows(t, n_groups, weighted, rnd):
+    """Kaplan–Meier checks the rule on its sorted event table (and moves and collapses the
+    table's rows); that equals merging the rows' times first and fitting without the rule."""
+    n = t.size
+    ev = np.array([rnd.random() < 0.6 for _ in range(n)], dtype=np.int8)
+    g = np.array([rnd.randrange(n_groups) for _ in range(n)])
+    w = np.array([rnd.choice([0.5, 1.0, 2.25]) for _ in range(n)])
+    d = pl.DataFrame({"time": t, "event": ev, "g": g, "w": w})
+    fixed = d.with_columns(time=pl.Series(tf.fix_times(t)[0]))
+    kw = dict(time="time", event="event", by="g", weights="w" if weighted else None)
+    a = riskset.kaplan_meier(d, **kw).table
+    b = riskset.kaplan_meier(fixed, timefix=False, **kw).table
+    np.testing.assert_array_equal(a["g"].to_numpy(), b["g"].to_numpy())
+    np.testing.assert_array_equal(a["time"].to_numpy(), b["time"].to_numpy())
+    for col in ("n_risk", "n_event", "n_censor", "survival", "std_err", "cumhaz"):
+        assert_close(a[col], b[col].to_numpy(), col, rtol=REORDER_RTOL)
+    if weighted:  # the robust variance reads the rows: they are remapped too
+        ra = riskset.kaplan_meier(d, robust=True, **kw).table
+        rb = riskset.kaplan_meier(fixed, robust=True, timefix=False, **kw).table
+        assert_close(ra["std_err"], rb["std_err"].to_numpy(), "robust std_err", rtol=REORDER_RTOL)
+
+
+def test_remap_crowded_and_spread_moves():
+    rng = np.random.default_rng(0)
+    src = np.concatenate([np.linspace(0, 1e-3, 3000), [1e6]])
+    dst = src - 1
+    x = np.concatenate([src, rng.uniform(0, 1e-3, 2000), [1e6 + 1, 5.0]])
+    out = tf.remap(x, src, dst)
+    np.testing.assert_array_equal(out[:src.size], dst)
+    np.testing.assert_array_equal(out[src.size:], x[src.size:])
+    spread = np.sort(rng.uniform(0, 100, 500))
+    y = np.concatenate([spread, rng.uniform(0, 100, 1000)])
+    np.testing.assert_array_equal(tf.remap(y, spread, spread - 7)[:500], spread - 7)
 
 
 def test_no_op_without_near_ties_bit_for_bit(gbsg):

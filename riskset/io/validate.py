@@ -58,7 +58,8 @@ class SurvivalColumns:
     n_input, n_dropped
         Rows given, rows dropped by ``drop_missing``.
     n_timefixed
-        Time values (exit and entry) moved by the ``timefix`` rule (0: none were near-tied).
+        Distinct time values the ``timefix`` rule moved onto a near-tied smaller one
+        (0: none were near-tied).
     """
 
     time: np.ndarray
@@ -243,7 +244,7 @@ def validate_survival(
 def apply_timefix(t: np.ndarray, ent: np.ndarray | None, *, time: str, entry: str | None,
                   rows: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray | None, int]:
     """R's ``timefix`` merge of near-tied times (:func:`riskset.engine.timefix.fix_times`)
-    on validated columns: ``(time, entry, n_changed)``.
+    on validated columns: ``(time, entry, n_moved)`` (distinct values moved).
 
     After the merge an ``(entry, time]`` interval may have length 0 (both ends near-tied):
     R stops with "an interval has effective length 0"; riskset raises a
