@@ -26,7 +26,8 @@ from scipy.special import chdtrc
 
 from riskset._prepare import as_names, prepare
 from riskset.engine import logrank as lr
-from riskset.engine.eventtable import event_table, partition_values, sort_segments
+from riskset.engine import timefix as tf
+from riskset.engine.eventtable import EventTable, event_table, partition_values, sort_segments
 from riskset.errors import ColumnError, OptionError, RisksetError, check_choice
 from riskset.io.validate import apply_timefix, encode_groups
 
@@ -91,11 +92,17 @@ def _sums(
     groups: np.ndarray,
     n_groups: int,
     wt: _Weighting,
+    *,
+    timefix: bool = False,
 ) -> _Sums:
-    """O, E, V from role arrays (no validation; codes in range)."""
+    """O, E, V from role arrays (no validation; codes in range). With ``timefix`` (right-
+    censored data only) near-tied times are merged on the cells' sorted event table, as
+    :func:`riskset._prepare.fixed_event_table` does (the pool: every row given)."""
     cells = strata * n_groups + groups if n_strata > 1 else groups
     n_cells = n_strata * n_groups
     ct = event_table(time, event, cells, n_cells, weights, entry)
+    if timefix and entry is None:
+        ct = fixed_table(ct)
     # each stratum's distinct times: a merge of its groups' sorted tables (no second sort)
     p_time, p_off = lr.pooled_times(ct.time, ct.offsets, n_strata, n_groups)
     weighted = weights is not None
@@ -113,6 +120,17 @@ def _sums(
     )
     obs, exp_, var = lr.logrank_sums(nr, dr, p_off, wt.mode, wt.rho, wt.gamma)
     return _Sums(obs, exp_, var)
+
+
+def fixed_table(ct: EventTable) -> EventTable:
+    """``ct`` with near-tied times (pooled over all its segments) moved and its rows
+    collapsed in place (:func:`riskset.engine.timefix.table_moves`, ``merge_table_rows``)."""
+    moves = tf.table_moves(ct.time, ct.offsets)
+    if moves is None:
+        return ct
+    t, r, d, c = ct.time, ct.n_risk, ct.n_event, ct.n_censor
+    m, off = tf.merge_table_rows(t, r, d, c, ct.offsets, moves[0], moves[1])
+    return EventTable(t[:m], r[:m], d[:m], c[:m], off, ct.n_rows)
 
 
 def _chisq(o_minus_e: np.ndarray, exp_total: np.ndarray, var: np.ndarray) -> tuple[float, int]:
@@ -386,20 +404,21 @@ def logrank(
     wt = _resolve_weighting(weighting, rho, gamma)
     cols = prepare(
         data, time=time, event=event, by=[*strat, *grp], entry=entry, weights=weights,
-        drop_missing=drop_missing, timefix=timefix,
+        drop_missing=drop_missing, timefix=timefix and entry is not None,  # else on the table
     )
     s_codes, n_strata, s_keys, g_codes, g_keys = _split_codes(cols.keys, cols.codes, strat, grp)
     if g_keys.height < 2:
         raise _one_level_error(grp, g_keys)
     return _test(
         cols.time, cols.event, cols.weights, cols.entry, s_codes, n_strata, s_keys,
-        g_codes, g_keys, grp, strat, wt,
+        g_codes, g_keys, grp, strat, wt, timefix and entry is None,
     )
 
 
-def _test(time, event, weights, entry, s_codes, n_strata, s_keys, g_codes, g_keys, grp, strat, wt):
+def _test(time, event, weights, entry, s_codes, n_strata, s_keys, g_codes, g_keys, grp, strat, wt,
+          timefix=False):
     G = g_keys.height
-    sums = _sums(time, event, weights, entry, s_codes, n_strata, g_codes, G, wt)
+    sums = _sums(time, event, weights, entry, s_codes, n_strata, g_codes, G, wt, timefix=timefix)
     o = sums.obs.sum(axis=0)
     e = sums.exp.sum(axis=0)
     stat, df = _chisq(o - e, e, sums.var)
@@ -561,12 +580,12 @@ def _sub_test(cols, mask, s_codes, n_strata, sub_g, wt, timefix, names) -> tuple
     near-tied times merged first with ``timefix``; ``names``: the time and entry columns)."""
     G = int(sub_g.max()) + 1
     t, ent = _take(cols.time, mask), _take(cols.entry, mask)
-    if timefix:
+    if timefix and ent is not None:  # right-censored rows: merged on the pair's table instead
         rows = np.flatnonzero(mask) if cols.rows is None else cols.rows[mask]
         t, ent, _ = apply_timefix(t, ent, time=names[0], entry=names[1], rows=rows)
     sums = _sums(
         t, _take(cols.event, mask), _take(cols.weights, mask),
-        ent, np.ascontiguousarray(s_codes[mask]), n_strata, sub_g, G, wt,
+        ent, np.ascontiguousarray(s_codes[mask]), n_strata, sub_g, G, wt, timefix=timefix and ent is None,
     )
     o = sums.obs.sum(axis=0)
     e = sums.exp.sum(axis=0)

@@ -287,6 +287,15 @@ def test_km_table_path_equals_fixing_the_rows(t, n_groups, weighted, rnd):
     np.testing.assert_array_equal(a["time"].to_numpy(), b["time"].to_numpy())
     for col in ("n_risk", "n_event", "n_censor", "survival", "std_err", "cumhaz"):
         assert_close(a[col], b[col].to_numpy(), col, rtol=REORDER_RTOL)
+    if n_groups > 1 and np.unique(g).size > 1:  # the log-rank test merges on its cells' table too
+        strata = d.with_columns(s=pl.Series(np.arange(n) % 2))
+        fixed_s = fixed.with_columns(s=pl.Series(np.arange(n) % 2))
+        for data, ref, extra in ((d, fixed, {}), (strata, fixed_s, {"strata": "s"})):
+            la = riskset.logrank(data, time="time", event="event", group="g", **extra)
+            lb = riskset.logrank(ref, time="time", event="event", group="g", timefix=False, **extra)
+            assert_close(la.observed, lb.observed, "observed", rtol=REORDER_RTOL)
+            assert_close(la.variance_matrix.ravel(), lb.variance_matrix.ravel(), "variance",
+                         rtol=REORDER_RTOL, atol=1e-12)
     if weighted:  # the robust variance reads the rows: they are remapped too
         ra = riskset.kaplan_meier(d, robust=True, **kw).table
         rb = riskset.kaplan_meier(fixed, robust=True, timefix=False, **kw).table
