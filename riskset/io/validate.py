@@ -17,6 +17,11 @@ Policy
 * **Invalid values** always raise: infinite or negative times, event codes other than 0/1,
   ``entry >= time``, negative or infinite weights, an entirely null ``by`` column, and empty
   data.
+* **Near-tied times** (``timefix=True``, the default as in R) are merged by R's ``aeqSurv``
+  rule (:mod:`riskset.engine.timefix`, ``docs/algorithms/timefix.md``); an ``(entry, time]``
+  interval the merge leaves empty raises. Estimators that sort the rows anyway (the
+  Kaplan–Meier and log-rank tables) pass ``timefix=False`` here and apply the same rule to
+  their sorted table.
 * **Row numbers** in messages are zero-based positions in the data as given.
 """
 
