@@ -292,6 +292,7 @@ def bootstrap(
     ties: str = "efron",
     weighting: str | None = None,
     levels: Mapping[str, Sequence[Any]] | None = None,
+    timefix: bool = True,
 ) -> BootstrapResult:
     """Bootstrap confidence interval for a survival statistic.
 
@@ -328,6 +329,10 @@ def bootstrap(
     levels
         ``{column: [level, ...]}``: the order of ``group``'s (or a Cox factor's) levels; the
         level-order policy of :mod:`riskset.io.validate` otherwise.
+    timefix
+        Merge near-tied times first, as R does by default (``docs/algorithms/timefix.md``):
+        once, on the full data; replicates resample the merged rows (a callable statistic
+        gets them in its frame's time column).
 
     Notes
     -----
@@ -352,7 +357,8 @@ def bootstrap(
         seed = draw_seed()
     result = _bootstrap(data, statistic, time, event, group, weights, at, tau, p, n_resamples,
                         method, conf_level, strata_names, cluster, seed, return_replicates,
-                        progress, drop_missing, covariates, cox_strata, ties, weighting, levels)
+                        progress, drop_missing, covariates, cox_strata, ties, weighting, levels,
+                        timefix)
     result.seed_drawn = drawn
     return result
 
@@ -366,7 +372,7 @@ def draw_seed() -> int:
 
 def _bootstrap(data, statistic, time, event, group, weights, at, tau, p, n_resamples, method,
                conf_level, strata_names, cluster, seed, return_replicates, progress, drop_missing,
-               covariates, cox_strata, ties, weighting, levels) -> BootstrapResult:
+               covariates, cox_strata, ties, weighting, levels, timefix) -> BootstrapResult:
     generic = callable(statistic)
     specs: list[tuple[str, int, float, str | None]] = []  # (name, kernel code, parameter, combine)
     if not generic:
@@ -378,7 +384,7 @@ def _bootstrap(data, statistic, time, event, group, weights, at, tau, p, n_resam
                 data, time=time, event=event, group=group, weights=weights, strata=strata_names,
                 cluster=cluster, seed=seed, n_resamples=n_resamples, method=method,
                 conf_level=conf_level, return_replicates=return_replicates, progress=progress,
-                drop_missing=drop_missing, weighting=weighting, levels=levels,
+                drop_missing=drop_missing, weighting=weighting, levels=levels, timefix=timefix,
             )
         cox_names = [x for x in names if x in COX_STATISTICS]
         if cox_names:
@@ -393,6 +399,7 @@ def _bootstrap(data, statistic, time, event, group, weights, at, tau, p, n_resam
                 n_resamples=n_resamples, method=method, conf_level=conf_level,
                 return_replicates=return_replicates, progress=progress, drop_missing=drop_missing,
                 levels=levels,
+                timefix=timefix,
             )
         if not names:
             raise OptionError("statistic= must name at least one statistic")
@@ -415,10 +422,12 @@ def _bootstrap(data, statistic, time, event, group, weights, at, tau, p, n_resam
     cols = validate_survival(
         frame, time=time, event=event, weights=weights, by=[group] if group else (),
         drop_missing=drop_missing, also=[*strata_names, *([cluster] if cluster else [])],
-        also_role="strata/cluster",
+        also_role="strata/cluster", timefix=timefix,
     )
     if cols.rows is not None:
         frame = frame[cols.rows]
+    if generic and cols.n_timefixed:  # the callable sees the merged times too
+        frame = frame.with_columns(pl.Series(time, cols.time))
     lay = _layout(frame, cols, group, strata_names, cluster)
     n_groups = lay.group_offsets.size - 1
     for name, _code, _param, how in specs:
@@ -528,7 +537,7 @@ def _interval_table(reps, theta, jack, labels, method, conf_level) -> pl.DataFra
 
 def _cox_bootstrap(data, names, *, time, event, covariates, cox_strata, ties, weights, strata, cluster,
                    seed, n_resamples, method, conf_level, return_replicates, progress, drop_missing,
-                   levels=None):
+                   levels=None, timefix=True):
     """Cox coefficients / hazard ratios: replicates refitted from the full-data estimate."""
     from riskset._cox import cox
     toler_chol = float(np.finfo(float).eps ** 0.75)  # R coxph.control(toler.chol)
@@ -536,7 +545,7 @@ def _cox_bootstrap(data, names, *, time, event, covariates, cox_strata, ties, we
     if ties == "exact":
         raise OptionError("the Cox bootstrap supports ties='efron' or 'breslow'")
     fit = cox(data, time=time, event=event, covariates=covariates, strata=cox_strata, weights=weights,
-              ties=ties, robust=False, drop_missing=drop_missing, levels=levels)
+              ties=ties, robust=False, drop_missing=drop_missing, levels=levels, timefix=timefix)
     if not fit.converged or bool(np.any(fit.monotone)):
         _warn("the full-data Cox fit is monotone or did not converge; bootstrap replicates "
                       "of a diverging coefficient are not meaningful (consider firth=True)",
@@ -587,7 +596,7 @@ def _cox_bootstrap(data, names, *, time, event, covariates, cox_strata, ties, we
 
 
 def _logrank_bootstrap(data, *, time, event, group, weights, strata, cluster, seed, n_resamples, method,
-                       conf_level, return_replicates, progress, drop_missing, weighting, levels=None):
+                       conf_level, return_replicates, progress, drop_missing, weighting, levels=None, timefix=True):
     """The log-rank chi-square of ``group``: replicates as integer weights (= replicated rows)."""
     from riskset._logrank import _resolve_weighting
     from riskset.engine.logrank import gather_rows, transpose_codes
@@ -601,7 +610,7 @@ def _logrank_bootstrap(data, *, time, event, group, weights, strata, cluster, se
     frame = to_polars(data, list(dict.fromkeys(wanted)), levels, plain=[c for c in (time, event, weights) if c])
     cols = validate_survival(frame, time=time, event=event, weights=weights, by=[group],
                              drop_missing=drop_missing, also=[*strata, *([cluster] if cluster else [])],
-                             also_role="strata/cluster")
+                             also_role="strata/cluster", timefix=timefix)
     if cols.rows is not None:
         frame = frame[cols.rows]
     if cols.n_groups < 2:

@@ -33,7 +33,7 @@ from riskset.errors import (
 )
 from riskset.errors import warn as _warn
 from riskset.io.read import to_polars
-from riskset.io.validate import validate_survival
+from riskset.io.validate import apply_timefix, validate_survival
 
 #: Ties methods accepted by :func:`cox`.
 TIES = ("efron", "breslow", "exact")
@@ -108,6 +108,7 @@ def cox(
     max_iter: int = 20,
     levels: Mapping[str, Sequence[Any]] | None = None,
     eps: float = 1e-9,
+    timefix: bool = True,
 ) -> CoxResult:
     """Cox proportional-hazards regression, matching R ``survival::coxph``.
 
@@ -161,6 +162,11 @@ def cox(
     levels
         ``{column: [level, ...]}``: the order of a categorical covariate's levels (the first
         is the reference unless ``reference`` names another).
+    timefix
+        Merge near-tied times (exit and entry) first, as R ``coxph.control(timefix =
+        TRUE)``, the default (``docs/algorithms/timefix.md``); the pool is the rows the
+        model uses (after any dropped for missing covariates, as R's model frame). An
+        ``(entry, time]`` interval that the merge leaves empty is an error, as in R.
 
     Returns
     -------
@@ -194,7 +200,7 @@ def cox(
             raise ColumnError(c, "is entirely missing")
     cols = validate_survival(
         frame, time=time, event=event, entry=entry, weights=weights, by=strata_names,
-        drop_missing=drop_missing, also=[*covs, *extra],
+        drop_missing=drop_missing, also=[*covs, *extra], timefix=False,  # merged below, on the rows the model uses
     )
     kept = frame if cols.rows is None else frame[cols.rows]
     design = build_design(kept, covs, reference)
@@ -257,6 +263,8 @@ def cox(
             off_arr = off_arr[keep]
     else:
         tm, ev, ent, wts, codes = cols.time, cols.event, cols.entry, cols.weights, cols.codes
+    if timefix:
+        tm, ent, _ = apply_timefix(tm, ent, time=time, entry=entry, rows=rows)
     keys = cols.keys
     if strata_names:
         codes, used = _compact_codes(codes, keys.height)

@@ -20,9 +20,9 @@ from scipy.special import ndtr, ndtri
 
 from riskset import _display
 from riskset._display import Displayed
-from riskset._prepare import prepare
+from riskset._prepare import fixed_event_table, prepare
 from riskset.engine import quantile as q
-from riskset.engine.eventtable import EventTable, event_table
+from riskset.engine.eventtable import EventTable
 from riskset.engine.km import (
     CONF_TYPES,
     confint,
@@ -393,6 +393,7 @@ def kaplan_meier(
     robust: bool | None = None,
     drop_missing: bool = True,
     levels: Mapping[str, Sequence[Any]] | None = None,
+    timefix: bool = True,
 ) -> KaplanMeierResult:
     """Kaplan–Meier survival curves with pointwise CIs, medians, landmarks and RMST.
 
@@ -431,6 +432,10 @@ def kaplan_meier(
         ``{column: [level, ...]}``: the order of a group column's levels (see
         :func:`riskset.io.read.to_polars` and the level-order policy in
         :mod:`riskset.io.validate`).
+    timefix
+        Merge near-tied times as R does by default (``timefix = TRUE``: times differing by
+        floating-point error are one time; ``docs/algorithms/timefix.md``). False keeps
+        every distinct value.
 
     Returns
     -------
@@ -450,12 +455,12 @@ def kaplan_meier(
     check_choice("conf_type", conf_type, tuple(CONF_TYPES))
     z = _z(conf_level)
     cols = prepare(data, time=time, event=event, by=by, entry=entry, weights=weights, drop_missing=drop_missing,
-                   levels=levels)
+                   levels=levels, timefix=timefix and entry is not None)  # else checked on the sorted table below
     G = max(cols.n_groups, 1)
-    et = event_table(cols.time, cols.event, cols.codes, G, cols.weights, cols.entry)
-    surv, var_log = km_surv(et.n_risk, et.n_event, et.offsets)
     if robust is None:
-        robust = cols.weights is not None and bool(np.any(cols.weights != np.round(cols.weights)))
+        robust = weights is not None and bool(np.any(cols.weights != np.round(cols.weights)))
+    cols, et = fixed_event_table(cols, G, timefix=timefix, rows_needed=bool(robust))
+    surv, var_log = km_surv(et.n_risk, et.n_event, et.offsets)
     if robust:
         # without weights every row weighs 1 (R: robust = TRUE with no weights); the IJ
         # se of S then agrees with Greenwood's in R's examples, the cumulative hazard's not
@@ -503,6 +508,7 @@ def nelson_aalen(
     weights: str | None = None,
     robust: bool | None = None,
     drop_missing: bool = True,
+    timefix: bool = True,
 ) -> pl.DataFrame:
     """Nelson–Aalen cumulative hazard with its standard error (R ``fit$cumhaz``, ``std.chaz``).
 
@@ -513,7 +519,7 @@ def nelson_aalen(
     """
     fit = kaplan_meier(
         data, time=time, event=event, by=by, entry=entry, weights=weights, robust=robust,
-        drop_missing=drop_missing,
+        drop_missing=drop_missing, timefix=timefix,
     )
     return fit.table.select(
         [*fit.by, "time", "n_risk", "n_event", "cumhaz", pl.col("cumhaz_std_err").alias("std_err")]
@@ -533,6 +539,7 @@ def median_followup(
     robust: bool | None = None,
     drop_missing: bool = True,
     levels: Mapping[str, Sequence[Any]] | None = None,
+    timefix: bool = True,
 ) -> pl.DataFrame:
     """Median follow-up by the reverse Kaplan–Meier method (Schemper & Smith, 1996).
 
@@ -543,11 +550,11 @@ def median_followup(
     """
     if (weights is None and robust is not True) or robust is False:  # Greenwood: reverse the fit's own event table
         fit = kaplan_meier(data, time=time, event=event, by=by, entry=entry, weights=weights, robust=False,
-                           drop_missing=drop_missing, levels=levels)
+                           drop_missing=drop_missing, levels=levels, timefix=timefix)
         return followup_summary(fit.reverse(conf_type=conf_type, conf_level=conf_level))
     cols = prepare(
         data, time=time, event=event, by=by, entry=entry, weights=weights, drop_missing=drop_missing,
-        levels=levels,
+        levels=levels, timefix=timefix,
     )
     flipped: dict[str, Any] = {"time": cols.time, "event": (1 - cols.event).astype(np.int8)}
     if cols.entry is not None:
@@ -560,7 +567,7 @@ def median_followup(
         pl.DataFrame(flipped), time="time", event="event", by=cols.by or None,
         entry="entry" if cols.entry is not None else None,
         weights="weights" if cols.weights is not None else None,
-        conf_type=conf_type, conf_level=conf_level, robust=robust,
+        conf_type=conf_type, conf_level=conf_level, robust=robust, timefix=False,  # fixed above
     )
     return followup_summary(rev)
 
@@ -616,6 +623,7 @@ def rmst_diff(
     weights: str | None = None,
     conf_level: float = 0.95,
     drop_missing: bool = True,
+    timefix: bool = True,
 ) -> RMSTDifference:
     """RMST difference (second level minus first, in sorted order) with CI and p-value.
 
@@ -624,7 +632,7 @@ def rmst_diff(
     """
     fit = kaplan_meier(
         data, time=time, event=event, by=group, entry=entry, weights=weights,
-        conf_level=conf_level, drop_missing=drop_missing,
+        conf_level=conf_level, drop_missing=drop_missing, timefix=timefix,
     )
     if fit.keys.height != 2:
         raise RisksetError(

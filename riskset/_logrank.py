@@ -28,9 +28,10 @@ from riskset import _display
 from riskset._display import Displayed
 from riskset._prepare import as_names, prepare
 from riskset.engine import logrank as lr
-from riskset.engine.eventtable import event_table, partition_values, sort_segments
+from riskset.engine import timefix as tf
+from riskset.engine.eventtable import EventTable, event_table, partition_values, sort_segments
 from riskset.errors import ColumnError, OptionError, RisksetError, check_choice
-from riskset.io.validate import encode_groups, order_kind, require_order
+from riskset.io.validate import apply_timefix, encode_groups, order_kind, require_order
 
 #: Named weightings accepted by ``weighting=``.
 WEIGHTINGS: tuple[str, ...] = ("logrank", "wilcoxon", "tarone-ware", "peto", "fleming-harrington")
@@ -93,11 +94,17 @@ def _sums(
     groups: np.ndarray,
     n_groups: int,
     wt: _Weighting,
+    *,
+    timefix: bool = False,
 ) -> _Sums:
-    """O, E, V from role arrays (no validation; codes in range)."""
+    """O, E, V from role arrays (no validation; codes in range). With ``timefix`` (right-
+    censored data only) near-tied times are merged on the cells' sorted event table, as
+    :func:`riskset._prepare.fixed_event_table` does (the pool: every row given)."""
     cells = strata * n_groups + groups if n_strata > 1 else groups
     n_cells = n_strata * n_groups
     ct = event_table(time, event, cells, n_cells, weights, entry)
+    if timefix and entry is None:
+        ct = fixed_table(ct)
     # each stratum's distinct times: a merge of its groups' sorted tables (no second sort)
     p_time, p_off = lr.pooled_times(ct.time, ct.offsets, n_strata, n_groups)
     weighted = weights is not None
@@ -115,6 +122,17 @@ def _sums(
     )
     obs, exp_, var = lr.logrank_sums(nr, dr, p_off, wt.mode, wt.rho, wt.gamma)
     return _Sums(obs, exp_, var)
+
+
+def fixed_table(ct: EventTable) -> EventTable:
+    """``ct`` with near-tied times (pooled over all its segments) moved and its rows
+    collapsed in place (:func:`riskset.engine.timefix.table_moves`, ``merge_table_rows``)."""
+    moves = tf.table_moves(ct.time, ct.offsets)
+    if moves is None:
+        return ct
+    t, r, d, c = ct.time, ct.n_risk, ct.n_event, ct.n_censor
+    m, off = tf.merge_table_rows(t, r, d, c, ct.offsets, moves[0], moves[1])
+    return EventTable(t[:m], r[:m], d[:m], c[:m], off, ct.n_rows)
 
 
 def _chisq(o_minus_e: np.ndarray, exp_total: np.ndarray, var: np.ndarray) -> tuple[float, int]:
@@ -383,6 +401,7 @@ def logrank(
     weighting: str | None = None,
     drop_missing: bool = True,
     levels: Mapping[str, Sequence[Any]] | None = None,
+    timefix: bool = True,
 ) -> LogRankResult:
     """k-sample log-rank test (R ``survdiff``), optionally stratified and weighted.
 
@@ -416,28 +435,32 @@ def logrank(
         trend scores). Without it a Polars Enum / pandas Categorical / Arrow dictionary /
         SPSS-Stata value labels keep their order, numbers sort numerically and text
         alphabetically (:mod:`riskset.io.validate`, level order).
+    timefix
+        Merge near-tied times first, as R ``survdiff(timefix = TRUE)`` (the default; see
+        ``docs/algorithms/timefix.md``).
     """
     grp, strat = as_names(group), as_names(strata)
     _check_names(grp, strat)
     wt = _resolve_weighting(weighting, rho, gamma)
     cols = prepare(
         data, time=time, event=event, by=[*strat, *grp], entry=entry, weights=weights,
-        drop_missing=drop_missing, levels=levels,
+        drop_missing=drop_missing, levels=levels, timefix=timefix and entry is not None,  # else on the table
     )
     s_codes, n_strata, s_keys, g_codes, g_keys = _split_codes(cols.keys, cols.codes, strat, grp)
     if g_keys.height < 2:
         raise _one_level_error(grp, g_keys)
     res = _test(
         cols.time, cols.event, cols.weights, cols.entry, s_codes, n_strata, s_keys,
-        g_codes, g_keys, grp, strat, wt,
+        g_codes, g_keys, grp, strat, wt, timefix and entry is None,
     )
     res.n_excluded = cols.n_dropped
     return res
 
 
-def _test(time, event, weights, entry, s_codes, n_strata, s_keys, g_codes, g_keys, grp, strat, wt):
+def _test(time, event, weights, entry, s_codes, n_strata, s_keys, g_codes, g_keys, grp, strat, wt,
+          timefix=False):
     G = g_keys.height
-    sums = _sums(time, event, weights, entry, s_codes, n_strata, g_codes, G, wt)
+    sums = _sums(time, event, weights, entry, s_codes, n_strata, g_codes, G, wt, timefix=timefix)
     o = sums.obs.sum(axis=0)
     e = sums.exp.sum(axis=0)
     stat, df = _chisq(o - e, e, sums.var)
@@ -483,6 +506,7 @@ def logrank_trend(
     weighting: str | None = None,
     drop_missing: bool = True,
     levels: Mapping[str, Sequence[Any]] | None = None,
+    timefix: bool = True,
 ) -> TrendResult:
     """Log-rank test for trend across ordered groups (1 df); see :class:`TrendResult`.
 
@@ -496,6 +520,7 @@ def logrank_trend(
         data, time=time, event=event, group=group, strata=strata, entry=entry,
         weights=weights, rho=rho, gamma=gamma, weighting=weighting, drop_missing=drop_missing,
         levels=levels,
+        timefix=timefix,
     )
     return res.trend(scores)
 
@@ -541,6 +566,7 @@ def logrank_pairwise(
     adjust: str | None = "holm",
     drop_missing: bool = True,
     levels: Mapping[str, Sequence[Any]] | None = None,
+    timefix: bool = True,
 ) -> pl.DataFrame:
     """All pairwise two-group log-rank tests (same weighting/strata as :func:`logrank`).
 
@@ -549,7 +575,9 @@ def logrank_pairwise(
     one row per pair ``(group1, group2)`` in group order with ``statistic``, ``df``,
     ``p_value`` and ``p_adjusted`` (R ``p.adjust``: ``"holm"``, ``"bonferroni"``, ``"bh"``
     (Benjamini–Hochberg) or None / ``"none"``). With several group columns the pair labels
-    are the values joined by ", ".
+    are the values joined by ", ". With ``timefix`` (the default) near-tied times are merged
+    within each pair's rows, as that ``survdiff`` call does (the rule's tolerance is relative
+    to the mean of the times it sees).
     """
     method = "none" if adjust is None else check_choice("adjust", adjust, ADJUSTMENTS)
     grp, strat = as_names(group), as_names(strata)
@@ -557,7 +585,7 @@ def logrank_pairwise(
     wt = _resolve_weighting(weighting, rho, gamma)
     cols = prepare(
         data, time=time, event=event, by=[*strat, *grp], entry=entry, weights=weights,
-        drop_missing=drop_missing, levels=levels,
+        drop_missing=drop_missing, levels=levels, timefix=False,  # merged per pair below, as R does
     )
     s_codes, n_strata, s_keys, g_codes, g_keys = _split_codes(cols.keys, cols.codes, strat, grp)
     G = g_keys.height
@@ -572,7 +600,7 @@ def logrank_pairwise(
         for b in range(a + 1, G):
             mask = (g_codes == a) | (g_codes == b)
             sub_g = np.ascontiguousarray((g_codes[mask] == b).astype(np.int64))
-            res = _sub_test(cols, mask, s_codes, n_strata, sub_g, wt)
+            res = _sub_test(cols, mask, s_codes, n_strata, sub_g, wt, timefix, (time, entry))
             i1.append(a)
             i2.append(b)
             st.append(res[0])
@@ -595,12 +623,17 @@ def _take(a: np.ndarray | None, mask: np.ndarray) -> np.ndarray | None:
     return None if a is None else np.ascontiguousarray(a[mask])
 
 
-def _sub_test(cols, mask, s_codes, n_strata, sub_g, wt) -> tuple[float, int, float]:
-    """Two-or-more-group test on the rows in ``mask`` with group codes ``sub_g``."""
+def _sub_test(cols, mask, s_codes, n_strata, sub_g, wt, timefix, names) -> tuple[float, int, float]:
+    """Two-or-more-group test on the rows in ``mask`` with group codes ``sub_g`` (their
+    near-tied times merged first with ``timefix``; ``names``: the time and entry columns)."""
     G = int(sub_g.max()) + 1
+    t, ent = _take(cols.time, mask), _take(cols.entry, mask)
+    if timefix and ent is not None:  # right-censored rows: merged on the pair's table instead
+        rows = np.flatnonzero(mask) if cols.rows is None else cols.rows[mask]
+        t, ent, _ = apply_timefix(t, ent, time=names[0], entry=names[1], rows=rows)
     sums = _sums(
-        _take(cols.time, mask), _take(cols.event, mask), _take(cols.weights, mask),
-        _take(cols.entry, mask), np.ascontiguousarray(s_codes[mask]), n_strata, sub_g, G, wt,
+        t, _take(cols.event, mask), _take(cols.weights, mask),
+        ent, np.ascontiguousarray(s_codes[mask]), n_strata, sub_g, G, wt, timefix=timefix and ent is None,
     )
     o = sums.obs.sum(axis=0)
     e = sums.exp.sum(axis=0)

@@ -7,6 +7,7 @@ The single tests and their statistics are :mod:`riskset._logrank`.
 
 from __future__ import annotations
 
+import dataclasses
 import math
 from collections.abc import Mapping, Sequence
 from typing import Any
@@ -23,7 +24,7 @@ from riskset.engine.gather import pack_records
 from riskset.errors import ColumnError, OptionError, RisksetWarning, missing_advice
 from riskset.errors import warn as _warn
 from riskset.io.read import to_polars
-from riskset.io.validate import _column_codes, encode_groups, validate_survival
+from riskset.io.validate import _column_codes, apply_timefix, encode_groups, validate_survival
 
 
 class _GridOrder:
@@ -95,6 +96,7 @@ def logrank_table(
     weighting: str | None = None,
     drop_missing: bool = True,
     levels: Mapping[str, Sequence[Any]] | None = None,
+    timefix: bool = True,
 ) -> pl.DataFrame:
     """Batch grid of log-rank tests: one row per (``by`` level, factor).
 
@@ -110,6 +112,10 @@ def logrank_table(
     the factor), ``statistic``, ``df``, ``p_value``,
     ``weighting``, ``note``. ``levels`` (``{column: [level, ...]}``) orders a factor's or
     subgroup's levels (the level-order policy of :mod:`riskset.io.validate`).
+
+    With ``timefix`` (the default) near-tied times are merged as R ``survdiff`` does, once
+    within each ``by`` level (the rows that level's tests see; a factor's missing values do
+    not change the pool: see ``docs/algorithms/timefix.md``).
     """
     fac = as_names(factors)
     by_n, strat = as_names(by), as_names(strata)
@@ -130,7 +136,7 @@ def logrank_table(
             check_columns(frame.columns, [f])
     cols = validate_survival(
         frame, time=time, event=event, entry=entry, weights=weights, by=[*by_n, *strat],
-        drop_missing=drop_missing,
+        drop_missing=drop_missing, timefix=timefix and not by_n,
     )
     if cols.rows is not None:
         frame = frame[cols.rows]
@@ -151,6 +157,8 @@ def logrank_table(
     b_codes = b_of_key[cols.codes] if by_n else np.zeros(n_rows, dtype=np.int64)
     s_all = s_of_key[cols.codes] if strat else np.zeros(n_rows, dtype=np.int64)
     n_by = max(b_keys.height, 1)
+    if timefix and by_n:  # merged within each by level: the rows of that level's tests
+        cols = _timefix_by_level(cols, b_codes, n_by, time, entry)
 
     # encode each factor once (over all kept rows), then test it inside every by-level
     encoded = []
@@ -236,7 +244,7 @@ def logrank_table(
                 remap = np.full(n_levels, -1, dtype=np.int64)
                 remap[seen] = np.arange(seen.size)
                 sub_g = np.ascontiguousarray(remap[fcodes])
-                stat, df, p = _sub_test(cols, mask, s_all, n_strata, sub_g, wt)
+                stat, df, p = _sub_test(cols, mask, s_all, n_strata, sub_g, wt, False, (time, entry))
             out["statistic"].append(stat)
             out["df"].append(df)
             out["p_value"].append(p if math.isfinite(p) else None)
@@ -260,3 +268,23 @@ def logrank_table(
     if by_n:
         body = pl.concat([b_keys[np.asarray(by_rows, dtype=np.int64)], body], how="horizontal")
     return body
+
+
+def _timefix_by_level(cols, b_codes: np.ndarray, n_by: int, time: str, entry: str | None):
+    """``cols`` with near-tied times merged separately within each ``by`` level."""
+    t = cols.time
+    ent = cols.entry
+    n_fixed = 0
+    for b in range(n_by):
+        idx = np.flatnonzero(b_codes == b)
+        rows = idx if cols.rows is None else cols.rows[idx]
+        tb, eb, k = apply_timefix(t[idx], None if ent is None else ent[idx], time=time, entry=entry, rows=rows)
+        if k:
+            if n_fixed == 0:
+                t = t.copy()
+                ent = None if ent is None else ent.copy()
+            t[idx] = tb
+            if ent is not None:
+                ent[idx] = eb
+            n_fixed += k
+    return cols if n_fixed == 0 else dataclasses.replace(cols, time=t, entry=ent, n_timefixed=n_fixed)

@@ -137,6 +137,8 @@ def main() -> None:
               help="Median/quantile rule and median CI of that tool.")
 @click.option("--extend", is_flag=True, help="Also estimate --at times past a curve's last observation "
               "(n at risk 0; R summary(fit, times, extend = TRUE)).")
+@click.option("--timefix/--no-timefix", default=True, show_default=True,
+              help="Merge times that differ only by floating-point error, as R (timefix = TRUE).")
 @click.option("--format", "fmt", type=click.Choice(FORMATS), default="text", show_default=True)
 @click.option("--table", "which", type=click.Choice(["summary", "curve", "landmarks"]), default="summary",
               show_default=True, help="Which table --format csv writes.")
@@ -146,7 +148,7 @@ def main() -> None:
 @missing_option
 @handle_errors
 def km_command(data, example, time_col, event_col, by, entry, weights, at, quantiles, tau, followup,
-               conf_type, conf_level, convention, extend, fmt, which, output, force, drop_missing, levels):
+               conf_type, conf_level, convention, extend, fmt, which, output, force, drop_missing, levels, timefix):
     """Kaplan-Meier curves, medians with CIs, landmark rates, RMST and follow-up.
 
     DATA is a CSV, Parquet, Arrow IPC, Excel, SPSS, SAS or Stata file.
@@ -178,6 +180,7 @@ def km_command(data, example, time_col, event_col, by, entry, weights, at, quant
             data, time=time_col, event=event_col, by=list(by) or None, entry=entry, weights=weights,
             conf_type=conf_type, conf_level=conf_level, convention=convention, drop_missing=drop_missing,
             levels=lv,
+            timefix=timefix,
         )
         landmarks = fit.at(at_times, extend=extend) if at_times else None
         qs = fit.quantile(probs) if probs else None
@@ -185,7 +188,7 @@ def km_command(data, example, time_col, event_col, by, entry, weights, at, quant
         fu = (
             riskset.median_followup(data, time=time_col, event=event_col, by=list(by) or None,
                                     entry=entry, weights=weights, conf_level=conf_level,
-                                    drop_missing=drop_missing, levels=lv)
+                                    drop_missing=drop_missing, levels=lv, timefix=timefix)
             if followup else None
         )
     _warnings_to_stderr(caught)
@@ -218,6 +221,8 @@ def _common_data_options(func):
         click.option("--event", "event_col", required=True, help="Event column (1/0)."),
         click.option("--entry", help="Delayed-entry (left-truncation) time column."),
         click.option("--weights-col", "weights_col", help="Case-weight column."),
+        click.option("--timefix/--no-timefix", default=True, show_default=True,
+                     help="Merge times that differ only by floating-point error, as R (timefix = TRUE)."),
         click.option("--format", "fmt", type=click.Choice(FORMATS), default="text", show_default=True),
         click.option("--output", "-o", help="Write to this file instead of standard output."),
         click.option("--force", is_flag=True, help="Overwrite an existing --output."),
@@ -269,7 +274,7 @@ def _note_past_followup(fit, at_times, landmarks) -> None:
 @click.option("--pairwise", type=click.Choice(["holm", "bonferroni", "bh", "none"]), default=None,
               help="Also run all pairwise tests with this p-value adjustment.")
 @handle_errors
-def logrank_command(data, time_col, event_col, entry, weights_col, drop_missing, fmt, output, force,
+def logrank_command(data, time_col, event_col, entry, weights_col, drop_missing, timefix, fmt, output, force,
                     levels, groups, strata, weighting, rho, gamma, trend, pairwise):
     """Log-rank (and weighted) test comparing survival between groups, as R survdiff."""
     import warnings
@@ -279,7 +284,7 @@ def logrank_command(data, time_col, event_col, entry, weights_col, drop_missing,
 
     kw = dict(time=time_col, event=event_col, group=list(groups), strata=list(strata) or None,
               entry=entry, weights=weights_col, rho=rho, gamma=gamma, weighting=weighting,
-              drop_missing=drop_missing, levels=parse_levels(levels))
+              drop_missing=drop_missing, levels=parse_levels(levels), timefix=timefix)
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always", riskset.RisksetWarning)
         res = riskset.logrank(data, **kw)
@@ -317,7 +322,7 @@ def logrank_command(data, time_col, event_col, entry, weights_col, drop_missing,
 @click.option("--weighting", type=click.Choice(["logrank", "wilcoxon", "tarone-ware", "peto", "fleming-harrington"]),
               default=None)
 @handle_errors
-def logrank_table_command(data, time_col, event_col, entry, weights_col, drop_missing, fmt, output, force,
+def logrank_table_command(data, time_col, event_col, entry, weights_col, drop_missing, timefix, fmt, output, force,
                           levels, factors, by, strata, weighting):
     """Batch grid of log-rank tests: every factor within every subgroup (a paper's Table 3)."""
     import warnings
@@ -330,7 +335,7 @@ def logrank_table_command(data, time_col, event_col, entry, weights_col, drop_mi
         grid = riskset.logrank_table(data, time=time_col, event=event_col, factors=list(factors),
                                      by=list(by) or None, strata=list(strata) or None, entry=entry,
                                      weights=weights_col, weighting=weighting, drop_missing=drop_missing,
-                                     levels=parse_levels(levels))
+                                     levels=parse_levels(levels), timefix=timefix)
     _warnings_to_stderr(caught)
     if fmt == "json":
         text = json.dumps({"estimator": "logrank_table", "rows": _records(grid)}, indent=2) + "\n"
@@ -363,7 +368,7 @@ def logrank_table_command(data, time_col, event_col, entry, weights_col, drop_mi
               help="For the logrank statistic.")
 @click.option("--progress/--no-progress", default=None, help="Progress bar (default: on a terminal).")
 @handle_errors
-def bootstrap_command(data, time_col, event_col, entry, weights_col, drop_missing, fmt, output, force,
+def bootstrap_command(data, time_col, event_col, entry, weights_col, drop_missing, timefix, fmt, output, force,
                       levels, statistic, group, at, tau, p, resamples, method, conf_level, seed, strata, cluster,
                       covariates, ties, weighting, progress):
     """Bootstrap confidence interval for a survival statistic."""
@@ -376,7 +381,7 @@ def bootstrap_command(data, time_col, event_col, entry, weights_col, drop_missin
     if entry:
         raise RisksetError("bootstrap does not support --entry (delayed entry) yet")
     stats = [x.strip() for x in statistic.split(",") if x.strip()]
-    extra = {"ties": ties, "weighting": weighting, "levels": parse_levels(levels)}
+    extra = {"ties": ties, "weighting": weighting, "levels": parse_levels(levels), "timefix": timefix}
     if covariates:
         extra["covariates"] = [c.strip() for c in covariates.split(",") if c.strip()]
     show = sys.stderr.isatty() if progress is None else progress
@@ -428,7 +433,7 @@ def bootstrap_command(data, time_col, event_col, entry, weights_col, drop_missin
 @click.option("--reference", multiple=True, help="Reference level as COLUMN=LEVEL (repeat).")
 @click.option("--zph", is_flag=True, help="Also test proportional hazards (R cox.zph).")
 @handle_errors
-def cox_command(data, time_col, event_col, entry, weights_col, drop_missing, fmt, output, force,
+def cox_command(data, time_col, event_col, entry, weights_col, drop_missing, timefix, fmt, output, force,
                 levels, covariates, strata, cluster, robust, offset, ties, firth, conf_level, reference, zph):
     """Cox proportional-hazards regression, as R coxph; flags monotone likelihood, offers Firth."""
     import warnings
@@ -448,7 +453,7 @@ def cox_command(data, time_col, event_col, entry, weights_col, drop_missing, fmt
                           covariates=[c.strip() for c in covariates.split(",") if c.strip()],
                           strata=list(strata) or None, entry=entry, weights=weights_col, cluster=cluster,
                           robust=robust, offset=offset, ties=ties, firth=firth, conf_level=conf_level,
-                          reference=ref or None, drop_missing=drop_missing, levels=parse_levels(levels))
+                          reference=ref or None, drop_missing=drop_missing, levels=parse_levels(levels), timefix=timefix)
         ph = fit.cox_zph() if zph else None
     _warnings_to_stderr(caught)
     if fmt == "json":

@@ -24,6 +24,11 @@ Policy
 * **Invalid values** always raise: infinite or negative times, event codes other than 0/1,
   ``entry >= time``, negative or infinite weights, an entirely null ``by`` column, and empty
   data.
+* **Near-tied times** (``timefix=True``, the default as in R) are merged by R's ``aeqSurv``
+  rule (:mod:`riskset.engine.timefix`, ``docs/algorithms/timefix.md``); an ``(entry, time]``
+  interval the merge leaves empty raises. Estimators that sort the rows anyway (the
+  Kaplan–Meier and log-rank tables) pass ``timefix=False`` here and apply the same rule to
+  their sorted table.
 * **Row numbers** in messages are zero-based positions in the data as given.
 * **Level order** (groups, reference levels, trend scores, table rows, legends) has one
   policy, :func:`order_kind`: a declared order (Polars ``Enum``, pandas ``Categorical``,
@@ -49,6 +54,7 @@ from riskset.engine.checks import (
     int_range,
     levels_present,
 )
+from riskset.engine.timefix import fix_times
 from riskset.errors import ColumnError, EmptyDataError, RisksetWarning, missing_advice
 from riskset.errors import warn as _warn
 
@@ -69,6 +75,9 @@ class SurvivalColumns:
         ``int64[n]`` position of each kept row in the input, or None when nothing was dropped.
     n_input, n_dropped
         Rows given, rows dropped by ``drop_missing``.
+    n_timefixed
+        Distinct time values the ``timefix`` rule moved onto a near-tied smaller one
+        (0: none were near-tied).
     """
 
     time: np.ndarray
@@ -81,6 +90,7 @@ class SurvivalColumns:
     rows: np.ndarray | None
     n_input: int
     n_dropped: int
+    n_timefixed: int = 0
 
     @property
     def n_groups(self) -> int:
@@ -142,11 +152,16 @@ def validate_survival(
     drop_missing: bool = False,
     also: Sequence[str] = (),
     also_role: str = "covariate",
+    timefix: bool = True,
 ) -> SurvivalColumns:
     """Validate role columns of ``frame`` and return contiguous arrays (see module policy).
 
     ``also``: further columns (a Cox model's covariates) whose missing values exclude a row
-    as the roles' do, counted in the same warning and ``n_dropped``."""
+    as the roles' do, counted in the same warning and ``n_dropped``.
+
+    With ``timefix`` (the default, as in R) near-tied times are merged by R's ``aeqSurv``
+    rule (:mod:`riskset.engine.timefix`) once here, so every analysis sees the same times.
+    """
     by = tuple(by)
     roles = [(time, "time"), (event, "event")]
     if entry is not None:
@@ -224,6 +239,10 @@ def validate_survival(
                 hint="each row must satisfy entry < time",
             )
 
+    n_fixed = 0
+    if timefix:
+        t, ent, n_fixed = apply_timefix(t, ent, time=time, entry=entry, rows=rows)
+
     w = None
     if weights is not None:
         w = _numeric(frame, weights, "weights")
@@ -241,6 +260,7 @@ def validate_survival(
         rows=rows,
         n_input=n_input,
         n_dropped=n_dropped,
+        n_timefixed=n_fixed,
     )
 
 
@@ -252,6 +272,28 @@ def _warn_time_zero(t: np.ndarray, col: str, rows: np.ndarray | None) -> None:
         _warn(f"column {col!r} (time) is 0 in {n0} row{'s' if n0 != 1 else ''} (first at row "
               f"{int(rows[first]) if rows is not None else first}); they are kept, as R keeps them",
               RisksetWarning, stacklevel=4)
+def apply_timefix(t: np.ndarray, ent: np.ndarray | None, *, time: str, entry: str | None,
+                  rows: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray | None, int]:
+    """R's ``timefix`` merge of near-tied times (:func:`riskset.engine.timefix.fix_times`)
+    on validated columns: ``(time, entry, n_moved)`` (distinct values moved).
+
+    After the merge an ``(entry, time]`` interval may have length 0 (both ends near-tied):
+    R stops with "an interval has effective length 0"; riskset raises a
+    :class:`~riskset.errors.ColumnError` on the entry column naming the rows (``rows``: the
+    input position of each row when some were dropped)."""
+    t, ent, n_fixed = fix_times(t, ent)
+    if not n_fixed or ent is None:
+        return t, ent, n_fixed
+    bad = ent >= t
+    if bad.any():
+        raise ColumnError(
+            entry,
+            f"(entry) is near-tied to {time!r} (they differ by less than the timefix tolerance, "
+            "so the interval has effective length 0 once near-tied times are merged)",
+            *_first(bad, rows),
+            hint="fix the data, or pass timefix=False to keep times as they are",
+        )
+    return t, ent, n_fixed
 
 
 def _check_finite_nonneg(x: np.ndarray, col: str, role: str, rows: np.ndarray | None,
