@@ -294,7 +294,7 @@ class SurvregResult:
             codes = c.cast(pl.Int64).to_numpy()
         return X, codes
 
-    def predict(self, newdata: Any = None, type: str = "response", p: Any = None,
+    def predict(self, newdata: Any = None, *, type: str = "response", p: Any = None,
                 se: bool = False):
         """Predictions as R ``predict.survreg``.
 

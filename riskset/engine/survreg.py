@@ -23,9 +23,12 @@ Formula
 Algorithm
     :func:`newton` is ``survreg6``: Newton–Raphson, falling back to the outer-product matrix
     ``J'J`` when the information is not positive definite; a step that lowers the likelihood
-    or gives a non-finite value is pulled back to ``(new + 2 old) / 3`` (log-scales by at most
-    1.1 on the first pull-back); convergence when ``|1 - L_old / L_new| <= eps`` or
-    ``|L_old - L_new| <= eps`` after an accepted step. :func:`fit` is ``survreg.fit``: the
+    or gives a non-finite value is halved towards the last accepted point (up to 5 times; the
+    log-scales move back by at most 1.1 on the first halving); convergence when
+    ``|1 - L_old / L_new| <= eps`` with no halving pending. At ``max_iter`` the last trial
+    point is returned (flagged as not converged). This is ``survreg6.c`` of survival 3.5-3
+    (the version the fixtures were made with); later versions pull back to
+    ``(new + 2 old) / 3`` instead, which changes only non-monotone iteration paths. :func:`fit` is ``survreg.fit``: the
     starting values (moment estimates, one weighted least-squares step, the intercept-only
     fit of 20 iterations whose log-likelihood is the "intercept only" one), the column
     rescaling of non-0/1 covariates and its back-transformation.
@@ -353,20 +356,25 @@ def newton(pb: Problem, X: np.ndarray, init: np.ndarray, nstrat: int, max_iter: 
         return NewtonResult(beta, _inverse(imat), loglik, 0, True, step, u)
     halving = 0
     newlk, u, imat, JJ = evaluate(pb, X, newbeta, nstrat)
+    p = X.shape[1]
     for it in range(1, max_iter + 1):
-        bad = (not math.isfinite(newlk)) or not (np.isfinite(np.diag(imat)).all()
-                                                 and np.isfinite(u).all())
-        if not bad and halving == 0 and (abs(1 - loglik / newlk) <= eps
-                                         or abs(loglik - newlk) <= eps):
+        finite = math.isfinite(newlk)
+        if finite and halving == 0 and abs(1 - loglik / newlk) <= eps:
             return NewtonResult(newbeta, _inverse(imat), newlk, it, True, newbeta - beta, u)
-        if bad or newlk < loglik:
-            halving += 1
-            newbeta[:k] = (newbeta[:k] + 2 * beta[:k]) / 3.0
-            if halving == 1:
-                p = X.shape[1]
-                for i in range(nstrat):
-                    if beta[p + i] - newbeta[p + i] > 1.1:
-                        newbeta[p + i] = beta[p + i] - 1.1
+        if not finite or newlk < loglik:
+            # survival 3.5-3: up to 5 halvings towards the last accepted point while the
+            # log-likelihood is below it (a non-finite one counts as below; R 3.5-3 did no
+            # halving then, a bug fixed in later versions)
+            for _ in range(5):
+                if math.isfinite(newlk) and not newlk < loglik:
+                    break
+                halving += 1
+                newbeta[:k] = (newbeta[:k] + beta[:k]) / 2.0
+                if halving == 1:
+                    for i in range(nstrat):
+                        if beta[p + i] - newbeta[p + i] > 1.1:
+                            newbeta[p + i] = beta[p + i] - 1.1
+                newlk = evaluate(pb, X, newbeta, nstrat, full=False)[0]
         else:
             halving = 0
             loglik = newlk
@@ -374,12 +382,8 @@ def newton(pb: Problem, X: np.ndarray, init: np.ndarray, nstrat: int, max_iter: 
             beta = newbeta.copy()
             newbeta[:k] = newbeta[:k] + step
         newlk, u, imat, JJ = evaluate(pb, X, newbeta, nstrat)
-    last = newbeta - beta
-    if halving == 0 and math.isfinite(newlk) and newlk >= loglik:
-        beta = newbeta
-    else:
-        _, u, imat, JJ = evaluate(pb, X, beta, nstrat)
-    return NewtonResult(beta, _inverse(imat), loglik, max_iter, False, last, u)
+    # out of iterations: R 3.5-3 returns the last trial point and its log-likelihood
+    return NewtonResult(newbeta, _inverse(imat), newlk, max_iter, False, newbeta - beta, u)
 
 
 def _derfun(pb: Problem, yy: np.ndarray, sigma) -> tuple[np.ndarray, np.ndarray]:
