@@ -174,8 +174,29 @@ class SurvregResult:
         return pl.DataFrame({"term": names, "coef": v, "se": sd, "z": z,
                              "p": 2.0 * stats.norm.sf(np.abs(z))})
 
+    @property
+    def is_weibull_family(self) -> bool:
+        """Weibull, exponential or Rayleigh (proportional hazards as well as AFT)."""
+        return self._dist.base == "extreme" and self._dist.log
+
+    def to_dict(self) -> dict[str, Any]:
+        """Plain-Python summary (the CLI's JSON)."""
+        out: dict[str, Any] = {
+            "estimator": "survreg", "dist": self.dist, "n": self.n,
+            "coefficients": self.coefficients.to_dicts(),
+            "scale": self.scale, "scale_fixed": self.scale_fixed,
+            "loglik": {"intercept_only": self.loglik[0], "model": self.loglik[1]},
+            "chisq": self.chisq, "df": self.df,
+            "p_value": None if math.isnan(self.p_value) else self.p_value,
+            "iterations": self.iterations, "converged": self.converged,
+            "var": self.var.tolist(),
+        }
+        if self.is_weibull_family and len(self.scales) == 1 and len(self.terms) > 1:
+            out["hazard_ratios"] = self.hazard_ratios().to_dicts()
+        return out
+
     def _weibull_check(self, what: str) -> None:
-        if self._dist.base != "extreme" or not self._dist.log:
+        if not self.is_weibull_family:
             raise OptionError(f"{what} are defined for the Weibull family (weibull, exponential, "
                               f"rayleigh), not dist={self.dist!r}")
         if len(self.strata_labels) > 1:
@@ -389,27 +410,43 @@ class SurvregResult:
             return work
         return np.sign(work) * np.sqrt(2 * (ll0 - g))
 
+    def _blocks(self) -> list:
+        from riskset._display import _table, _text
+        from riskset.format import format_count, format_signif, format_test
+
+        strata = f", strata: {', '.join(self._strata_names)}" if self._strata_names else ""
+        blocks = [_text(f"Parametric survival regression: {DISTRIBUTIONS[self.dist].name} "
+                        f"distribution{strata}; n = {format_count(self.n)}"),
+                  _table(self.coefficients)]
+        if self.scale_fixed:
+            blocks.append(_text(f"Scale fixed at {format_signif(self.scales[0], 6)}"))
+        elif len(self.scales) == 1:
+            blocks.append(_text(f"Scale = {format_signif(self.scales[0], 6)}"))
+        else:
+            blocks.append(_text("Scale: " + ", ".join(
+                f"{k} {format_signif(v, 6)}" for k, v in self.scale.items())))
+        blocks.append(_text(f"Loglik(model) = {self.loglik[1]:.1f}   Loglik(intercept only) = "
+                            f"{self.loglik[0]:.1f}"))
+        if self.df > 0:
+            blocks.append(_text(format_test(self.chisq, self.df, self.p_value,
+                                            name="Likelihood ratio test")))
+        if not self.converged:
+            blocks.append(_text(f"warning: NOT CONVERGED after {self.iterations} iterations"))
+        return blocks
+
     def summary(self) -> str:
         """R ``print.survreg``-like text."""
-        lines = [f"survreg: {DISTRIBUTIONS[self.dist].name} distribution, n = {self.n}", ""]
-        lines.append(str(self.coefficients))
-        if self.scale_fixed:
-            lines.append(f"Scale fixed at {self.scales[0]:.6g}")
-        elif len(self.scales) == 1:
-            lines.append(f"Scale = {self.scales[0]:.6g}")
-        else:
-            lines.append("Scale: " + ", ".join(f"{k} {v:.6g}" for k, v in self.scale.items()))
-        lines.append(f"Loglik(model) = {self.loglik[1]:.1f}   Loglik(intercept only) = "
-                     f"{self.loglik[0]:.1f}")
-        if self.df > 0:
-            lines.append(f"Chisq = {self.chisq:.2f} on {self.df} degrees of freedom, "
-                         f"p = {self.p_value:.3g}")
-        if not self.converged:
-            lines.append(f"NOT CONVERGED after {self.iterations} iterations")
-        return "\n".join(lines)
+        from riskset._display import render_text
+
+        return render_text(self._blocks())
 
     def __repr__(self) -> str:
         return self.summary()
+
+    def _repr_html_(self) -> str:
+        from riskset._display import render_html
+
+        return render_html(self._blocks())
 
 
 def _q0(base: str, pp: np.ndarray) -> np.ndarray:

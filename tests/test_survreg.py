@@ -7,8 +7,10 @@ times the largest magnitude of the compared array (entries that are about 0 in R
 
 from __future__ import annotations
 
+import json
 import math
 import warnings
+from pathlib import Path
 
 import numpy as np
 import polars as pl
@@ -363,3 +365,56 @@ def test_missing_values_raise_or_drop():
 def test_public_name():
     assert riskset.survreg is survreg
     assert riskset.compare_distributions is compare_distributions
+
+
+# --------------------------------------------------------------------------------------
+# command line
+# --------------------------------------------------------------------------------------
+def _cli(*args):
+    from click.testing import CliRunner
+
+    from riskset.cli.main import main
+
+    return CliRunner().invoke(main, ["survreg", *args], catch_exceptions=False)
+
+
+LUNG = str(Path(__file__).parent / "reference" / "data" / "survreg_lung.csv")
+
+
+def test_cli_formats(tmp_path):
+    fx = load_fixture("survreg", "lung_weibull")
+    base = [LUNG, "--time", "time", "--event", "event", "--covariates", "age,sex,ph.ecog"]
+    res = _cli(*base)
+    assert res.exit_code == 0, res.output
+    assert "Weibull distribution" in res.output and "hazard ratios" in res.output
+    res = _cli(*base, "--format", "json")
+    out = json.loads(res.output)
+    assert out["estimator"] == "survreg" and out["iterations"] == fx["iter"]
+    _close([r["coef"] for r in out["coefficients"]], _arr(fx["table"])[:, 0], "json coef")
+    target = tmp_path / "coef.csv"
+    res = _cli(*base, "--dist", "lognormal", "--format", "csv", "-o", str(target))
+    assert res.exit_code == 0
+    tab = pl.read_csv(target)
+    fxl = load_fixture("survreg", "lung_lognormal")
+    assert tab["term"].to_list() == fxl["table_terms"]
+    _close(tab["se"].to_numpy(), _arr(fxl["table"])[:, 1], "csv se")
+    res = _cli(*base, "--dist", "lognormal", "--format", "csv", "-o", str(target))
+    assert res.exit_code == 2 and "already exists" in res.output
+    res = _cli(*base, "--compare", "--format", "json")
+    rows = json.loads(res.output)["rows"]
+    assert [r["dist"] for r in rows] == list(riskset._survreg.COMPARED)
+
+
+def test_cli_interval_and_bad_input():
+    data = str(Path(__file__).parent / "reference" / "data" / "survreg_interval.csv")
+    fx = load_fixture("survreg", "interval_loglogistic")
+    res = _cli(data, "--lower", "lower", "--upper", "upper", "--covariates", "x1,g",
+               "--dist", "loglogistic", "--format", "json")
+    assert res.exit_code == 0, res.output
+    _close([json.loads(res.output)["loglik"]["model"]], r_array(fx["loglik"])[1:], "loglik")
+    res = _cli(LUNG, "--time", "time", "--event", "event", "--dist", "weibul")
+    assert res.exit_code == 2
+    lines = res.output.strip().splitlines()
+    assert len(lines) == 1 and "did you mean 'weibull'" in lines[0]
+    res = _cli(LUNG, "--time", "time", "--event", "event", "--covariates", "nope")
+    assert res.exit_code == 2 and len(res.output.strip().splitlines()) == 1
