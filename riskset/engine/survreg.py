@@ -55,6 +55,8 @@ from typing import NamedTuple
 import numpy as np
 from scipy import special
 
+from riskset.engine._jit import kernel
+
 #: R's ``SMALL``: the log-likelihood used for a row whose probability underflows to 0.
 SMALL = -200.0
 _SPI = math.sqrt(2.0 * math.pi)
@@ -66,44 +68,6 @@ BASES = ("extreme", "logistic", "gaussian")
 # --------------------------------------------------------------------------------------
 # standard densities: the C versions (survregc1) and the R versions (survreg.distributions)
 # --------------------------------------------------------------------------------------
-def _c_exact(base: str, z: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """(f, f'/f, f''/f) at ``z`` as ``survregc1``'s ``*_d(z, ans, 1)``."""
-    if base == "extreme":
-        w = np.exp(np.clip(z, SMALL, -SMALL))
-        return w * np.exp(-w), 1.0 - w, w * (w - 3.0) + 1.0
-    if base == "logistic":
-        pos = z > 0
-        w = np.exp(np.where(pos, -z, z))
-        sign = np.where(pos, -1.0, 1.0)
-        t = 1.0 + w
-        return w / (t * t), sign * (1.0 - w) / t, (w * w - 4.0 * w + 1.0) / (t * t)
-    f = np.exp(-z * z / 2.0) / _SPI
-    return f, -z, z * z - 1.0
-
-
-def _c_cdf(base: str, z: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-    """(F, 1-F, f, f') at ``z`` as ``survregc1``'s ``*_d(z, ans, 2)``."""
-    if base == "extreme":
-        w = np.exp(np.clip(z, SMALL, -SMALL))
-        t = np.exp(-w)
-        return 1.0 - t, t, w * t, w * t * (1.0 - w)
-    if base == "logistic":
-        pos = z > 0
-        w = np.exp(np.where(pos, -z, z))
-        sign = np.where(pos, -1.0, 1.0)
-        t = 1.0 + w
-        F = np.where(pos, 1.0 / t, w / t)
-        S = np.where(pos, w / t, 1.0 / t)
-        f = w / (t * t)
-        return F, S, f, sign * f * (1.0 - w) / t
-    f = np.exp(-z * z / 2.0) / _SPI
-    r2 = math.sqrt(2.0)
-    pos = z > 0
-    F = np.where(pos, (1.0 + special.erf(z / r2)) / 2.0, special.erfc(-z / r2) / 2.0)
-    S = np.where(pos, special.erfc(z / r2) / 2.0, (1.0 + special.erf(-z / r2)) / 2.0)
-    return F, S, f, -z * f
-
-
 def r_density(base: str, z: np.ndarray) -> np.ndarray:
     """R ``survreg.distributions[[base]]$density(z)``: columns F, 1-F, f, f'/f, f''/f."""
     if base == "extreme":
@@ -166,99 +130,163 @@ def deviance_center(base: str, y1, y2, status, scale) -> tuple[np.ndarray, np.nd
 
 
 # --------------------------------------------------------------------------------------
-# per-row derivatives (survregc1) and the likelihood pass
+# the likelihood pass (survregc1), one Numba loop over the rows
 # --------------------------------------------------------------------------------------
-class RowDerivs(NamedTuple):
-    g: np.ndarray  # log-likelihood of each row
-    dg: np.ndarray  # d g / d eta
-    ddg: np.ndarray  # d2 g / d eta2
-    dsig: np.ndarray  # d g / d log sigma
-    ddsig: np.ndarray  # d2 g / d (log sigma)2
-    dsg: np.ndarray  # d2 g / d eta d log sigma
+@kernel
+def _exact0(dist, z):
+    """(f, f'/f, f''/f) at ``z`` as ``survregc1``'s ``*_d(z, ans, 1)`` (dist 0/1/2)."""
+    if dist == 0:
+        zz = min(max(z, -200.0), 200.0)
+        w = math.exp(zz)
+        return w * math.exp(-w), 1.0 - w, w * (w - 3.0) + 1.0
+    if dist == 1:
+        if z > 0:
+            w = math.exp(-z)
+            sign = -1.0
+        else:
+            w = math.exp(z)
+            sign = 1.0
+        t = 1.0 + w
+        return w / (t * t), sign * (1.0 - w) / t, (w * w - 4.0 * w + 1.0) / (t * t)
+    f = math.exp(-z * z / 2.0) / 2.506628274631001
+    return f, -z, z * z - 1.0
 
 
-def row_derivs(base: str, y1, y2, status, eta, sigma) -> RowDerivs:
-    """``survregc1``'s per-row ``g, dg, ddg, dsig, ddsig, dsg`` for every row at once."""
-    n = y1.size
-    sz = y1 - eta
-    z = sz / sigma
-    sig2 = 1.0 / (sigma * sigma)
-    g = np.empty(n)
-    dg = np.empty(n)
-    ddg = np.empty(n)
-    dsig = np.empty(n)
-    ddsig = np.empty(n)
-    dsg = np.empty(n)
-    err = np.errstate(divide="ignore", invalid="ignore", over="ignore", under="ignore")
-    err.__enter__()
-    try:
-        def common(m, temp, temp2, exact):
-            s = sz[m]
-            d = -temp
-            ds = -temp * s
-            dg[m] = d
-            ddg[m] = temp2 - d * d
-            dsg[m] = s * temp2 - d * (ds + 1)
-            ddsig[m] = s * s * temp2 - ds * (1 + ds)
-            dsig[m] = ds - 1 if exact else ds
+@kernel
+def _cdf0(dist, z):
+    """(F, 1-F, f, f') at ``z`` as ``survregc1``'s ``*_d(z, ans, 2)``."""
+    if dist == 0:
+        zz = min(max(z, -200.0), 200.0)
+        w = math.exp(zz)
+        t = math.exp(-w)
+        return 1.0 - t, t, w * t, w * t * (1.0 - w)
+    if dist == 1:
+        if z > 0:
+            w = math.exp(-z)
+            t = 1.0 + w
+            f = w / (t * t)
+            return 1.0 / t, w / t, f, -f * (1.0 - w) / t
+        w = math.exp(z)
+        t = 1.0 + w
+        f = w / (t * t)
+        return w / t, 1.0 / t, f, f * (1.0 - w) / t
+    f = math.exp(-z * z / 2.0) / 2.506628274631001
+    r2 = 1.414213562373095
+    if z > 0:
+        return (1.0 + math.erf(z / r2)) / 2.0, math.erfc(z / r2) / 2.0, f, -z * f
+    return math.erfc(-z / r2) / 2.0, (1.0 + math.erf(-z / r2)) / 2.0, f, -z * f
 
-        for code in (1, 0, 2):
-            m = status == code
-            if not m.any():
-                continue
-            zm = z[m]
-            sg = sigma[m] if np.ndim(sigma) else sigma
-            sg2 = sig2[m] if np.ndim(sig2) else sig2
-            if code == 1:
-                f, f1, f2 = _c_exact(base, zm)
-                ok = f > 0
-                temp = f1 / sg
-                temp2 = f2 * sg2
-                gg = np.log(f) - np.log(sg)
+
+@kernel
+def _pass(dist, X, y1, y2, status, w, offset, strata, par, nstrat, full):
+    """Log-likelihood, score, information and J'J at ``par`` (``survregc1``).
+
+    ``par``: beta (``X.shape[1]``) then the log-scales (``nstrat`` of them; when
+    ``nstrat == 0`` one fixed log-scale). Rows with a probability that underflows to 0 get
+    ``g = -200`` and R's fallback derivatives.
+    """
+    n, p = X.shape
+    k = p + nstrat
+    u = np.zeros(k)
+    imat = np.zeros((k, k))
+    JJ = np.zeros((k, k))
+    loglik = 0.0
+    for i in range(n):
+        s = strata[i] if nstrat > 1 else 0
+        sigma = math.exp(par[p + s])
+        sig2 = 1.0 / (sigma * sigma)
+        eta = offset[i]
+        for j in range(p):
+            eta += par[j] * X[i, j]
+        sz = y1[i] - eta
+        z = sz / sigma
+        st = status[i]
+        g = 0.0
+        dg = 0.0
+        ddg = 0.0
+        dsig = 0.0
+        ddsig = 0.0
+        dsg = 0.0
+        if st == 3:
+            zu = (y2[i] - eta) / sigma
+            F, S, f, fp = _cdf0(dist, z)
+            Fu, Su, fu, fpu = _cdf0(dist, zu)
+            temp = S - Su if z > 0 else Fu - F
+            if temp <= 0:
+                g = -200.0
+                dg = 1.0
             else:
-                F, S, f, fp = _c_cdf(base, zm)
-                den = S if code == 0 else F
-                ok = den > 0
-                if code == 0:
-                    temp = -f / (den * sg)
-                    temp2 = -fp * sg2 / den
+                g = math.log(temp)
+                dg = -(fu - f) / (temp * sigma)
+                ddg = (fpu - fp) * sig2 / temp - dg * dg
+                dsig = (z * f - zu * fu) / temp
+                ddsig = (zu * zu * fpu - z * z * fp) / temp - dsig * (1 + dsig)
+                dsg = (zu * fpu - z * fp) / (temp * sigma) - dg * (dsig + 1)
+        else:
+            ok = True
+            temp = 0.0
+            temp2 = 0.0
+            if st == 1:
+                f, f1, f2 = _exact0(dist, z)
+                if f <= 0:
+                    ok = False
+                    g = -200.0
+                    dg = -z / sigma
+                    ddg = -1.0 / sigma
                 else:
-                    temp = f / (den * sg)
-                    temp2 = fp * sg2 / den
-                gg = np.log(den)
-            common(m, temp, temp2, code == 1)
-            g[m] = gg
-            if not ok.all():  # off the probability scale: R's fallback values
-                idx = np.flatnonzero(m)[~ok]
-                g[idx] = SMALL
-                zb = z[idx]
-                sb = sigma[idx] if np.ndim(sigma) else sigma
-                dg[idx] = -zb / sb if code in (1, 2) else zb / sb
-                ddg[idx] = -1.0 / sb if code == 1 else 0.0
-                dsig[idx] = 0.0
-                ddsig[idx] = 0.0
-                dsg[idx] = 0.0
-        m = status == 3
-        if m.any():
-            zl = z[m]
-            sg = sigma[m] if np.ndim(sigma) else sigma
-            sg2 = sig2[m] if np.ndim(sig2) else sig2
-            zu = (y2[m] - eta[m]) / sg
-            F, S, f, fp = _c_cdf(base, zl)
-            Fu, Su, fu, fpu = _c_cdf(base, zu)
-            temp = np.where(zl > 0, S - Su, Fu - F)
-            ok = temp > 0
-            d = -(fu - f) / (temp * sg)
-            ds = (zl * f - zu * fu) / temp
-            g[m] = np.where(ok, np.log(np.where(ok, temp, 1.0)), SMALL)
-            dg[m] = np.where(ok, d, 1.0)
-            ddg[m] = np.where(ok, (fpu - fp) * sg2 / temp - d * d, 0.0)
-            dsig[m] = np.where(ok, ds, 0.0)
-            ddsig[m] = np.where(ok, (zu * zu * fpu - zl * zl * fp) / temp - ds * (1 + ds), 0.0)
-            dsg[m] = np.where(ok, (zu * fpu - zl * fp) / (temp * sg) - d * (ds + 1), 0.0)
-    finally:
-        err.__exit__(None, None, None)
-    return RowDerivs(g, dg, ddg, dsig, ddsig, dsg)
+                    g = math.log(f) - math.log(sigma)
+                    temp = f1 / sigma
+                    temp2 = f2 * sig2
+            else:
+                F, S, f, fp = _cdf0(dist, z)
+                den = S if st == 0 else F
+                if den <= 0:
+                    ok = False
+                    g = -200.0
+                    dg = z / sigma if st == 0 else -z / sigma
+                else:
+                    g = math.log(den)
+                    if st == 0:
+                        temp = -f / (den * sigma)
+                        temp2 = -fp * sig2 / den
+                    else:
+                        temp = f / (den * sigma)
+                        temp2 = fp * sig2 / den
+            if ok:
+                dg = -temp
+                dsig = -temp * sz
+                ddg = temp2 - dg * dg
+                dsg = sz * temp2 - dg * (dsig + 1)
+                ddsig = sz * sz * temp2 - dsig * (1 + dsig)
+                if st == 1:
+                    dsig -= 1.0
+        wi = w[i]
+        loglik += g * wi
+        if not full:
+            continue
+        for a in range(p):
+            xa = X[i, a]
+            ta = dg * xa * wi
+            u[a] += ta
+            for b in range(a + 1):
+                imat[a, b] -= xa * X[i, b] * ddg * wi
+                JJ[a, b] += ta * X[i, b] * dg
+        if nstrat > 0:
+            kk = p + s
+            u[kk] += wi * dsig
+            for a in range(p):
+                imat[kk, a] -= dsg * X[i, a] * wi
+                JJ[kk, a] += dsig * X[i, a] * dg * wi
+            imat[kk, kk] -= ddsig * wi
+            JJ[kk, kk] += dsig * dsig * wi
+    for a in range(k):
+        for b in range(a):
+            imat[b, a] = imat[a, b]
+            JJ[b, a] = JJ[a, b]
+    return loglik, u, imat, JJ
+
+
+_DIST_CODE = {"extreme": 0, "logistic": 1, "gaussian": 2}
 
 
 @dataclass
@@ -277,41 +305,9 @@ class Problem:
 
 
 def evaluate(pb: Problem, X: np.ndarray, par: np.ndarray, nstrat: int, *, full: bool = True):
-    """Log-likelihood, score, information and ``J'J`` at ``par`` (``survregc1``).
-
-    ``par`` holds ``beta`` (``X.shape[1]``) then the log-scales (``nstrat`` of them, or the
-    fixed log-scale when ``nstrat == 0``).
-    """
-    p = X.shape[1]
-    beta = par[:p]
-    ls = par[p:]
-    eta = X @ beta + pb.offset
-    sigma = np.exp(ls[pb.strata]) if nstrat > 1 else math.exp(ls[0])
-    rd = row_derivs(pb.base, pb.y1, pb.y2, pb.status, eta, sigma)
-    w = pb.w
-    loglik = float(np.dot(rd.g, w))
-    if not full:
-        return loglik, None, None, None
-    k = p + nstrat
-    u = np.empty(k)
-    imat = np.empty((k, k))
-    JJ = np.empty((k, k))
-    wdg = w * rd.dg
-    u[:p] = X.T @ wdg
-    imat[:p, :p] = -(X.T @ (X * (w * rd.ddg)[:, None]))
-    JJ[:p, :p] = X.T @ (X * (wdg * rd.dg)[:, None])
-    if nstrat:
-        codes = pb.strata if nstrat > 1 else np.zeros(X.shape[0], dtype=np.int64)
-        u[p:] = np.bincount(codes, weights=w * rd.dsig, minlength=nstrat)
-        S = np.zeros((X.shape[0], nstrat))
-        S[np.arange(X.shape[0]), codes] = 1.0
-        imat[p:, :p] = -(S.T @ (X * (w * rd.dsg)[:, None]))
-        JJ[p:, :p] = S.T @ (X * (w * rd.dsig * rd.dg)[:, None])
-        imat[:p, p:] = imat[p:, :p].T
-        JJ[:p, p:] = JJ[p:, :p].T
-        imat[p:, p:] = np.diag(-np.bincount(codes, weights=w * rd.ddsig, minlength=nstrat))
-        JJ[p:, p:] = np.diag(np.bincount(codes, weights=w * rd.dsig * rd.dsig, minlength=nstrat))
-    return loglik, u, imat, JJ
+    """Log-likelihood, score, information and ``J'J`` at ``par`` (:func:`_pass`)."""
+    return _pass(_DIST_CODE[pb.base], X, pb.y1, pb.y2, pb.status, pb.w, pb.offset, pb.strata,
+                 np.ascontiguousarray(par, dtype=np.float64), nstrat, full)
 
 
 def _solve(imat: np.ndarray, JJ: np.ndarray, u: np.ndarray) -> np.ndarray:
