@@ -56,11 +56,12 @@ DISTRIBUTIONS: dict[str, _Dist] = {
     "extreme": _Dist("Extreme value", "extreme", False, None),
     "logistic": _Dist("Logistic", "logistic", False, None),
     "gaussian": _Dist("Gaussian", "gaussian", False, None),
+    "t": _Dist("Student-t", "t", False, None),
 }
 
 #: the distributions :func:`compare_distributions` fits (``loggaussian`` is ``lognormal``)
 COMPARED = ("weibull", "exponential", "rayleigh", "lognormal", "loglogistic", "extreme",
-            "logistic", "gaussian")
+            "logistic", "gaussian", "t")
 
 TYPES_PREDICT = ("response", "lp", "link", "linear", "quantile", "uquantile")
 TYPES_RESID = ("response", "deviance", "working")
@@ -132,6 +133,7 @@ class SurvregResult:
     scale_fixed: bool
     strata_labels: list[str]
     conf_level: float
+    t_df: float
     _dist: _Dist = field(repr=False)
     _X: np.ndarray = field(repr=False)
     _y1: np.ndarray = field(repr=False)
@@ -351,7 +353,7 @@ class SurvregResult:
         pp = np.atleast_1d(np.asarray((0.1, 0.9) if p is None else p, dtype=np.float64))
         if np.any((pp <= 0) | (pp >= 1)):
             raise OptionError("p must lie strictly between 0 and 1")
-        qq = _q0(dd.base, pp)
+        qq = _q0(dd.base, pp, self.t_df)
         pred = lp[:, None] + sc[:, None] * qq[None, :]
         sev = None
         if se:
@@ -383,17 +385,19 @@ class SurvregResult:
         dd = self._dist
         sc = self.scales[self._strata] if len(self.scales) > 1 else self.scales[0]
         eta = self.linear_predictors
-        center, ll0 = se.deviance_center(dd.base, self._y1, self._y2, self._status, sc)
+        center, ll0 = se.deviance_center(dd.base, self._y1, self._y2, self._status, sc,
+                                         self.t_df)
         if type == "response":
             if dd.log:
                 return np.exp(center) - np.exp(eta)
             return center - eta
         st = self._status
         z = (self._y1 - eta) / sc
-        d = se.r_density(dd.base, z)
+        d = se.r_density(dd.base, z, self.t_df)
         dtemp = d[:, 2] * d[:, 3]
         interval = st == 3
-        d2 = se.r_density(dd.base, (self._y2 - eta) / sc) if interval.any() else d
+        d2 = (se.r_density(dd.base, (self._y2 - eta) / sc, self.t_df) if interval.any()
+              else d)
         tden = (np.where(st == 0, d[:, 1], 0.0) + (st == 1) + np.where(st == 2, d[:, 0], 0.0)
                 + np.where(interval, np.where(z > 0, d[:, 1] - d2[:, 1], d2[:, 0] - d[:, 0]), 0.0))
         with np.errstate(divide="ignore"):
@@ -449,8 +453,8 @@ class SurvregResult:
         return render_html(self._blocks())
 
 
-def _q0(base: str, pp: np.ndarray) -> np.ndarray:
-    return se.quantile0(base, pp)
+def _q0(base: str, pp: np.ndarray, df: float) -> np.ndarray:
+    return se.quantile0(base, pp, df)
 
 
 # --------------------------------------------------------------------------------------
@@ -470,6 +474,7 @@ def survreg(
     offset: str | None = None,
     scale: float | None = None,
     reference: Mapping[str, Any] | None = None,
+    t_df: float = 4.0,
     drop_missing: bool = False,
     conf_level: float = 0.95,
     max_iter: int = 30,
@@ -493,7 +498,7 @@ def survreg(
         categorical, enum and boolean columns as treatment-coded dummies (as :func:`cox`).
     dist
         ``"weibull"`` (default), ``"exponential"``, ``"rayleigh"``, ``"lognormal"``,
-        ``"loglogistic"``, ``"extreme"``, ``"logistic"``, ``"gaussian"``.
+        ``"loglogistic"``, ``"extreme"``, ``"logistic"``, ``"gaussian"``, ``"t"``.
     strata
         Column(s): one scale per stratum (R ``+ strata(x)``); the coefficients are common.
     weights
@@ -505,6 +510,8 @@ def survreg(
         distributions with a fixed scale (exponential 1, Rayleigh 0.5), as R.
     reference
         Reference level per categorical covariate.
+    t_df
+        Degrees of freedom of ``dist="t"`` (R ``parms = c(df = 4)``; more than 2).
     drop_missing
         Drop rows with a missing value in a used column (and warn) instead of raising.
     max_iter, eps
@@ -517,6 +524,9 @@ def survreg(
     from riskset.errors import check_choice
 
     check_choice("on_nonconvergence", on_nonconvergence, ("warn", "raise"))
+    if dd.base == "t" and not (isinstance(t_df, (int, float)) and math.isfinite(t_df)
+                               and t_df > 2):
+        raise OptionError(f"t_df={t_df!r} must be a number greater than 2 (as R survreg)")
     if not (isinstance(conf_level, (int, float)) and 0.0 < conf_level < 1.0):
         raise OptionError(f"conf_level={conf_level!r} must be a number strictly between 0 and 1")
     if not (isinstance(max_iter, int) and max_iter >= 1):
@@ -688,7 +698,7 @@ def survreg(
         raise EmptyDataError("survreg needs more than one row")
 
     pb = se.Problem(dd.base, np.ascontiguousarray(X), y1, y2, status, w, off, codes,
-                    0 if scale is not None else nstrat)
+                    0 if scale is not None else nstrat, float(t_df))
     fixed_ls = math.log(scale) if scale is not None else None
     fr = se.fit(pb, fixed_ls, max_iter=max_iter, eps=eps)
     logcorrect = float(np.sum(w[exact] * -y1[exact])) if dd.log else 0.0
@@ -715,7 +725,7 @@ def survreg(
         p_value=float(stats.chi2.sf(chisq, df)) if df > 0 else float("nan"),
         iterations=int(fr.iterations), converged=bool(fr.converged), n=int(n),
         scale_fixed=scale is not None, strata_labels=labels if nstrat > 1 else [],
-        conf_level=float(conf_level), _dist=dd, _X=X, _y1=y1, _y2=y2, _status=status,
+        conf_level=float(conf_level), t_df=float(t_df), _dist=dd, _X=X, _y1=y1, _y2=y2, _status=status,
         _strata=codes, _offset=off, _design=design, _strata_names=tuple(strata_names),
         _strata_keys=keys, _offset_name=offset,
     )

@@ -63,7 +63,7 @@ def case(request):
 
 
 def test_fixture_count():
-    assert len(CASES) >= 39
+    assert len(CASES) >= 44
 
 
 def test_coefficients_and_variance(case):

@@ -405,7 +405,9 @@ def cox_command(data, time_col, event_col, entry, weights_col, drop_missing, fmt
 @click.option("--upper", help="Interval-censored data: upper bound column (empty = right-censored).")
 @click.option("--covariates", default="", help="Comma-separated covariate columns (none: intercept only).")
 @click.option("--dist", default="weibull", show_default=True,
-              help="weibull, exponential, rayleigh, lognormal, loglogistic, extreme, logistic, gaussian.")
+              help="weibull, exponential, rayleigh, lognormal, loglogistic, extreme, logistic, gaussian, t.")
+@click.option("--t-df", "t_df", type=float, default=4.0, show_default=True,
+              help="Degrees of freedom of --dist t.")
 @click.option("--strata", multiple=True, help="One scale per level of this column (repeat).")
 @click.option("--weights-col", "weights_col", help="Case-weight column.")
 @click.option("--offset", help="Offset column.")
@@ -419,7 +421,7 @@ def cox_command(data, time_col, event_col, entry, weights_col, drop_missing, fmt
 @click.option("--output", "-o", help="Write to this file instead of standard output.")
 @click.option("--force", is_flag=True, help="Overwrite an existing --output.")
 @handle_errors
-def survreg_command(data, time_col, event_col, lower, upper, covariates, dist, strata, weights_col,
+def survreg_command(data, time_col, event_col, lower, upper, covariates, dist, t_df, strata, weights_col,
                     offset, scale, reference, conf_level, max_iter, compare, drop_missing, fmt,
                     output, force):
     """Parametric (accelerated failure time) survival regression, as R survreg."""
@@ -438,7 +440,7 @@ def survreg_command(data, time_col, event_col, lower, upper, covariates, dist, s
               covariates=[c.strip() for c in covariates.split(",") if c.strip()],
               strata=list(strata) or None, weights=weights_col, offset=offset, scale=scale,
               reference=ref or None, drop_missing=drop_missing, conf_level=conf_level,
-              max_iter=max_iter)
+              max_iter=max_iter, t_df=t_df)
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always", riskset.RisksetWarning)
         if compare:

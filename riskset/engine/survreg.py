@@ -62,14 +62,24 @@ SMALL = -200.0
 _SPI = math.sqrt(2.0 * math.pi)
 
 #: base distributions of the location-scale family (R ``survregc1``'s ``dist``)
-BASES = ("extreme", "logistic", "gaussian")
+BASES = ("extreme", "logistic", "gaussian", "t")
+
+
+def _dt(z: np.ndarray, df: float) -> np.ndarray:
+    """Student-t density (R ``dt``)."""
+    return np.exp(special.gammaln((df + 1) / 2) - special.gammaln(df / 2)
+                  - 0.5 * math.log(df * math.pi) - (df + 1) / 2 * np.log1p(z * z / df))
 
 
 # --------------------------------------------------------------------------------------
 # standard densities: the C versions (survregc1) and the R versions (survreg.distributions)
 # --------------------------------------------------------------------------------------
-def r_density(base: str, z: np.ndarray) -> np.ndarray:
+def r_density(base: str, z: np.ndarray, df: float = 4.0) -> np.ndarray:
     """R ``survreg.distributions[[base]]$density(z)``: columns F, 1-F, f, f'/f, f''/f."""
+    if base == "t":
+        q = df + z * z
+        return np.column_stack([special.stdtr(df, z), special.stdtr(df, -z), _dt(z, df),
+                                -(df + 1) * z / q, (df + 1) * (z * z * (df + 3) / q - 1) / q])
     if base == "extreme":
         w = np.exp(z)
         ww = np.exp(-w)
@@ -82,10 +92,12 @@ def r_density(base: str, z: np.ndarray) -> np.ndarray:
                             z * z - 1])
 
 
-def r_init(base: str, x: np.ndarray, w: np.ndarray) -> tuple[float, float]:
+def r_init(base: str, x: np.ndarray, w: np.ndarray, df: float = 4.0) -> tuple[float, float]:
     """R ``survreg.distributions[[base]]$init``: (location, variance-like) moment start."""
     mean = float(np.sum(x * w) / np.sum(w))
     var = float(np.sum(w * (x - mean) ** 2) / np.sum(w))
+    if base == "t":
+        return mean, var * (df - 2) / df
     if base == "extreme":
         return mean + 0.572, var / 1.64
     if base == "logistic":
@@ -93,9 +105,11 @@ def r_init(base: str, x: np.ndarray, w: np.ndarray) -> tuple[float, float]:
     return mean, var
 
 
-def quantile0(base: str, p: np.ndarray) -> np.ndarray:
+def quantile0(base: str, p: np.ndarray, df: float = 4.0) -> np.ndarray:
     """Standard quantile function of the base distribution (R ``$quantile``)."""
     p = np.asarray(p, dtype=np.float64)
+    if base == "t":
+        return special.stdtrit(df, p)
     if base == "extreme":
         return np.log(-np.log1p(-p))
     if base == "logistic":
@@ -103,13 +117,24 @@ def quantile0(base: str, p: np.ndarray) -> np.ndarray:
     return special.ndtri(p)
 
 
-def deviance_center(base: str, y1, y2, status, scale) -> tuple[np.ndarray, np.ndarray]:
+def deviance_center(base: str, y1, y2, status, scale, df: float = 4.0
+                    ) -> tuple[np.ndarray, np.ndarray]:
     """R ``$deviance(y, scale)``: (center, saturated loglik) of each row."""
     interval = status == 3
     y2 = np.where(interval, y2, y1)
+    if base == "t":
+        # R's formulas as they are: the interval centre is rowMeans(y) of the 3-column Surv
+        # matrix, status code (3) included, and log(1 - 2 pt(width/2)) is NaN for intervals
+        width = np.where(interval, (y2 - y1) / scale, 0.0)
+        center = np.where(interval, (y1 + y2 + 3.0) / 3.0, y1)
+        with np.errstate(invalid="ignore", divide="ignore"):
+            temp2 = np.log(1 - 2 * special.stdtr(df, width / 2))
+        ll = np.where(status == 1, -np.log(_dt(np.zeros(1), df)[0] * scale),
+                      np.where(interval, temp2, 0.0))
+        return center, ll
     if base == "extreme":
         width = np.where(interval, (y2 - y1) / scale, 1.0)
-        temp = width / np.expm1(width)
+        temp = width / (np.exp(width) - 1)
         center = np.where(interval, y1 - np.log(temp), y1)
         temp3 = -temp + np.log(1 - np.exp(-np.exp(width)))
         ll = np.where(status == 1, -(1 + np.log(scale)), np.where(interval, temp3, 0.0))
@@ -178,12 +203,14 @@ def _cdf0(dist, z):
 
 
 @kernel
-def _pass(dist, X, y1, y2, status, w, offset, strata, par, nstrat, full):
+def _pass(dist, X, y1, y2, status, w, offset, strata, par, nstrat, full, D1, D2):
     """Log-likelihood, score, information and J'J at ``par`` (``survregc1``).
 
     ``par``: beta (``X.shape[1]``) then the log-scales (``nstrat`` of them; when
     ``nstrat == 0`` one fixed log-scale). Rows with a probability that underflows to 0 get
-    ``g = -200`` and R's fallback derivatives.
+    ``g = -200`` and R's fallback derivatives. ``dist == 3`` (Student-t, R's callback
+    ``survregc2``) reads the density columns F, 1-F, f, f'/f, f''/f at ``y1`` (``D1``) and,
+    for interval rows, at ``y2`` (``D2``) computed by the caller at the same ``par``.
     """
     n, p = X.shape
     k = p + nstrat
@@ -209,8 +236,12 @@ def _pass(dist, X, y1, y2, status, w, offset, strata, par, nstrat, full):
         dsg = 0.0
         if st == 3:
             zu = (y2[i] - eta) / sigma
-            F, S, f, fp = _cdf0(dist, z)
-            Fu, Su, fu, fpu = _cdf0(dist, zu)
+            if dist == 3:
+                F, S, f, fp = D1[i, 0], D1[i, 1], D1[i, 2], D1[i, 3] * D1[i, 2]
+                Fu, Su, fu, fpu = D2[i, 0], D2[i, 1], D2[i, 2], D2[i, 3] * D2[i, 2]
+            else:
+                F, S, f, fp = _cdf0(dist, z)
+                Fu, Su, fu, fpu = _cdf0(dist, zu)
             temp = S - Su if z > 0 else Fu - F
             if temp <= 0:
                 g = -200.0
@@ -227,7 +258,10 @@ def _pass(dist, X, y1, y2, status, w, offset, strata, par, nstrat, full):
             temp = 0.0
             temp2 = 0.0
             if st == 1:
-                f, f1, f2 = _exact0(dist, z)
+                if dist == 3:
+                    f, f1, f2 = D1[i, 2], D1[i, 3], D1[i, 4]
+                else:
+                    f, f1, f2 = _exact0(dist, z)
                 if f <= 0:
                     ok = False
                     g = -200.0
@@ -238,7 +272,10 @@ def _pass(dist, X, y1, y2, status, w, offset, strata, par, nstrat, full):
                     temp = f1 / sigma
                     temp2 = f2 * sig2
             else:
-                F, S, f, fp = _cdf0(dist, z)
+                if dist == 3:
+                    F, S, f, fp = D1[i, 0], D1[i, 1], D1[i, 2], D1[i, 3] * D1[i, 2]
+                else:
+                    F, S, f, fp = _cdf0(dist, z)
                 den = S if st == 0 else F
                 if den <= 0:
                     ok = False
@@ -286,7 +323,8 @@ def _pass(dist, X, y1, y2, status, w, offset, strata, par, nstrat, full):
     return loglik, u, imat, JJ
 
 
-_DIST_CODE = {"extreme": 0, "logistic": 1, "gaussian": 2}
+_DIST_CODE = {"extreme": 0, "logistic": 1, "gaussian": 2, "t": 3}
+_NO_COLS = np.zeros((0, 5))
 
 
 @dataclass
@@ -302,12 +340,23 @@ class Problem:
     offset: np.ndarray
     strata: np.ndarray  # int64 codes 0..nstrat-1
     nstrat: int  # scales estimated (0 = fixed)
+    df: float = 4.0  # Student-t degrees of freedom
 
 
 def evaluate(pb: Problem, X: np.ndarray, par: np.ndarray, nstrat: int, *, full: bool = True):
     """Log-likelihood, score, information and ``J'J`` at ``par`` (:func:`_pass`)."""
+    par = np.ascontiguousarray(par, dtype=np.float64)
+    D1 = D2 = _NO_COLS
+    if pb.base == "t":  # R's callback: the density columns evaluated outside the loop
+        p = X.shape[1]
+        eta = X @ par[:p] + pb.offset
+        sigma = np.exp(par[p:][pb.strata]) if nstrat > 1 else math.exp(par[p])
+        with np.errstate(all="ignore"):
+            D1 = np.ascontiguousarray(r_density("t", (pb.y1 - eta) / sigma, pb.df))
+            D2 = (np.ascontiguousarray(r_density("t", (pb.y2 - eta) / sigma, pb.df))
+                  if (pb.status == 3).any() else D1)
     return _pass(_DIST_CODE[pb.base], X, pb.y1, pb.y2, pb.status, pb.w, pb.offset, pb.strata,
-                 np.ascontiguousarray(par, dtype=np.float64), nstrat, full)
+                 par, nstrat, full, D1, D2)
 
 
 def _solve(imat: np.ndarray, JJ: np.ndarray, u: np.ndarray) -> np.ndarray:
@@ -386,11 +435,11 @@ def _derfun(pb: Problem, yy: np.ndarray, sigma) -> tuple[np.ndarray, np.ndarray]
     """R ``survreg.fit``'s ``derfun`` at ``eta = yy``: (dg, ddg - dg^2), with R's densities."""
     st = pb.status
     z = (pb.y1 - yy) / sigma
-    d = r_density(pb.base, z)
+    d = r_density(pb.base, z, pb.df)
     dtemp = d[:, 2] * d[:, 3]
     interval = st == 3
     if interval.any():
-        d2 = r_density(pb.base, (pb.y2 - yy) / sigma)
+        d2 = r_density(pb.base, (pb.y2 - yy) / sigma, pb.df)
     else:
         d2 = np.zeros_like(d)
     tden = np.where(st == 0, d[:, 1], 0.0) + (st == 1) + np.where(st == 2, d[:, 0], 0.0) \
@@ -433,7 +482,7 @@ def fit(pb: Problem, fixed_log_scale: float | None, max_iter: int = 30, eps: flo
             X = (X - center) / stdev
     meanonly = p == 1
     yy = np.where(pb.status != 3, pb.y1, (pb.y1 + pb.y2) / 2)
-    m0, v0 = r_init(pb.base, yy, w)
+    m0, v0 = r_init(pb.base, yy, w, pb.df)
     vars0 = fixed_log_scale if fixed_log_scale is not None else math.log(4 * v0) / 2
     if not meanonly:
         dg, ddg = _derfun(pb, yy, math.exp(vars0))

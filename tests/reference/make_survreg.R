@@ -80,7 +80,7 @@ DATA <- lapply(setNames(nm = c(names(NEW_DATA), INPUT_DATA)), read_back)
 ## Cases
 ## ---------------------------------------------------------------------------
 DISTS <- c("weibull", "exponential", "rayleigh", "lognormal", "loglogistic",
-           "extreme", "logistic", "gaussian")
+           "extreme", "logistic", "gaussian", "t")
 PQ <- c(0.1, 0.5, 0.9)
 written <- character(0)
 
@@ -89,20 +89,19 @@ strip <- function(x) { x <- unname(x); if (is.matrix(x)) x else as.numeric(x) }
 ## One fixture. `args` is the riskset.survreg keyword arguments (a list).
 run_case <- function(id, dname, formula, dist, args, scale = 0, weights = NULL,
                      iter.max = 30, newdata_rows = NULL,
-                     zero_left = FALSE) {
+                     zero_left = FALSE, parms = NULL) {
   d <- DATA[[dname]]
   environment(formula) <- environment()
   ctl <- survreg.control(iter.max = iter.max)
   if (zero_left) d$lower[!is.na(d$lower) & d$lower == 0 & !is.na(d$upper)] <- NA
   d$.w <- if (is.null(weights)) rep(1, nrow(d)) else d[[weights]]
-  ## scale only when fixed (R warns about an explicit scale for exponential/rayleigh)
-  fit <- if (scale > 0) {
-    survreg(formula, data = d, dist = dist, scale = scale, weights = .w, control = ctl)
-  } else if (is.null(weights)) {
-    survreg(formula, data = d, dist = dist, control = ctl)
-  } else {
-    survreg(formula, data = d, dist = dist, weights = .w, control = ctl)
-  }
+  ## scale and parms only when given (R warns about an explicit scale for exponential and
+  ## rayleigh, and an explicit NULL parms is an error for t)
+  cl <- quote(survreg(formula, data = d, dist = dist, control = ctl))
+  if (!is.null(weights)) cl$weights <- quote(.w)
+  if (scale > 0) cl$scale <- scale
+  if (!is.null(parms)) cl$parms <- parms
+  fit <- eval(cl)
   tab <- summary(fit)$table
   q <- predict(fit, type = "quantile", p = PQ, se.fit = TRUE)
   uq <- predict(fit, type = "uquantile", p = PQ, se.fit = TRUE)
@@ -173,6 +172,13 @@ for (dist in c("weibull", "loglogistic", "gaussian")) {
                 covariates = I(c("celltype", "karno")), strata = unbox("trt"),
                 dist = unbox(dist)), newdata_rows = c(1, 30, 80, 100, 130))
 }
+## Student-t with other degrees of freedom
+run_case("lung_t_df7", "survreg_lung", Surv(time, event) ~ age + sex + ph.ecog, "t",
+         lung_args("t", t_df = jnum(7)), parms = list(df = 7))
+run_case("veteran_strata_t_df10", "veteran", Surv(time, status) ~ celltype + karno + strata(trt),
+         "t", list(time = unbox("time"), event = unbox("status"),
+                   covariates = I(c("celltype", "karno")), strata = unbox("trt"),
+                   dist = unbox("t"), t_df = jnum(10)), parms = list(df = 10))
 ## fixed scale
 run_case("lung_weibull_scale08", "survreg_lung", Surv(time, event) ~ age + sex + ph.ecog,
          "weibull", lung_args("weibull", scale = jnum(0.8)), scale = 0.8)
