@@ -687,7 +687,9 @@ def survreg(
                         _check_constant(design))
         Xc = design.X - (design.X * w[:, None]).sum(0) / w.sum()
         _check_collinear(design, Xc, w, weighted=weights is not None)
-        X = np.column_stack([np.ones(n), design.X])
+        X = np.empty((n, design.X.shape[1] + 1))
+        X[:, 0] = 1.0
+        X[:, 1:] = design.X
         terms = ["(Intercept)", *design.terms]
     else:
         design = Design(np.empty((n, 0)), [], {}, {}, [])

@@ -203,7 +203,7 @@ def _cdf0(dist, z):
 
 
 @kernel
-def _pass(dist, X, y1, y2, status, w, offset, strata, par, nstrat, full, D1, D2):
+def _pass(dist, X, y1, y2, status, w, offset, strata, par, nstrat, full, want_jj, D1, D2):
     """Log-likelihood, score, information and J'J at ``par`` (``survregc1``).
 
     ``par``: beta (``X.shape[1]``) then the log-scales (``nstrat`` of them; when
@@ -211,6 +211,7 @@ def _pass(dist, X, y1, y2, status, w, offset, strata, par, nstrat, full, D1, D2)
     ``g = -200`` and R's fallback derivatives. ``dist == 3`` (Student-t, R's callback
     ``survregc2``) reads the density columns F, 1-F, f, f'/f, f''/f at ``y1`` (``D1``) and,
     for interval rows, at ``y2`` (``D2``) computed by the caller at the same ``par``.
+    ``J'J`` (the outer product of the per-row scores) is accumulated only with ``want_jj``.
     """
     n, p = X.shape
     k = p + nstrat
@@ -305,17 +306,23 @@ def _pass(dist, X, y1, y2, status, w, offset, strata, par, nstrat, full, D1, D2)
             xa = X[i, a]
             ta = dg * xa * wi
             u[a] += ta
+            ca = xa * ddg * wi
             for b in range(a + 1):
-                imat[a, b] -= xa * X[i, b] * ddg * wi
-                JJ[a, b] += ta * X[i, b] * dg
+                imat[a, b] -= ca * X[i, b]
+            if want_jj:
+                for b in range(a + 1):
+                    JJ[a, b] += ta * X[i, b] * dg
         if nstrat > 0:
             kk = p + s
             u[kk] += wi * dsig
+            cs = dsg * wi
             for a in range(p):
-                imat[kk, a] -= dsg * X[i, a] * wi
-                JJ[kk, a] += dsig * X[i, a] * dg * wi
+                imat[kk, a] -= cs * X[i, a]
             imat[kk, kk] -= ddsig * wi
-            JJ[kk, kk] += dsig * dsig * wi
+            if want_jj:
+                for a in range(p):
+                    JJ[kk, a] += dsig * X[i, a] * dg * wi
+                JJ[kk, kk] += dsig * dsig * wi
     for a in range(k):
         for b in range(a):
             imat[b, a] = imat[a, b]
@@ -343,8 +350,9 @@ class Problem:
     df: float = 4.0  # Student-t degrees of freedom
 
 
-def evaluate(pb: Problem, X: np.ndarray, par: np.ndarray, nstrat: int, *, full: bool = True):
-    """Log-likelihood, score, information and ``J'J`` at ``par`` (:func:`_pass`)."""
+def evaluate(pb: Problem, X: np.ndarray, par: np.ndarray, nstrat: int, *, full: bool = True,
+             jj: bool = False):
+    """Log-likelihood, score, information and (with ``jj``) ``J'J`` at ``par`` (:func:`_pass`)."""
     par = np.ascontiguousarray(par, dtype=np.float64)
     D1 = D2 = _NO_COLS
     if pb.base == "t":  # R's callback: the density columns evaluated outside the loop
@@ -356,14 +364,18 @@ def evaluate(pb: Problem, X: np.ndarray, par: np.ndarray, nstrat: int, *, full: 
             D2 = (np.ascontiguousarray(r_density("t", (pb.y2 - eta) / sigma, pb.df))
                   if (pb.status == 3).any() else D1)
     return _pass(_DIST_CODE[pb.base], X, pb.y1, pb.y2, pb.status, pb.w, pb.offset, pb.strata,
-                 par, nstrat, full, D1, D2)
+                 par, nstrat, full, jj, D1, D2)
 
 
-def _solve(imat: np.ndarray, JJ: np.ndarray, u: np.ndarray) -> np.ndarray:
-    """Newton step ``imat^-1 u``; ``J'J`` when ``imat`` is not positive definite (R)."""
+def _solve(imat: np.ndarray, u: np.ndarray, pb, X, par, nstrat) -> np.ndarray:
+    """Newton step ``imat^-1 u``; ``(J'J)^-1 u`` when ``imat`` is not positive definite (R).
+
+    ``J'J`` is computed (at ``par``, the point of ``imat``) only in that case.
+    """
     try:
         L = np.linalg.cholesky(imat)
     except np.linalg.LinAlgError:
+        JJ = evaluate(pb, X, par, nstrat, jj=True)[3]
         try:
             L = np.linalg.cholesky(JJ)
         except np.linalg.LinAlgError:
@@ -393,14 +405,14 @@ def newton(pb: Problem, X: np.ndarray, init: np.ndarray, nstrat: int, max_iter: 
     """R ``survreg6``: Newton–Raphson with step pull-back (see module contract)."""
     k = X.shape[1] + nstrat
     beta = np.array(init, dtype=np.float64)
-    loglik, u, imat, JJ = evaluate(pb, X, beta, nstrat)
-    step = _solve(imat, JJ, u)
+    loglik, u, imat, _ = evaluate(pb, X, beta, nstrat)
+    step = _solve(imat, u, pb, X, beta, nstrat)
     newbeta = beta.copy()
     newbeta[:k] = beta[:k] + step
     if max_iter == 0:
         return NewtonResult(beta, _inverse(imat), loglik, 0, True, step, u)
     halving = 0
-    newlk, u, imat, JJ = evaluate(pb, X, newbeta, nstrat)
+    newlk, u, imat, _ = evaluate(pb, X, newbeta, nstrat)
     p = X.shape[1]
     for it in range(1, max_iter + 1):
         finite = math.isfinite(newlk)
@@ -423,34 +435,85 @@ def newton(pb: Problem, X: np.ndarray, init: np.ndarray, nstrat: int, max_iter: 
         else:
             halving = 0
             loglik = newlk
-            step = _solve(imat, JJ, u)
+            step = _solve(imat, u, pb, X, newbeta, nstrat)
             beta = newbeta.copy()
             newbeta[:k] = newbeta[:k] + step
-        newlk, u, imat, JJ = evaluate(pb, X, newbeta, nstrat)
+        newlk, u, imat, _ = evaluate(pb, X, newbeta, nstrat)
     # out of iterations: R 3.5-3 returns the last trial point and its log-likelihood
     return NewtonResult(newbeta, _inverse(imat), newlk, max_iter, False, newbeta - beta, u)
 
 
+@kernel
+def _rdens(dist, z):
+    """R ``survreg.distributions`` density columns (F, 1-F, f, f'/f, f''/f) at ``z``."""
+    if dist == 0:
+        w = math.exp(z)
+        ww = math.exp(-w)
+        return 1.0 - ww, ww, w * ww, 1.0 - w, w * (w - 3.0) + 1.0
+    if dist == 1:
+        w = math.exp(z)
+        return (w / (1 + w), 1 / (1 + w), w / (1 + w) ** 2, (1 - w) / (1 + w),
+                (w * (w - 4) + 1) / (1 + w) ** 2)
+    r2 = 1.414213562373095
+    return (math.erfc(-z / r2) / 2.0, math.erfc(z / r2) / 2.0,
+            math.exp(-z * z / 2.0) / 2.506628274631001, -z, z * z - 1.0)
+
+
+@kernel
+def _derfun_k(dist, y1, y2, status, yy, sig, D1, D2):
+    """R ``survreg.fit``'s ``derfun``: (dg, ddg - dg^2) at ``eta = yy`` for every row.
+
+    ``dist == 3`` (t) reads R's density columns from ``D1`` / ``D2``.
+    """
+    n = y1.size
+    dg = np.empty(n)
+    ddg = np.empty(n)
+    for i in range(n):
+        sigma = sig[i]
+        z = (y1[i] - yy[i]) / sigma
+        if dist == 3:
+            F, S, f, f1, f2 = D1[i, 0], D1[i, 1], D1[i, 2], D1[i, 3], D1[i, 4]
+        else:
+            F, S, f, f1, f2 = _rdens(dist, z)
+        st = status[i]
+        if st == 0:
+            tden = S
+            a = -f
+            b = -f * f1
+        elif st == 1:
+            tden = 1.0
+            a = f1
+            b = f2
+        elif st == 2:
+            tden = F
+            a = f
+            b = f * f1
+        else:
+            z2 = (y2[i] - yy[i]) / sigma
+            if dist == 3:
+                F2, S2, g2, g1 = D2[i, 0], D2[i, 1], D2[i, 2], D2[i, 3]
+            else:
+                F2, S2, g2, g1, _ = _rdens(dist, z2)
+            tden = S - S2 if z > 0 else F2 - F
+            a = g2 - f
+            b = g2 * g1 - f * f1
+        t = 1.0 / (tden * sigma)
+        d = -t * a
+        dg[i] = d
+        ddg[i] = (t / sigma) * b - d * d
+    return dg, ddg
+
+
 def _derfun(pb: Problem, yy: np.ndarray, sigma) -> tuple[np.ndarray, np.ndarray]:
     """R ``survreg.fit``'s ``derfun`` at ``eta = yy``: (dg, ddg - dg^2), with R's densities."""
-    st = pb.status
-    z = (pb.y1 - yy) / sigma
-    d = r_density(pb.base, z, pb.df)
-    dtemp = d[:, 2] * d[:, 3]
-    interval = st == 3
-    if interval.any():
-        d2 = r_density(pb.base, (pb.y2 - yy) / sigma, pb.df)
-    else:
-        d2 = np.zeros_like(d)
-    tden = np.where(st == 0, d[:, 1], 0.0) + (st == 1) + np.where(st == 2, d[:, 0], 0.0) \
-        + np.where(interval, np.where(z > 0, d[:, 1] - d2[:, 1], d2[:, 0] - d[:, 0]), 0.0)
-    tden = 1.0 / (tden * sigma)
-    dg = -tden * (np.where(st == 0, -d[:, 2], 0.0) + np.where(st == 1, d[:, 3], 0.0)
-                  + np.where(st == 2, d[:, 2], 0.0) + np.where(interval, d2[:, 2] - d[:, 2], 0.0))
-    ddg = (tden / sigma) * (np.where(st == 0, -dtemp, 0.0) + np.where(st == 1, d[:, 4], 0.0)
-                            + np.where(st == 2, dtemp, 0.0)
-                            + np.where(interval, d2[:, 2] * d2[:, 3] - dtemp, 0.0))
-    return dg, ddg - dg * dg
+    sig = np.broadcast_to(np.asarray(sigma, dtype=np.float64), yy.shape)
+    sig = np.ascontiguousarray(sig)
+    D1 = D2 = _NO_COLS
+    if pb.base == "t":
+        with np.errstate(all="ignore"):
+            D1 = np.ascontiguousarray(r_density("t", (pb.y1 - yy) / sig, pb.df))
+            D2 = np.ascontiguousarray(r_density("t", (pb.y2 - yy) / sig, pb.df))
+    return _derfun_k(_DIST_CODE[pb.base], pb.y1, pb.y2, pb.status, yy, sig, D1, D2)
 
 
 class SurvregFit(NamedTuple):
