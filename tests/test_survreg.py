@@ -418,3 +418,47 @@ def test_cli_interval_and_bad_input():
     assert len(lines) == 1 and "did you mean 'weibull'" in lines[0]
     res = _cli(LUNG, "--time", "time", "--event", "event", "--covariates", "nope")
     assert res.exit_code == 2 and len(res.output.strip().splitlines()) == 1
+
+
+def test_bad_weights_and_newdata_levels():
+    d = read_data("veteran.csv")
+    bad = d.with_columns(w=pl.when(pl.int_range(pl.len()) == 2).then(0.0).otherwise(1.0))
+    with pytest.raises(ColumnError) as info:
+        survreg(bad, time="time", event="status", covariates="karno", weights="w")
+    assert info.value.column == "w" and info.value.first_row == 2
+    fit = survreg(d, time="time", event="status", covariates=["celltype", "karno"])
+    nd = pl.DataFrame({"celltype": ["large", "giant"], "karno": [60, 70]})
+    with pytest.raises(ColumnError, match="levels not in the fit"):
+        fit.predict(nd, type="lp")
+    # a categorical newdata row gives the same prediction as the identical fitted row
+    same = fit.predict(d[[0, 1]], type="lp")
+    np.testing.assert_allclose(same, fit.linear_predictors[:2], rtol=1e-14)
+
+
+def test_jj_fallback_is_the_outer_product_of_row_scores():
+    """J'J (used when the information is not positive definite) against finite differences
+    of the per-row log-likelihoods."""
+    from riskset.engine import survreg as se
+
+    rng = np.random.default_rng(3)
+    n = 30
+    X = np.column_stack([np.ones(n), rng.normal(size=n)])
+    y1 = rng.normal(1, 1, n)
+    status = rng.integers(0, 4, n)
+    y2 = y1 + rng.uniform(0.1, 1, n)
+    for base in ("extreme", "logistic", "gaussian", "t"):
+        pb = se.Problem(base, X, y1, y2, status, np.ones(n), np.zeros(n),
+                        np.zeros(n, dtype=np.int64), 1, 5.0)
+        par = np.array([0.9, 0.2, -0.1])
+        _, u, imat, JJ = se.evaluate(pb, X, par, 1, jj=True)
+        h = 1e-6
+        grads = np.empty((n, 3))
+        for i in range(n):
+            one = se.Problem(base, X[i:i + 1], y1[i:i + 1], y2[i:i + 1], status[i:i + 1],
+                             np.ones(1), np.zeros(1), np.zeros(1, dtype=np.int64), 1, 5.0)
+            for j in range(3):
+                e = np.eye(3)[j] * h
+                grads[i, j] = (se.evaluate(one, X[i:i + 1], par + e, 1, full=False)[0]
+                               - se.evaluate(one, X[i:i + 1], par - e, 1, full=False)[0]) / (2 * h)
+        np.testing.assert_allclose(u, grads.sum(0), rtol=1e-6, atol=1e-7, err_msg=base)
+        np.testing.assert_allclose(JJ, grads.T @ grads, rtol=1e-5, atol=1e-7, err_msg=base)
