@@ -462,3 +462,34 @@ def test_jj_fallback_is_the_outer_product_of_row_scores():
                                - se.evaluate(one, X[i:i + 1], par - e, 1, full=False)[0]) / (2 * h)
         np.testing.assert_allclose(u, grads.sum(0), rtol=1e-6, atol=1e-7, err_msg=base)
         np.testing.assert_allclose(JJ, grads.T @ grads, rtol=1e-5, atol=1e-7, err_msg=base)
+
+
+def test_pass_blocks_do_not_depend_on_threads():
+    """The likelihood pass sums fixed blocks in block order: identical with 1 or more threads,
+    and equal (up to summation order) to one block."""
+    import numba
+
+    from riskset.engine import survreg as se
+
+    rng = np.random.default_rng(5)
+    n = 500
+    X = np.column_stack([np.ones(n), rng.normal(size=(n, 2))])
+    y1 = rng.normal(1, 1, n)
+    status = rng.integers(0, 4, n)
+    y2 = y1 + rng.uniform(0.1, 1, n)
+    codes = rng.integers(0, 2, n).astype(np.int64)
+    par = np.array([0.9, 0.2, -0.1, 0.1, -0.2])
+    args = (0, X, y1, y2, status, np.ones(n), np.zeros(n), codes, par, 2, True, True,
+            se._NO_COLS, se._NO_COLS)
+    before = numba.get_num_threads()
+    try:
+        numba.set_num_threads(1)
+        one = se._pass(*args, 7)
+        numba.set_num_threads(before)
+        many = se._pass(*args, 7)
+    finally:
+        numba.set_num_threads(before)
+    whole = se._pass(*args, n)
+    for a, b, c in zip(one, many, whole, strict=True):
+        np.testing.assert_array_equal(a, b)
+        np.testing.assert_allclose(a, c, rtol=1e-12)

@@ -17,8 +17,9 @@ Formula
     ``log f0(z) - log sigma`` (exact), ``log(1 - F0(z))`` (right-censored), ``log F0(z)``
     (left-censored) or ``log(F0(z_upper) - F0(z))`` (interval-censored). The score and the
     information on ``(beta, log sigma)`` are the closed-form first and second derivatives of
-    R ``survival``'s C routine ``survregc1`` (Mayo Biostatistics TR #53), evaluated for all
-    rows at once (NumPy, no loop over rows). The log-likelihood reported on the ``t`` scale
+    R ``survival``'s C routine ``survregc1`` (Mayo Biostatistics TR #53), accumulated by one
+    Numba pass over blocks of rows run in parallel, the block sums added in block order (the
+    result does not depend on the number of threads). The log-likelihood reported on the ``t`` scale
     adds ``sum_{exact} w_i log(1/t_i)`` (the Jacobian of ``log t``), as R's ``logcorrect``.
 Algorithm
     :func:`newton` is ``survreg6``: Newton–Raphson, falling back to the outer-product matrix
@@ -52,10 +53,11 @@ import math
 from dataclasses import dataclass
 from typing import NamedTuple
 
+import numba
 import numpy as np
 from scipy import special
 
-from riskset.engine._jit import kernel
+from riskset.engine._jit import kernel, parallel_kernel
 
 #: R's ``SMALL``: the log-likelihood used for a row whose probability underflows to 0.
 SMALL = -200.0
@@ -203,7 +205,8 @@ def _cdf0(dist, z):
 
 
 @kernel
-def _pass(dist, X, y1, y2, status, w, offset, strata, par, nstrat, full, want_jj, D1, D2):
+def _pass_rows(lo, hi, dist, X, y1, y2, status, w, offset, strata, par, nstrat, full, want_jj,
+               D1, D2, u, imat, JJ):
     """Log-likelihood, score, information and J'J at ``par`` (``survregc1``).
 
     ``par``: beta (``X.shape[1]``) then the log-scales (``nstrat`` of them; when
@@ -212,14 +215,11 @@ def _pass(dist, X, y1, y2, status, w, offset, strata, par, nstrat, full, want_jj
     ``survregc2``) reads the density columns F, 1-F, f, f'/f, f''/f at ``y1`` (``D1``) and,
     for interval rows, at ``y2`` (``D2``) computed by the caller at the same ``par``.
     ``J'J`` (the outer product of the per-row scores) is accumulated only with ``want_jj``.
+    Rows ``lo .. hi-1``; adds to ``u`` and the lower triangles of ``imat`` and ``JJ``.
     """
-    n, p = X.shape
-    k = p + nstrat
-    u = np.zeros(k)
-    imat = np.zeros((k, k))
-    JJ = np.zeros((k, k))
+    p = X.shape[1]
     loglik = 0.0
-    for i in range(n):
+    for i in range(lo, hi):
         s = strata[i] if nstrat > 1 else 0
         sigma = math.exp(par[p + s])
         sig2 = 1.0 / (sigma * sigma)
@@ -323,6 +323,39 @@ def _pass(dist, X, y1, y2, status, w, offset, strata, par, nstrat, full, want_jj
                 for a in range(p):
                     JJ[kk, a] += dsig * X[i, a] * dg * wi
                 JJ[kk, kk] += dsig * dsig * wi
+    return loglik
+
+
+#: rows per block of the likelihood pass: blocks run in parallel and their sums are added
+#: in block order, so results do not depend on the number of threads
+BLOCK = 1 << 16
+
+
+@parallel_kernel
+def _pass(dist, X, y1, y2, status, w, offset, strata, par, nstrat, full, want_jj, D1, D2, block):
+    """:func:`_pass_rows` over blocks of ``block`` rows in parallel; symmetric matrices out."""
+    n, p = X.shape
+    k = p + nstrat
+    nb = max(1, (n + block - 1) // block)
+    L = np.zeros(nb)
+    U = np.zeros((nb, k))
+    IM = np.zeros((nb, k, k))
+    JM = np.zeros((nb, k, k))
+    for c in numba.prange(nb):
+        L[c] = _pass_rows(c * block, min(n, (c + 1) * block), dist, X, y1, y2, status, w,
+                          offset, strata, par, nstrat, full, want_jj, D1, D2, U[c], IM[c],
+                          JM[c])
+    loglik = 0.0
+    u = np.zeros(k)
+    imat = np.zeros((k, k))
+    JJ = np.zeros((k, k))
+    for c in range(nb):
+        loglik += L[c]
+        for a in range(k):
+            u[a] += U[c, a]
+            for b in range(a + 1):
+                imat[a, b] += IM[c, a, b]
+                JJ[a, b] += JM[c, a, b]
     for a in range(k):
         for b in range(a):
             imat[b, a] = imat[a, b]
@@ -364,7 +397,7 @@ def evaluate(pb: Problem, X: np.ndarray, par: np.ndarray, nstrat: int, *, full: 
             D2 = (np.ascontiguousarray(r_density("t", (pb.y2 - eta) / sigma, pb.df))
                   if (pb.status == 3).any() else D1)
     return _pass(_DIST_CODE[pb.base], X, pb.y1, pb.y2, pb.status, pb.w, pb.offset, pb.strata,
-                 par, nstrat, full, jj, D1, D2)
+                 par, nstrat, full, jj, D1, D2, BLOCK)
 
 
 def _solve(imat: np.ndarray, u: np.ndarray, pb, X, par, nstrat) -> np.ndarray:
