@@ -218,10 +218,16 @@ def _pass_rows(lo, hi, dist, X, y1, y2, status, w, offset, strata, par, nstrat, 
     Rows ``lo .. hi-1``; adds to ``u`` and the lower triangles of ``imat`` and ``JJ``.
     """
     p = X.shape[1]
+    ns = max(nstrat, 1)
+    sigmas = np.empty(ns)
+    logsig = np.empty(ns)
+    for j in range(ns):
+        sigmas[j] = math.exp(par[p + j])
+        logsig[j] = math.log(sigmas[j])
     loglik = 0.0
     for i in range(lo, hi):
         s = strata[i] if nstrat > 1 else 0
-        sigma = math.exp(par[p + s])
+        sigma = sigmas[s]
         sig2 = 1.0 / (sigma * sigma)
         eta = offset[i]
         for j in range(p):
@@ -269,7 +275,7 @@ def _pass_rows(lo, hi, dist, X, y1, y2, status, w, offset, strata, par, nstrat, 
                     dg = -z / sigma
                     ddg = -1.0 / sigma
                 else:
-                    g = math.log(f) - math.log(sigma)
+                    g = math.log(f) - logsig[s]
                     temp = f1 / sigma
                     temp2 = f2 * sig2
             else:
