@@ -8,6 +8,8 @@ logrank, logrank_trend, logrank_pairwise, logrank_table
     Log-rank family matching R ``survdiff`` (:mod:`riskset._logrank`).
 cox
     Cox proportional-hazards regression, with Firth's penalised fit (:mod:`riskset._cox`).
+survreg, compare_distributions
+    Parametric (AFT) survival regression matching R ``survreg`` (:mod:`riskset._survreg`).
 bootstrap
     Bootstrap confidence intervals for survival statistics (:mod:`riskset._bootstrap`).
 datasets
@@ -43,6 +45,7 @@ if TYPE_CHECKING:  # the names below are imported on first use (see __getattr__)
     )
     from riskset._logrank_grid import logrank_table
     from riskset._proportion import Proportion, proportion_ci
+    from riskset._survreg import SurvregResult, compare_distributions, survreg
     from riskset.errors import ColumnError, RisksetError, RisksetWarning
 
 #: public name -> the module that defines it. Importing ``riskset`` itself imports none of
@@ -72,6 +75,9 @@ _LAZY: dict[str, str] = {
     "logrank_table": "riskset._logrank_grid",
     "Proportion": "riskset._proportion",
     "proportion_ci": "riskset._proportion",
+    "SurvregResult": "riskset._survreg",
+    "compare_distributions": "riskset._survreg",
+    "survreg": "riskset._survreg",
     "ColumnError": "riskset.errors",
     "RisksetError": "riskset.errors",
     "RisksetWarning": "riskset.errors",
@@ -109,4 +115,7 @@ __all__ = [
     "nelson_aalen",
     "proportion_ci",
     "rmst_diff",
+    "SurvregResult",
+    "compare_distributions",
+    "survreg",
 ]
