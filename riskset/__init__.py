@@ -8,6 +8,8 @@ logrank, logrank_trend, logrank_pairwise, logrank_table
     Log-rank family matching R ``survdiff`` (:mod:`riskset._logrank`).
 cox
     Cox proportional-hazards regression, with Firth's penalised fit (:mod:`riskset._cox`).
+cumulative_incidence, gray_test, fine_gray
+    Competing risks: Aalen–Johansen incidence, Gray's test, Fine–Gray (:mod:`riskset._cif`).
 bootstrap
     Bootstrap confidence intervals for survival statistics (:mod:`riskset._bootstrap`).
 datasets
@@ -25,6 +27,7 @@ from riskset._lazy import lazy_names
 if TYPE_CHECKING:  # the names below are imported on first use (see __getattr__)
     from riskset import datasets, errors
     from riskset._bootstrap import BootstrapResult, bootstrap
+    from riskset._cif import CumulativeIncidenceResult, cumulative_incidence
     from riskset._cox import ConvergenceWarning, CoxResult, MonotoneLikelihoodWarning, cox
     from riskset._km import (
         KaplanMeierResult,
@@ -58,6 +61,8 @@ _LAZY: dict[str, str] = {
     "CoxResult": "riskset._cox",
     "MonotoneLikelihoodWarning": "riskset._cox",
     "cox": "riskset._cox",
+    "CumulativeIncidenceResult": "riskset._cif",
+    "cumulative_incidence": "riskset._cif",
     "KaplanMeierResult": "riskset._km",
     "RMSTDifference": "riskset._km",
     "kaplan_meier": "riskset._km",
@@ -87,6 +92,8 @@ __all__ = [
     "CoxResult",
     "MonotoneLikelihoodWarning",
     "cox",
+    "CumulativeIncidenceResult",
+    "cumulative_incidence",
     "BootstrapResult",
     "LogRankResult",
     "Proportion",

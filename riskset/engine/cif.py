@@ -55,7 +55,8 @@ Variances of F_k(t_j) (the standard error is reported on the probability scale):
 
     The first and last sums are carried forward exactly (``sum a_i (F - F_i)^2`` by
     ``Q += 2 dF L + dF^2 A``, ``L += dF A``), with no expansion in powers of F. Where
-    ``d_i = n_i`` the first term is +inf from that row on (undefined, as lifelines).
+    ``d_i = n_i`` the first term is ``0 * inf``: the variance is undefined (NaN) from that
+    row on, as lifelines reports it.
 
 Preconditions
     Event-table inputs as :mod:`riskset.engine.eventtable`; ``cause[n]`` int64 in ``0..K``
@@ -157,13 +158,16 @@ def var_delta(n_risk, d_all, d_cause, offsets, s_prev, F):
                 d = d_all[j]
                 if d > 0.0:
                     n = n_risk[j]
-                    A += d / (n * (n - d))  # +inf where d == n
+                    if d >= n:  # 0 * inf: undefined from here on (lifelines: NaN)
+                        A = np.nan
+                    else:
+                        A += d / (n * (n - d))
                     dk = d_cause[k, j]
                     if dk > 0.0:
                         sp = s_prev[j]
                         second += sp * sp * dk * (n - dk) / (n * n * n)
                         B += sp * dk / (n * n)
-                var[k, j] = Q + second - 2.0 * T
+                var[k, j] = Q + second - 2.0 * T if A == A else np.nan
     return var
 
 
@@ -382,5 +386,5 @@ def var_ij(time, cause, weights, weighted, codes, entry, has_entry, tab_time, n_
                 Q += new_q[j]
                 Lq += new_l[j]
                 Aq += new_a[j]
-                var[k, j] += Q
+                var[k, j] = max(var[k, j] + Q, 0.0)  # rounding can leave -1e-18 where 0
     return var
