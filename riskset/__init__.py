@@ -27,7 +27,12 @@ from riskset._lazy import lazy_names
 if TYPE_CHECKING:  # the names below are imported on first use (see __getattr__)
     from riskset import datasets, errors
     from riskset._bootstrap import BootstrapResult, bootstrap
-    from riskset._cif import CumulativeIncidenceResult, cumulative_incidence
+    from riskset._cif import (
+        CumulativeIncidenceResult,
+        GrayTestResult,
+        cumulative_incidence,
+        gray_test,
+    )
     from riskset._cox import ConvergenceWarning, CoxResult, MonotoneLikelihoodWarning, cox
     from riskset._km import (
         KaplanMeierResult,
@@ -63,6 +68,8 @@ _LAZY: dict[str, str] = {
     "cox": "riskset._cox",
     "CumulativeIncidenceResult": "riskset._cif",
     "cumulative_incidence": "riskset._cif",
+    "GrayTestResult": "riskset._cif",
+    "gray_test": "riskset._cif",
     "KaplanMeierResult": "riskset._km",
     "RMSTDifference": "riskset._km",
     "kaplan_meier": "riskset._km",
@@ -94,6 +101,8 @@ __all__ = [
     "cox",
     "CumulativeIncidenceResult",
     "cumulative_incidence",
+    "GrayTestResult",
+    "gray_test",
     "BootstrapResult",
     "LogRankResult",
     "Proportion",

@@ -361,3 +361,34 @@ def test_bad_options_and_time():
         riskset.cumulative_incidence(d, time="t", event="e", variance="greenwood")
     with pytest.raises(ColumnError, match="negative"):
         riskset.cumulative_incidence({"t": [1, -2], "e": [1, 2]}, time="t", event="e")
+
+
+# ---- Gray's test ------------------------------------------------------------------------------
+@pytest.mark.parametrize("case", [c for c in CUMINC_CASES if not c.endswith("_all")])
+def test_gray_matches_cmprsk(case):
+    fx = load_fixture("competing", case)
+    d = read_data(fx["data"] + ".csv")
+    res = riskset.gray_test(d, time=fx["time"], event=fx["event"], group=fx["group"],
+                            strata=fx["strata"], rho=fx["rho"])
+    ref = fx["tests"]
+    assert res.table["cause"].to_list() == ref["cause"]
+    assert_close(res.table["statistic"], ref["statistic"], f"{case} statistic")
+    assert_close(res.table["p_value"], ref["p_value"], f"{case} p_value")
+    assert_close(res.table["df"], ref["df"], f"{case} df")
+
+
+def test_gray_invariant_to_row_order_and_group_labels():
+    d = read_data("cr_synth.csv")
+    a = riskset.gray_test(d, time="time", event="event", group="grp").table
+    perm = np.random.default_rng(4).permutation(d.height)
+    swapped = d[perm].with_columns(grp=pl.when(pl.col("grp") == "a").then(pl.lit("z")).otherwise(pl.col("grp")))
+    b = riskset.gray_test(swapped, time="time", event="event", group="grp").table
+    np.testing.assert_allclose(a["statistic"].to_numpy(), b["statistic"].to_numpy(), rtol=REORDER_RTOL)
+
+
+def test_gray_bad_input():
+    d = {"t": [1, 2, 3], "e": [1, 2, 0], "g": ["a", "a", "a"]}
+    with pytest.raises(ColumnError, match=r"'g' \(group\) has 1 level"):
+        riskset.gray_test(d, time="t", event="e", group="g")
+    with pytest.raises(ColumnError, match=r"'e' \(event\) holds labels"):
+        riskset.gray_test({"t": [1, 2], "e": ["x", "y"], "g": [1, 2]}, time="t", event="e", group="g")

@@ -46,8 +46,10 @@ entry <- pmin(time - 0.5, floor(runif(n, 0, 6)) * ifelse(runif(n) < 0.4, 1, 0))
 wint <- sample(1:3, n, replace = TRUE)
 wfrac <- round(runif(n, 0.2, 2.5), 3)
 x1 <- round(rnorm(n), 4)
+g3 <- sample(c("p", "q", "r"), n, replace = TRUE)
 sy <- data.frame(id = seq_len(n), grp = grp, time = as.numeric(time), event = event,
-                 entry = entry, wint = wint, wfrac = wfrac, x1 = x1)
+                 entry = entry, wint = wint, wfrac = wfrac, x1 = x1, g3 = g3,
+                 stratum = ifelse(x1 > 0, "hi", "lo"))
 data_written <- character(0)
 for (nm in c("cr_mgus2", "cr_pbc", "cr_synth")) {
   d <- switch(nm, cr_mgus2 = mg, cr_pbc = pb, cr_synth = sy)
@@ -155,9 +157,11 @@ cuminc_case("cuminc_mgus2_sex", mg, "cr_mgus2", "etime", "event", group = "sex")
 cuminc_case("cuminc_pbc_sex", pb, "cr_pbc", "time", "status", group = "sex")
 cuminc_case("cuminc_synth_grp", sy, "cr_synth", "time", "event", group = "grp")
 cuminc_case("cuminc_synth_rho1", sy, "cr_synth", "time", "event", group = "grp", rho = 1)
-sy$stratum <- ifelse(sy$x1 > 0, "hi", "lo")
 cuminc_case("cuminc_synth_strata", sy, "cr_synth", "time", "event", group = "grp",
             strata = "stratum")
+cuminc_case("cuminc_synth_g3", sy, "cr_synth", "time", "event", group = "g3")
+cuminc_case("cuminc_synth_g3_strata", sy, "cr_synth", "time", "event", group = "g3",
+            strata = "grp", rho = 0.5)
 cuminc_case("cuminc_synth_all", sy, "cr_synth", "time", "event")
 
 ## ---- Fine–Gray -----------------------------------------------------------------
