@@ -34,6 +34,7 @@ if TYPE_CHECKING:  # the names below are imported on first use (see __getattr__)
         gray_test,
     )
     from riskset._cox import ConvergenceWarning, CoxResult, MonotoneLikelihoodWarning, cox
+    from riskset._finegray import FineGrayResult, fine_gray
     from riskset._km import (
         KaplanMeierResult,
         RMSTDifference,
@@ -70,6 +71,8 @@ _LAZY: dict[str, str] = {
     "cumulative_incidence": "riskset._cif",
     "GrayTestResult": "riskset._cif",
     "gray_test": "riskset._cif",
+    "FineGrayResult": "riskset._finegray",
+    "fine_gray": "riskset._finegray",
     "KaplanMeierResult": "riskset._km",
     "RMSTDifference": "riskset._km",
     "kaplan_meier": "riskset._km",
@@ -103,6 +106,8 @@ __all__ = [
     "cumulative_incidence",
     "GrayTestResult",
     "gray_test",
+    "FineGrayResult",
+    "fine_gray",
     "BootstrapResult",
     "LogRankResult",
     "Proportion",

@@ -14,7 +14,7 @@ from hypothesis import strategies as st
 import riskset
 from riskset.errors import ColumnError, OptionError
 from tests.conftest import assert_close, fixture_names, load_fixture, read_data
-from tests.tolerances import CLOSED_ATOL, CLOSED_RTOL, REORDER_RTOL
+from tests.tolerances import CLOSED_ATOL, CLOSED_RTOL, ITERATIVE_RTOL, REORDER_RTOL
 
 AJ_CASES = [n for n in fixture_names("competing") if n.startswith("aj_")]
 CUMINC_CASES = [n for n in fixture_names("competing") if n.startswith("cuminc_")]
@@ -392,3 +392,56 @@ def test_gray_bad_input():
         riskset.gray_test(d, time="t", event="e", group="g")
     with pytest.raises(ColumnError, match=r"'e' \(event\) holds labels"):
         riskset.gray_test({"t": [1, 2], "e": ["x", "y"], "g": [1, 2]}, time="t", event="e", group="g")
+
+
+# ---- Fine–Gray --------------------------------------------------------------------------------
+FG_CASES = [n for n in fixture_names("competing") if n.startswith("fg_")]
+
+
+@pytest.mark.parametrize("case", FG_CASES)
+def test_finegray_expansion_matches_r(case):
+    from riskset._cif import parse_causes
+    from riskset.engine.finegray import finegray_expand
+
+    fx = load_fixture("competing", case)
+    d = read_data(fx["data"] + ".csv")
+    code, causes = parse_causes(d[fx["event"]], 0)
+    row, start, stop, status, wt = finegray_expand(d[fx["time"]].to_numpy().astype(float), code,
+                                                   causes.index(fx["cause"]) + 1)
+    assert row.size == fx["n_expanded"]
+    np.testing.assert_array_equal(d["id"].to_numpy()[row], fx["fgid"])
+    np.testing.assert_array_equal(start, fx["fgstart"])
+    np.testing.assert_array_equal(stop, fx["fgstop"])
+    np.testing.assert_array_equal(status, fx["fgstatus"])
+    np.testing.assert_allclose(wt, fx["fgwt"], rtol=CLOSED_RTOL)
+
+
+@pytest.mark.parametrize("case", FG_CASES)
+def test_fine_gray_matches_r_coxph(case):
+    fx = load_fixture("competing", case)
+    d = read_data(fx["data"] + ".csv")
+    kw = dict(time=fx["time"], event=fx["event"], covariates=fx["covariates"], cause=fx["cause"])
+    fit = riskset.fine_gray(d, **kw)
+    np.testing.assert_allclose(fit.cox.coef, fx["coef"], rtol=ITERATIVE_RTOL)
+    np.testing.assert_allclose(fit.variance_matrix, fx["robust_var"], rtol=ITERATIVE_RTOL)
+    np.testing.assert_allclose(fit.coefficients["coef"].to_numpy(), fx["coef"], rtol=ITERATIVE_RTOL)
+    naive = riskset.fine_gray(d, variance="naive", **kw)
+    np.testing.assert_allclose(naive.variance_matrix, fx["naive_var"], rtol=ITERATIVE_RTOL)
+
+
+def test_fine_gray_one_cause_is_cox():
+    # no competing event: the expanded data is the data itself, and the fit is the Cox fit
+    d = read_data("cr_synth.csv").with_columns(e=(pl.col("event") > 0).cast(pl.Int64))
+    fg = riskset.fine_gray(d, time="time", event="e", covariates=["x1"], cause=1)
+    cx = riskset.cox(d, time="time", event="e", covariates=["x1"], cluster="id")
+    assert fg.expanded.height == d.height
+    np.testing.assert_allclose(fg.cox.coef, cx.coef, rtol=1e-12)
+    np.testing.assert_allclose(fg.variance_matrix, cx.variance_matrix, rtol=1e-10)
+
+
+def test_fine_gray_bad_cause():
+    d = read_data("cr_mgus2.csv")
+    with pytest.raises(ColumnError, match=r"'event' \(event\): cause=3 is not among the causes; causes found: 1, 2"):
+        riskset.fine_gray(d, time="etime", event="event", covariates=["age"], cause=3)
+    with pytest.raises(ColumnError, match=r"cause=0 is the censoring value"):
+        riskset.fine_gray(d, time="etime", event="event", covariates=["age"], cause=0)

@@ -69,3 +69,23 @@ def test_bad_input_is_one_line_exit_2(args, fragment):
     assert res.exit_code == 2
     lines = res.output.strip().splitlines()
     assert len(lines) == 1 and lines[0].startswith("riskset: error: ") and fragment in lines[0], res.output
+
+
+def test_finegray_command_matches_api():
+    res = run("finegray", MGUS, "--time", "etime", "--event", "event", "--covariates", "age,sex",
+              "--cause", "1", "--format", "json")
+    assert res.exit_code == 0, res.output
+    out = json.loads(res.output)
+    fit = riskset.fine_gray(MGUS, time="etime", event="event", covariates=["age", "sex"], cause=1)
+    assert out["estimator"] == "fine_gray"
+    res = run("finegray", MGUS, "--time", "etime", "--event", "event", "--covariates", "age,sex")
+    assert res.exit_code == 0 and "sexM" in res.output
+    assert fit.coefficients["term"].to_list() == ["age", "sexM"]
+
+
+def test_finegray_absent_cause_exit_2():
+    res = CliRunner().invoke(main, ["finegray", MGUS, "--time", "etime", "--event", "event",
+                                    "--covariates", "age", "--cause", "3"])
+    assert res.exit_code == 2
+    lines = res.output.strip().splitlines()
+    assert len(lines) == 1 and "cause=3 is not among the causes; causes found: 1, 2" in lines[0]

@@ -1,4 +1,4 @@
-"""``riskset cif`` and ``riskset gray``: competing-risks commands (registered by
+"""``riskset cif``, ``riskset gray`` and ``riskset finegray``: competing-risks commands (registered by
 :mod:`riskset.cli.main`; same conventions: one-line errors with exit status 2, atomic
 outputs, ``--format text|json|csv``)."""
 
@@ -106,4 +106,38 @@ def gray_command(data, time_col, event_col, censored, fmt, output, force, group,
         text += _frame_text(res.table)
         text += "\n".join(f"cause {c}: " + format_test(s, d, p)
                           for c, s, d, p in res.table.iter_rows()) + "\n"
+    emit(text, output, force=force)
+
+
+@main.command("finegray")
+@_roles
+@click.option("--covariates", required=True, help="Comma-separated covariate columns (categorical -> dummies).")
+@click.option("--cause", "cause", default="1", show_default=True, help="The cause modelled (code or label).")
+@click.option("--variance", type=click.Choice(["robust", "naive"]), default="robust", show_default=True)
+@click.option("--conf-level", type=float, default=0.95, show_default=True)
+@click.option("--reference", multiple=True, help="Reference level as COLUMN=LEVEL (repeat).")
+@handle_errors
+def finegray_command(data, time_col, event_col, censored, fmt, output, force, covariates, cause, variance,
+                     conf_level, reference):
+    """Fine-Gray subdistribution hazards, as R finegray() + coxph(..., weights = fgwt, id = id)."""
+    import riskset
+    from riskset.errors import RisksetError
+
+    ref = {}
+    for item in reference:
+        if "=" not in item:
+            raise RisksetError(f"--reference {item!r}: expected COLUMN=LEVEL")
+        k, v = item.split("=", 1)
+        ref[k.strip()] = v.strip()
+    fit = riskset.fine_gray(data, time=time_col, event=event_col,
+                            covariates=[c.strip() for c in covariates.split(",") if c.strip()],
+                            cause=_censored_value(cause), variance=variance, reference=ref or None,
+                            censored=_censored_value(censored), conf_level=conf_level)
+    if fmt == "json":
+        text = json.dumps(fit.to_dict(), indent=2, default=str) + "\n"
+    elif fmt == "csv":
+        text = counts_as_integers(fit.coefficients).write_csv()
+    else:
+        text = (f"Fine-Gray model for cause {fit.cause!r} ({variance} variance; hr = subdistribution "
+                f"hazard ratio): {data}\n" + _frame_text(fit.coefficients))
     emit(text, output, force=force)

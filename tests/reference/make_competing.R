@@ -10,7 +10,8 @@
 ##    * cmprsk::cuminc (Aalen variance) evaluated with timepoints() at every distinct time;
 ##    * cmprsk::cuminc()$Tests (Gray's test);
 ##    * finegray() + coxph(Surv(fgstart, fgstop, fgstatus) ~ x, weight = fgwt) (naive and
-##      robust with id).
+##      robust with id; row_robust_var = coxph without id, whose default with non-integer
+##      weights is the per-row sandwich).
 ## 3. Writes fixtures/manifest_competing.json (versions, date, md5s).
 
 suppressPackageStartupMessages({
@@ -178,7 +179,8 @@ fg_case <- function(name, d, dname, time, event, covs, cause) {
                   covariates = I(covs),
                   call = sprintf("fg <- finegray(Surv(%s, factor(%s)) ~ ., data, etype = '%s'); coxph(Surv(fgstart, fgstop, fgstatus) ~ %s, data = fg, weights = fgwt, id = id)",
                                  time, event, cause, rhs),
-                  coef = jarr(coef(rob)), naive_var = jmat(fit$var), robust_var = jmat(rob$var),
+                  coef = jarr(coef(rob)), naive_var = jmat(rob$naive.var), robust_var = jmat(rob$var),
+                  row_robust_var = jmat(fit$var),
                   loglik = jarr(rob$loglik), n_expanded = nrow(fg),
                   fgstart = jarr(fg$fgstart), fgstop = jarr(fg$fgstop),
                   fgstatus = jarr(fg$fgstatus), fgwt = jarr(fg$fgwt), fgid = jarr(fg$id)))
