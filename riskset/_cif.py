@@ -131,14 +131,29 @@ def aalen_johansen(cc: CompetingColumns, variance: str) -> CIFCurves:
     K = len(cc.causes)
     weighted = cols.weights is not None
     w = cols.weights if weighted else np.empty(0, dtype=np.float64)
-    exit_row = ck.table_rows(cols.time, cols.codes, et.time, et.offsets, False)
-    d_cause = ck.cause_counts(exit_row, cc.cause, w, weighted, K, et.time.size)
+    # rows in time order: the exit-row lookup is a merge, and the IJ kernel reads the
+    # per-time arrays sequentially (the order of rows does not change any sum's value
+    # beyond rounding: sums per table row are accumulated in this order)
+    order = np.argsort(cols.time, kind="stable")
+    codes_s = np.ascontiguousarray(np.asarray(cols.codes, dtype=np.int64)[order])
+    exit_s = ck.table_rows_sorted(cols.time[order], codes_s, et.time, et.offsets, False)
+    cause_s = cc.cause[order]
+    w_s = w[order] if weighted else w
+    d_cause = ck.cause_counts(exit_s, cause_s, w_s, weighted, K, et.time.size)
     s_prev, surv, F = ck.aj_curves(et.n_risk, et.n_event, d_cause, et.offsets)
     with np.errstate(divide="ignore", invalid="ignore"):
         if variance == "ij":
-            ent = cols.entry if cols.entry is not None else np.empty(0, dtype=np.float64)
-            var = ck.var_ij(cols.time, cc.cause, w, weighted, cols.codes, ent, cols.entry is not None,
-                            et.time, et.n_risk, et.n_event, d_cause, et.offsets, s_prev, F)
+            if cols.entry is not None:
+                eorder = np.argsort(cols.entry, kind="stable")
+                in_e = ck.table_rows_sorted(cols.entry[eorder], np.asarray(cols.codes, dtype=np.int64)[eorder],
+                                            et.time, et.offsets, True)
+                in_all = np.empty_like(in_e)
+                in_all[eorder] = in_e
+                in_s = in_all[order]
+            else:
+                in_s = np.empty(0, dtype=np.int64)
+            var = ck.var_ij(exit_s, in_s, cause_s, w_s, weighted, codes_s, cols.entry is not None,
+                            et.n_risk, et.n_event, d_cause, et.offsets, s_prev, F)
         elif variance == "aalen":
             var = ck.var_aalen(et.n_risk, et.n_event, d_cause, et.offsets, s_prev, surv, F)
         else:
@@ -210,21 +225,32 @@ class CumulativeIncidenceResult(Displayed):
     def _cause_series(self, k_idx: np.ndarray) -> pl.Series:
         return pl.Series("cause", self.causes, dtype=self._event_dtype).gather(k_idx)
 
+    def _long(self, arr: np.ndarray, *, per_cause: bool = True) -> np.ndarray:
+        """A ``[K, m]`` (or per-row ``[m]``) array laid out as the long table: group, then
+        cause, then time; contiguous slices, no index arrays."""
+        off = self._curves.et.offsets
+        K = len(self.causes)
+        parts = []
+        for g in range(self.n_groups):
+            a, b = int(off[g]), int(off[g + 1])
+            parts.extend(arr[k, a:b] if per_cause else arr[a:b] for k in range(K))
+        return np.concatenate(parts) if parts else np.empty(0, dtype=np.float64)
+
     @cached_property
     def table(self) -> pl.DataFrame:
         """One row per group, cause and distinct time (every exit time of the group)."""
         c = self._curves
-        g, k, j = self._rows()
+        g, k, _ = self._rows()
         lo, up = self._bands
         body = pl.DataFrame({
             "cause": self._cause_series(k),
-            "time": c.et.time[j],
-            "n_risk": c.et.n_risk[j],
-            "n_event": c.d_cause[k, j],
-            "cif": c.cif[k, j],
-            "std_err": self._std_err[k, j],
-            "lower": lo[k, j],
-            "upper": up[k, j],
+            "time": self._long(c.et.time, per_cause=False),
+            "n_risk": self._long(c.et.n_risk, per_cause=False),
+            "n_event": self._long(c.d_cause),
+            "cif": self._long(c.cif),
+            "std_err": self._long(self._std_err),
+            "lower": self._long(lo),
+            "upper": self._long(up),
         }).fill_nan(None)
         return pl.concat([self.keys[g], body], how="horizontal") if self.by else body
 
@@ -490,7 +516,7 @@ def gray_test(
     else:
         scodes = np.zeros(cols.time.size, dtype=np.int64)
         n_strata = 1
-    order = np.argsort(cols.time, kind="stable")
+    order = np.argsort(cols.time)  # the order of tied rows does not matter (counts only)
     t_sorted = np.ascontiguousarray(cols.time[order])
     g_sorted = np.ascontiguousarray(np.asarray(cols.codes, dtype=np.int64)[order])
     s_sorted = np.asarray(scodes, dtype=np.int64)[order]
