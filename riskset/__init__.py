@@ -10,6 +10,8 @@ cox
     Cox proportional-hazards regression, with Firth's penalised fit (:mod:`riskset._cox`).
 survreg, compare_distributions
     Parametric (AFT) survival regression matching R ``survreg`` (:mod:`riskset._survreg`).
+cumulative_incidence, gray_test, fine_gray
+    Competing risks: Aalen–Johansen incidence, Gray's test, Fine–Gray (:mod:`riskset._cif`).
 bootstrap
     Bootstrap confidence intervals for survival statistics (:mod:`riskset._bootstrap`).
 datasets
@@ -27,7 +29,14 @@ from riskset._lazy import lazy_names
 if TYPE_CHECKING:  # the names below are imported on first use (see __getattr__)
     from riskset import datasets, errors
     from riskset._bootstrap import BootstrapResult, bootstrap
+    from riskset._cif import (
+        CumulativeIncidenceResult,
+        GrayTestResult,
+        cumulative_incidence,
+        gray_test,
+    )
     from riskset._cox import ConvergenceWarning, CoxResult, MonotoneLikelihoodWarning, cox
+    from riskset._finegray import FineGrayResult, fine_gray
     from riskset._km import (
         KaplanMeierResult,
         RMSTDifference,
@@ -61,6 +70,12 @@ _LAZY: dict[str, str] = {
     "CoxResult": "riskset._cox",
     "MonotoneLikelihoodWarning": "riskset._cox",
     "cox": "riskset._cox",
+    "CumulativeIncidenceResult": "riskset._cif",
+    "cumulative_incidence": "riskset._cif",
+    "GrayTestResult": "riskset._cif",
+    "gray_test": "riskset._cif",
+    "FineGrayResult": "riskset._finegray",
+    "fine_gray": "riskset._finegray",
     "KaplanMeierResult": "riskset._km",
     "RMSTDifference": "riskset._km",
     "kaplan_meier": "riskset._km",
@@ -93,6 +108,12 @@ __all__ = [
     "CoxResult",
     "MonotoneLikelihoodWarning",
     "cox",
+    "CumulativeIncidenceResult",
+    "cumulative_incidence",
+    "GrayTestResult",
+    "gray_test",
+    "FineGrayResult",
+    "fine_gray",
     "BootstrapResult",
     "LogRankResult",
     "Proportion",

@@ -620,6 +620,10 @@ def study_command(spec, example, out, force, jobs, data_override, progress, leve
             click.echo(f"note: {n}", err=True)
 
 
+# competing-risks commands live in their own module; importing it registers them
+from riskset.cli import competing as _competing  # noqa: E402,F401
+
+
 def run() -> None:
     """The ``riskset`` console script: :func:`main`, then exit without module teardown.
 
