@@ -8,6 +8,8 @@ logrank, logrank_trend, logrank_pairwise, logrank_table
     Log-rank family matching R ``survdiff`` (:mod:`riskset._logrank`).
 cox
     Cox proportional-hazards regression, with Firth's penalised fit (:mod:`riskset._cox`).
+concordance
+    Concordance (Harrell's C, time-weighted variants) as R ``concordance`` (:mod:`riskset._concordance`).
 bootstrap
     Bootstrap confidence intervals for survival statistics (:mod:`riskset._bootstrap`).
 datasets
@@ -25,6 +27,7 @@ from riskset._lazy import lazy_names
 if TYPE_CHECKING:  # the names below are imported on first use (see __getattr__)
     from riskset import datasets, errors
     from riskset._bootstrap import BootstrapResult, bootstrap
+    from riskset._concordance import ConcordanceResult, concordance
     from riskset._cox import ConvergenceWarning, CoxResult, MonotoneLikelihoodWarning, cox
     from riskset._km import (
         KaplanMeierResult,
@@ -58,6 +61,8 @@ _LAZY: dict[str, str] = {
     "CoxResult": "riskset._cox",
     "MonotoneLikelihoodWarning": "riskset._cox",
     "cox": "riskset._cox",
+    "ConcordanceResult": "riskset._concordance",
+    "concordance": "riskset._concordance",
     "KaplanMeierResult": "riskset._km",
     "RMSTDifference": "riskset._km",
     "kaplan_meier": "riskset._km",
@@ -87,6 +92,8 @@ __all__ = [
     "CoxResult",
     "MonotoneLikelihoodWarning",
     "cox",
+    "ConcordanceResult",
+    "concordance",
     "BootstrapResult",
     "LogRankResult",
     "Proportion",

@@ -84,7 +84,8 @@ conc_case <- function(case, predictor, strata = NULL, weights = NULL, timewt = "
   cnt <- cf$count
   cs <- JNULL
   if (is.matrix(cnt)) {
-    cs <- list(strata = rownames(cnt), count = jmat(cnt))
+    ## 3.5-3 leaves the rows unnamed: they are the strata in as.factor() level order
+    cs <- list(strata = levels(as.factor(d[[strata]])), count = jmat(cnt))
     cnt <- colSums(cnt)
   }
   fx <- list(case = case, data = "conc_lung",

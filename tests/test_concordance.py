@@ -1,0 +1,245 @@
+"""Concordance (riskset.concordance) against R ``concordance`` 3.5-3, a naive O(n^2) oracle
+and properties.
+
+R fixtures: tests/reference/fixtures/concordance/*.json (make_concordance.R), data
+conc_lung.csv (lung complete cases: integer times and predictors, many ties).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+
+import numpy as np
+import polars as pl
+import pytest
+from hypothesis import HealthCheck, assume, given, settings
+from hypothesis import strategies as st
+
+import riskset
+from riskset._concordance import concordance_arrays
+from riskset.errors import ColumnError, OptionError
+from tests.conftest import FIXTURES, REFERENCE, fixture_names, load_fixture
+from tests.tolerances import CLOSED_ATOL, CLOSED_RTOL, REORDER_RTOL
+
+CASES = [c for c in fixture_names("concordance") if c != "predict_lung"]
+NAMES = ("concordant", "discordant", "tied_x", "tied_y", "tied_xy")
+
+
+@pytest.fixture(scope="module")
+def lung() -> pl.DataFrame:
+    return pl.read_csv(REFERENCE / "data" / "conc_lung.csv", schema_overrides={"ecog": pl.String})
+
+
+def _run(lung, s):
+    return riskset.concordance(lung, time="time", event="event", predictor=s["predictor"],
+                               strata=s["strata"], weights=s["weights"], timewt=s["timewt"],
+                               reverse=s["reverse"], entry=s["entry"])
+
+
+def test_cases_present():
+    assert len(CASES) >= 30
+    timewts = {load_fixture("concordance", c)["settings"]["timewt"] for c in CASES}
+    assert timewts == {"n", "S", "S/G", "n/G2", "I"}
+
+
+@pytest.mark.parametrize("case", CASES)
+def test_matches_r(lung, case):
+    fx = load_fixture("concordance", case)
+    r = _run(lung, fx["settings"])
+    assert r.n == fx["n"]
+    np.testing.assert_allclose(r.value, fx["concordance"], rtol=CLOSED_RTOL, err_msg="concordance")
+    np.testing.assert_allclose(r.variance, fx["var"], rtol=CLOSED_RTOL, err_msg="var")
+    np.testing.assert_allclose(r.std, fx["std"], rtol=CLOSED_RTOL, err_msg="std")
+    np.testing.assert_allclose(r.cox_variance, fx["cvar"], rtol=CLOSED_RTOL, err_msg="cvar")
+    np.testing.assert_allclose([r.counts[k] for k in NAMES], fx["count"], rtol=CLOSED_RTOL,
+                               atol=CLOSED_ATOL, err_msg="count")
+    if fx["count_strata"] is not None:
+        got = r.strata_counts.select(NAMES).to_numpy()
+        np.testing.assert_allclose(got, np.asarray(fx["count_strata"]["count"]), rtol=CLOSED_RTOL,
+                                   atol=CLOSED_ATOL, err_msg="count per stratum")
+        assert [str(v) for v in r.strata_counts.get_column(fx["settings"]["strata"])] == fx["count_strata"]["strata"]
+
+
+def test_fixtures_match_their_manifest():
+    manifest = json.loads((FIXTURES / "manifest_concordance.json").read_text())
+    assert manifest["survival_version"] == "3.5.3"
+    for rel, md5 in manifest["files"].items():
+        assert hashlib.md5((REFERENCE / rel).read_bytes()).hexdigest() == md5, rel
+
+
+def test_default_direction_is_r_default(lung):
+    """R: larger predictor = longer survival is concordant; age predicts shorter survival."""
+    fx = load_fixture("concordance", "age_n")
+    assert fx["concordance"] < 0.5
+    r = _run(lung, fx["settings"])
+    rev = riskset.concordance(lung, time="time", event="event", predictor="age", reverse=True)
+    assert rev.value == pytest.approx(1.0 - r.value, rel=REORDER_RTOL)
+    assert rev.counts["concordant"] == r.counts["discordant"]
+    assert rev.variance == pytest.approx(r.variance, rel=REORDER_RTOL)
+
+
+# ---- naive O(n^2) oracle ------------------------------------------------------------------
+def _naive_timewt(t, d, w, opt):
+    """Time weight at each distinct event time of one stratum (independent KM curves)."""
+    et = np.unique(t[d == 1])
+    if opt == "n" or d.sum() < 2:
+        return et, np.ones(et.size)
+    W = w.sum()
+    out = []
+    for u in et:
+        nr = w[t >= u].sum()
+        S = 1.0
+        for v in et[et < u]:
+            S *= 1.0 - w[(t == v) & (d == 1)].sum() / w[t >= v].sum()
+        G = 1.0
+        for v in np.unique(t[(d == 0) & (t < u)]):
+            ncr = w[(t > v) | ((t == v) & (d == 0))].sum()
+            G *= 1.0 - w[(t == v) & (d == 0)].sum() / ncr
+        out.append({"S": W * S / nr, "S/G": W * S / (G * nr), "n/G2": 1.0 / G**2, "I": 1.0 / nr}[opt])
+    return et, np.asarray(out)
+
+
+def naive(time, event, x, w, codes, timewt, entry=None):
+    """Pair counts and R's variance by enumerating all pairs."""
+    n = time.size
+    cnt = np.zeros(5)
+    infl = np.zeros((n, 5))
+    for s in np.unique(codes):
+        idx = np.flatnonzero(codes == s)
+        et, tw = _naive_timewt(time[idx], event[idx], w[idx], timewt)
+        for i in idx:
+            if event[i] != 1:
+                continue
+            wt_i = tw[np.searchsorted(et, time[i])]
+            for j in idx:
+                if j == i:
+                    continue
+                if entry is not None and entry[j] >= time[i]:
+                    continue
+                if time[j] == time[i] and event[j] == 1:
+                    if j < i:
+                        continue  # each tied pair once
+                    k = 4 if x[j] == x[i] else 3
+                elif time[j] > time[i] or (time[j] == time[i] and event[j] == 0):
+                    k = 0 if x[j] > x[i] else (1 if x[j] < x[i] else 2)
+                else:
+                    continue
+                cnt[k] += w[i] * w[j] * wt_i
+                infl[i, k] += w[j] * wt_i
+                infl[j, k] += w[i] * wt_i
+    npair = cnt[:3].sum()
+    if npair == 0:
+        return np.nan, np.nan, cnt
+    somer = (cnt[0] - cnt[1]) / npair
+    dfb = w * ((infl[:, 0] - infl[:, 1]) / npair - somer / npair * infl[:, :3].sum(axis=1))
+    return (somer + 1) / 2, np.sum(dfb**2) / 4, cnt
+
+
+@st.composite
+def survival_data(draw, max_n=40):
+    n = draw(st.integers(3, max_n))
+    time = np.asarray(draw(st.lists(st.integers(1, 8), min_size=n, max_size=n)), dtype=float)
+    event = np.asarray(draw(st.lists(st.integers(0, 1), min_size=n, max_size=n)), dtype=np.int8)
+    x = np.asarray(draw(st.lists(st.integers(0, 5), min_size=n, max_size=n)), dtype=float)
+    w = np.asarray(draw(st.lists(st.sampled_from([0.5, 1.0, 2.0, 3.0]), min_size=n, max_size=n)))
+    codes = np.asarray(draw(st.lists(st.integers(0, 2), min_size=n, max_size=n)), dtype=np.int64)
+    codes = np.unique(codes, return_inverse=True)[1].astype(np.int64)
+    event[0] = 1
+    event[1] = 1
+    return time, event, x, w, codes
+
+
+@settings(max_examples=80, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(data=survival_data(), timewt=st.sampled_from(["n", "S", "S/G", "n/G2", "I"]))
+def test_naive_oracle(data, timewt):
+    time, event, x, w, codes = data
+    r = concordance_arrays(time, event, x, codes=codes, weights=w, timewt=timewt)
+    value, var, cnt = naive(time, event, x, w, codes, timewt)
+    tot = r["count"].sum(axis=0)
+    np.testing.assert_allclose(tot, cnt[[0, 1, 2, 3, 4]], rtol=CLOSED_RTOL, atol=CLOSED_ATOL)
+    if cnt[:3].sum() > 0:
+        np.testing.assert_allclose(r["value"], value, rtol=CLOSED_RTOL)
+        np.testing.assert_allclose(r["variance"], var, rtol=CLOSED_RTOL, atol=CLOSED_ATOL)
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(data=survival_data(), frac=st.lists(st.floats(0.0, 0.9), min_size=40, max_size=40))
+def test_naive_oracle_entry(data, frac):
+    time, event, x, w, codes = data
+    entry = np.floor(time * np.asarray(frac[: time.size]))
+    r = concordance_arrays(time, event, x, codes=codes, weights=w, entry=entry)
+    value, var, cnt = naive(time, event, x, w, codes, "n", entry)
+    np.testing.assert_allclose(r["count"].sum(axis=0), cnt, rtol=CLOSED_RTOL, atol=CLOSED_ATOL)
+    if cnt[:3].sum() > 0:
+        np.testing.assert_allclose(r["value"], value, rtol=CLOSED_RTOL)
+        np.testing.assert_allclose(r["variance"], var, rtol=CLOSED_RTOL, atol=CLOSED_ATOL)
+
+
+# ---- properties -----------------------------------------------------------------------------
+@settings(max_examples=40, deadline=None)
+@given(data=survival_data(), seed=st.integers(0, 2**31), timewt=st.sampled_from(["n", "S/G", "I"]))
+def test_permutation_invariance(data, seed, timewt):
+    time, event, x, w, codes = data
+    p = np.random.default_rng(seed).permutation(time.size)
+    a = concordance_arrays(time, event, x, codes=codes, weights=w, timewt=timewt)
+    b = concordance_arrays(time[p], event[p], x[p], codes=codes[p], weights=w[p], timewt=timewt)
+    np.testing.assert_allclose(b["count"], a["count"], rtol=REORDER_RTOL, atol=CLOSED_ATOL)
+    np.testing.assert_allclose(b["variance"], a["variance"], rtol=REORDER_RTOL, atol=CLOSED_ATOL)
+    np.testing.assert_allclose(b["dfbeta"], a["dfbeta"][p], rtol=REORDER_RTOL, atol=CLOSED_ATOL)
+
+
+@settings(max_examples=40, deadline=None)
+@given(data=survival_data(), timewt=st.sampled_from(["n", "S", "S/G", "n/G2", "I"]))
+def test_integer_weights_equal_replicated_rows(data, timewt):
+    time, event, x, _, codes = data
+    # R's "fewer than two events: time weight 1" rule counts event rows, not weights
+    assume(np.bincount(codes, weights=event).min() >= 2)
+    k = (np.arange(time.size) % 3) + 1
+    a = concordance_arrays(time, event, x, codes=codes, weights=k.astype(float), timewt=timewt)
+    rep = np.repeat(np.arange(time.size), k)
+    b = concordance_arrays(time[rep], event[rep], x[rep], codes=codes[rep], timewt=timewt)
+    # comparable pairs agree; tied.y / tied.xy do not: copies of one event are tied with
+    # each other, a weighted row is not tied with itself
+    np.testing.assert_allclose(b["count"][:, :3], a["count"][:, :3], rtol=REORDER_RTOL, atol=CLOSED_ATOL)
+    np.testing.assert_allclose(b["value"], a["value"], rtol=REORDER_RTOL)
+
+
+@settings(max_examples=40, deadline=None)
+@given(data=survival_data(), timewt=st.sampled_from(["n", "S", "I"]))
+def test_negated_predictor_gives_one_minus_c(data, timewt):
+    time, event, _, w, codes = data
+    x = np.random.default_rng(time.size).permutation(time.size).astype(float)  # no ties
+    a = concordance_arrays(time, event, x, codes=codes, weights=w, timewt=timewt)
+    b = concordance_arrays(time, event, -x, codes=codes, weights=w, timewt=timewt)
+    c = concordance_arrays(time, event, x, codes=codes, weights=w, timewt=timewt, reverse=True)
+    assume(a["count"][:, :3].sum() > 0)  # no comparable pair: C is NaN (0/0), as R
+    assert b["value"] == pytest.approx(1.0 - a["value"], rel=REORDER_RTOL, abs=CLOSED_ATOL)
+    assert c["value"] == pytest.approx(b["value"], rel=REORDER_RTOL, abs=CLOSED_ATOL)
+    np.testing.assert_allclose(c["count"], b["count"], rtol=REORDER_RTOL, atol=CLOSED_ATOL)
+    assert b["variance"] == pytest.approx(a["variance"], rel=1e-9, abs=CLOSED_ATOL)
+
+
+def test_btree_is_r_layout():
+    """R btree(7) = c(3, 1, 4, 0, 5, 2, 6) (0-based heap index of each sorted position)."""
+    from riskset.engine.concordance import btree
+
+    assert btree(7).tolist() == [3, 1, 4, 0, 5, 2, 6]
+    assert btree(1).tolist() == [0]
+    assert btree(2).tolist() == [1, 0]
+    for m in (5, 8, 13, 100):
+        assert sorted(btree(m).tolist()) == list(range(m))
+
+
+# ---- bad input ------------------------------------------------------------------------------
+def test_bad_input(lung):
+    with pytest.raises(ColumnError, match="predictor"):
+        riskset.concordance(lung, time="time", event="event", predictor="ecog")
+    bad = lung.with_columns(pl.when(pl.int_range(pl.len()) == 4).then(None).otherwise(pl.col("age")).alias("age"))
+    with pytest.raises(ColumnError) as e:
+        riskset.concordance(bad, time="time", event="event", predictor="age")
+    assert e.value.column == "age" and e.value.n_rows == 1 and e.value.first_row == 4
+    with pytest.raises(OptionError):
+        riskset.concordance(lung, time="time", event="event", predictor="age", timewt="S", entry="entry")
+    with pytest.raises(OptionError):
+        riskset.concordance(lung, time="time", event="event", predictor="age", timewt="x")
