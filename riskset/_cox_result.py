@@ -139,25 +139,22 @@ class CoxResult(Displayed):
 
     @cached_property
     def concordance(self) -> dict[str, float]:
-        """Harrell's C (R ``coxph``'s ``concordance``): value, se and pair counts."""
+        """Harrell's C (R ``coxph``'s ``concordance``): value, se and pair counts.
+
+        R ``concordancefit(y, lp, strata, weights, cluster, reverse = TRUE)``, computed by
+        :func:`riskset._concordance.concordance_arrays` (the kernel of :func:`riskset.concordance`).
+        """
+        from riskset._concordance import concordance_arrays
+
         d = self._data
         lp = d.X @ self._beta_c + d.off  # R's linear predictor (offset included); shifts cancel
-        uniq, rank = np.unique(lp, return_inverse=True)
-        has_start = d.start is not None
-        conc, disc, tied, n_row, d_row = cd.concordance_counts(
-            rank.astype(np.int64), uniq.size,
-            d.start if has_start else np.empty(0), d.time, d.status, d.wt, d.bounds,
-            d.sorder if has_start else np.empty(0, dtype=np.int64), has_start,
-        )
-        npair = conc + disc + tied
-        value = (conc + 0.5 * tied) / npair if npair > 0 else float("nan")
-        infl = d.wt * (n_row - value * d_row) / npair if npair > 0 else np.zeros_like(d.wt)
-        if self._cluster is not None:
-            cl = self._cluster[d.order]
-            infl = np.bincount(cl, weights=infl)
-        se = float(math.sqrt(np.sum(infl**2)))
-        return {"value": float(value), "se": se, "concordant": float(conc),
-                "discordant": float(disc), "tied_risk": float(tied)}
+        codes = np.repeat(np.arange(d.bounds.size - 1), np.diff(d.bounds))
+        cluster = None if self._cluster is None else self._cluster[d.order]
+        r = concordance_arrays(d.time, d.status, lp, codes=codes, weights=d.wt, entry=d.start,
+                               reverse=True, cluster=cluster)
+        tot = r["count"].sum(axis=0)
+        return {"value": r["value"], "se": float(math.sqrt(r["variance"])), "concordant": float(tot[0]),
+                "discordant": float(tot[1]), "tied_risk": float(tot[2])}
 
     # ----------------------------------------------------------------------------------
     @cached_property

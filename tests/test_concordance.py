@@ -243,3 +243,20 @@ def test_bad_input(lung):
         riskset.concordance(lung, time="time", event="event", predictor="age", timewt="S", entry="entry")
     with pytest.raises(OptionError):
         riskset.concordance(lung, time="time", event="event", predictor="age", timewt="x")
+
+
+# ---- the Cox fit's concordance uses the same kernel -----------------------------------------
+def test_cox_concordance_is_reversed_concordance_of_lp(lung):
+    """R coxph's concordance = concordance(y ~ lp, reverse = TRUE): fixture lp_rev_n."""
+    fx = load_fixture("concordance", "lp_rev_n")
+    fit = riskset.cox(lung, time="time", event="event", covariates=["age", "sex", "ecog"])
+    np.testing.assert_allclose(fit.linear_predictors, lung.get_column("lp").to_numpy(), rtol=1e-6)
+    c = fit.concordance
+    np.testing.assert_allclose(c["value"], fx["concordance"], rtol=1e-9)
+    np.testing.assert_allclose(c["se"], fx["std"], rtol=1e-9)
+    np.testing.assert_allclose([c["concordant"], c["discordant"], c["tied_risk"]], fx["count"][:3])
+    r = riskset.concordance(lung.with_columns(pl.Series("lp2", fit.linear_predictors)), time="time",
+                            event="event", predictor="lp2", reverse=True)
+    # same kernel; the Cox rows come sorted, so sums may differ in the last bit
+    assert r.value == pytest.approx(c["value"], rel=REORDER_RTOL)
+    assert r.std == pytest.approx(c["se"], rel=REORDER_RTOL)
