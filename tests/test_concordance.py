@@ -22,7 +22,7 @@ from riskset.errors import ColumnError, OptionError
 from tests.conftest import FIXTURES, REFERENCE, fixture_names, load_fixture
 from tests.tolerances import CLOSED_ATOL, CLOSED_RTOL, REORDER_RTOL
 
-CASES = [c for c in fixture_names("concordance") if c != "predict_lung"]
+CASES = [c for c in fixture_names("concordance") if not c.startswith("predict_")]
 NAMES = ("concordant", "discordant", "tied_x", "tied_y", "tied_xy")
 
 
@@ -260,3 +260,38 @@ def test_cox_concordance_is_reversed_concordance_of_lp(lung):
     # same kernel; the Cox rows come sorted, so sums may differ in the last bit
     assert r.value == pytest.approx(c["value"], rel=REORDER_RTOL)
     assert r.std == pytest.approx(c["se"], rel=REORDER_RTOL)
+
+
+# ---- predict.coxph on newdata -----------------------------------------------------------------
+@pytest.fixture(scope="module")
+def newdata() -> pl.DataFrame:
+    return pl.read_csv(REFERENCE / "data" / "conc_lung_new.csv", schema_overrides={"ecog": pl.String})
+
+
+@pytest.mark.parametrize("case", ["predict_lung", "predict_lung_strata"])
+@pytest.mark.parametrize("kind", ["lp", "risk", "expected", "survival"])
+def test_predict_newdata_matches_r(lung, newdata, case, kind):
+    fx = load_fixture("concordance", case)
+    fit = riskset.cox(lung, time="time", event="event", covariates=["age", "sex", "ecog"],
+                      strata="site" if "strata" in case else None)
+    np.testing.assert_allclose(fit.coef, fx["coef"], rtol=1e-6)
+    p = fit.predict_newdata(newdata, kind)
+    # the coefficients are iterative (1e-6); predictions inherit that tolerance
+    np.testing.assert_allclose(p["fit"].to_numpy(), fx["predict"][kind]["fit"], rtol=1e-6, err_msg=kind)
+    np.testing.assert_allclose(p["se_fit"].to_numpy(), fx["predict"][kind]["se_fit"], rtol=1e-6, err_msg=kind)
+
+
+def test_predict_newdata_bad_input(lung, newdata):
+    fit = riskset.cox(lung, time="time", event="event", covariates=["age", "sex", "ecog"])
+    with pytest.raises(ColumnError, match="'age'.*not in newdata"):
+        fit.predict_newdata(newdata.drop("age"))
+    bad = newdata.with_columns(pl.Series("ecog", ["0", "1", "9", "3", "7", "0"]))
+    with pytest.raises(ColumnError) as e:
+        fit.predict_newdata(bad)
+    assert e.value.column == "ecog" and e.value.n_rows == 2 and e.value.first_row == 2
+    assert "'9' not seen in the fit" in str(e.value) and "newdata row 3" in str(e.value)
+    miss = newdata.with_columns(pl.when(pl.int_range(pl.len()) == 1).then(None).otherwise(pl.col("age")).alias("age"))
+    with pytest.raises(ColumnError, match="newdata row 2"):
+        fit.predict_newdata(miss)
+    with pytest.raises(ColumnError, match="'time'"):
+        fit.predict_newdata(newdata.drop("time"), "expected")

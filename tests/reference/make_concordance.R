@@ -11,8 +11,8 @@
 ##    settings, concordance, var, std, cvar, count (concordant, discordant, tied.x,
 ##    tied.y, tied.xy; after R's reverse swap) and count_strata (per stratum when
 ##    R keeps them, 2..10 strata).
-## 3. predict_lung.json: predict(fit, newdata, type, se.fit = TRUE) for lp, risk,
-##    expected, survival.
+## 3. predict_lung.json, predict_lung_strata.json: predict(fit, newdata, type,
+##    se.fit = TRUE) for lp, risk, expected, survival (reference = "strata", R's default).
 ## 4. tests/reference/fixtures/manifest_concordance.json (versions, date, md5s).
 
 suppressPackageStartupMessages({
@@ -58,6 +58,7 @@ conc_new <- data.frame(time = c(100, 250, 5, 400, 1022, 60),
                        event = c(1L, 0L, 1L, 1L, 0L, 0L),
                        age = c(50, 62, 74, 45, 70, 58), sex = c(1, 2, 1, 2, 1, 2),
                        ecog = c("0", "1", "2", "3", "1", "0"),
+                       site = c("a", "b", "c", "a", "b", "c"),
                        stringsAsFactors = FALSE)
 data_written <- c(data_written, write_data_csv(conc_new, "conc_lung_new"))
 
@@ -122,18 +123,22 @@ conc_case("karno_entry_wf_site", "ph.karno", entry = "entry", weights = "wf", st
 ## ---------------------------------------------------------------------------
 ## predict.coxph on newdata
 ## ---------------------------------------------------------------------------
-fit <- coxph(Surv(time, event) ~ age + sex + ecog, data = lung)
-pr <- list()
-for (ty in c("lp", "risk", "expected", "survival")) {
-  p <- predict(fit, newdata = newd, type = ty, se.fit = TRUE)
-  pr[[ty]] <- list(fit = jarr(p$fit), se_fit = jarr(p$se.fit))
+predict_case <- function(case, formula) {
+  fit <- coxph(as.formula(formula), data = lung)
+  pr <- list()
+  for (ty in c("lp", "risk", "expected", "survival")) {
+    p <- predict(fit, newdata = newd, type = ty, se.fit = TRUE)
+    pr[[ty]] <- list(fit = jarr(p$fit), se_fit = jarr(p$se.fit))
+  }
+  fx <- list(case = case, data = "conc_lung", newdata = "conc_lung_new",
+             formula = formula, ties = "efron",
+             coef = jarr(coef(fit)), means = jarr(fit$means), predict = pr)
+  path <- file.path(OUT_DIR, paste0(case, ".json"))
+  write_json_file(fx, path)
+  written <<- c(written, path)
 }
-fx <- list(case = "predict_lung", data = "conc_lung", newdata = "conc_lung_new",
-           formula = "Surv(time, event) ~ age + sex + ecog", ties = "efron",
-           coef = jarr(coef(fit)), means = jarr(fit$means), predict = pr)
-path <- file.path(OUT_DIR, "predict_lung.json")
-write_json_file(fx, path)
-written <- c(written, path)
+predict_case("predict_lung", "Surv(time, event) ~ age + sex + ecog")
+predict_case("predict_lung_strata", "Surv(time, event) ~ age + sex + ecog + strata(site)")
 
 ## ---------------------------------------------------------------------------
 ## Manifest
