@@ -295,3 +295,78 @@ def test_predict_newdata_bad_input(lung, newdata):
         fit.predict_newdata(miss)
     with pytest.raises(ColumnError, match="'time'"):
         fit.predict_newdata(newdata.drop("time"), "expected")
+
+
+# ---- command line ---------------------------------------------------------------------------
+def _cli(*args):
+    from click.testing import CliRunner
+
+    from riskset.cli.main import main
+
+    return CliRunner().invoke(main, [str(a) for a in args], catch_exceptions=False)
+
+
+LUNG_CSV = REFERENCE / "data" / "conc_lung.csv"
+NEW_CSV = REFERENCE / "data" / "conc_lung_new.csv"
+
+
+def test_cli_concordance_json_matches_r():
+    fx = load_fixture("concordance", "karno_sex_w_rev")
+    res = _cli("concordance", LUNG_CSV, "--time", "time", "--event", "event", "--predictor", "ph.karno",
+               "--strata", "sex", "--weights", "w", "--reverse", "--format", "json")
+    assert res.exit_code == 0, res.output
+    out = json.loads(res.output)
+    np.testing.assert_allclose(out["concordance"], fx["concordance"], rtol=CLOSED_RTOL)
+    np.testing.assert_allclose(out["std"], fx["std"], rtol=CLOSED_RTOL)
+    np.testing.assert_allclose([out["counts"][k] for k in NAMES], fx["count"], rtol=CLOSED_RTOL)
+
+
+def test_cli_concordance_text_and_csv():
+    fx = load_fixture("concordance", "age_n_G2")
+    res = _cli("concordance", LUNG_CSV, "--time", "time", "--event", "event", "--predictor", "age",
+               "--timewt", "n/G2")
+    assert res.exit_code == 0, res.output
+    assert "Concordance = 0.449849" in res.output and "timewt = 'n/G2'" in res.output
+    res = _cli("concordance", LUNG_CSV, "--time", "time", "--event", "event", "--predictor", "age",
+               "--timewt", "n/G2", "--format", "csv")
+    row = pl.read_csv(res.output.encode()).row(0, named=True)
+    np.testing.assert_allclose(row["concordance"], fx["concordance"], rtol=CLOSED_RTOL)
+    np.testing.assert_allclose(row["variance"], fx["var"], rtol=CLOSED_RTOL)
+
+
+def test_cli_concordance_bad_input():
+    res = _cli("concordance", LUNG_CSV, "--time", "time", "--event", "event", "--predictor", "nope")
+    assert res.exit_code == 2 and "nope" in res.output
+
+
+def test_cli_cox_predict_matches_r(tmp_path):
+    fx = load_fixture("concordance", "predict_lung_strata")
+    lung = pl.read_csv(LUNG_CSV).with_columns(pl.col("ecog").cast(pl.String))
+    new = pl.read_csv(NEW_CSV).with_columns(pl.col("ecog").cast(pl.String))
+    data, newdata = tmp_path / "d.parquet", tmp_path / "n.parquet"
+    lung.write_parquet(data)
+    new.write_parquet(newdata)
+    for kind in ("lp", "risk", "expected", "survival"):
+        res = _cli("cox", data, "--time", "time", "--event", "event", "--covariates", "age,sex,ecog",
+                   "--strata", "site", "--predict", newdata, "--type", kind, "--format", "csv")
+        assert res.exit_code == 0, res.output
+        out = pl.read_csv(res.output.encode())
+        assert out.columns == [*new.columns, kind, "se_fit"]
+        np.testing.assert_allclose(out[kind].to_numpy(), fx["predict"][kind]["fit"], rtol=1e-6)
+        np.testing.assert_allclose(out["se_fit"].to_numpy(), fx["predict"][kind]["se_fit"], rtol=1e-6)
+
+
+def test_cli_cox_predict_bad_newdata(tmp_path):
+    lung = pl.read_csv(LUNG_CSV).with_columns(pl.col("ecog").cast(pl.String))
+    data = tmp_path / "d.parquet"
+    lung.write_parquet(data)
+    bad = tmp_path / "bad.csv"
+    bad.write_text('time,age,sex,ecog\n100,50,1,"1"\n200,60,2,"5"\n')
+    res = _cli("cox", data, "--time", "time", "--event", "event", "--covariates", "age,sex,ecog",
+               "--predict", bad)
+    assert res.exit_code == 2
+    assert "'ecog'" in res.output and "level 5 not seen in the fit" in res.output and "newdata row 2" in res.output
+    bad.write_text("time,age,ecog\n100,50,1\n")
+    res = _cli("cox", data, "--time", "time", "--event", "event", "--covariates", "age,sex,ecog",
+               "--predict", bad)
+    assert res.exit_code == 2 and "'sex' (covariate) is not in newdata" in res.output
