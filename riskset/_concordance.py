@@ -126,16 +126,23 @@ def concordance_arrays(time: np.ndarray, event: np.ndarray, x: np.ndarray, *,
     if merged and int(status.sum()) < 2:
         topt = 0
     rank, sort_stop, sort_start, bounds = ce.sweep_order(time, status, x, codes, entry)
-    count, imat = ce.concordance_counts(
-        np.ascontiguousarray(time, dtype=np.float64), status,
-        np.empty(0) if entry is None else np.ascontiguousarray(entry, dtype=np.float64),
-        w, rank, sort_stop, sort_start, bounds, entry is not None, topt, not merged)
+    # the kernel reads the rows in sweep order: hand them over already permuted
+    pos = np.empty(n, dtype=np.int64)
+    pos[sort_stop] = np.arange(n, dtype=np.int64)
+    count, imat_s = ce.concordance_counts(
+        np.ascontiguousarray(time[sort_stop], dtype=np.float64), status[sort_stop],
+        np.empty(0) if entry is None else np.ascontiguousarray(entry[sort_stop], dtype=np.float64),
+        w[sort_stop], rank[sort_stop], np.arange(n, dtype=np.int64),
+        pos[sort_start] if entry is not None else sort_start, bounds, entry is not None, topt, not merged)
     tot = count.sum(axis=0)
     npair = tot[0] + tot[1] + tot[2]
+    i0, i1, i2 = imat_s[:, 0], imat_s[:, 1], imat_s[:, 2]
     with np.errstate(divide="ignore", invalid="ignore"):
         somer = (tot[0] - tot[1]) / npair
-        dfbeta = w * ((imat[:, 0] - imat[:, 1]) / npair - (somer / npair) * (imat[:, 0] + imat[:, 1] + imat[:, 2]))
+        dfb_s = w[sort_stop] * ((i0 - i1) / npair - (somer / npair) * (i0 + i1 + i2))
         cvar = tot[5] / (4.0 * npair**2)
+    dfbeta = np.empty(n)
+    dfbeta[sort_stop] = dfb_s
     if cluster is not None:
         dfbeta = np.bincount(cluster, weights=dfbeta)
     var = float(np.sum(dfbeta**2)) / 4.0

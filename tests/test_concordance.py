@@ -370,3 +370,15 @@ def test_cli_cox_predict_bad_newdata(tmp_path):
     res = _cli("cox", data, "--time", "time", "--event", "event", "--covariates", "age,sex,ecog",
                "--predict", bad)
     assert res.exit_code == 2 and "'sex' (covariate) is not in newdata" in res.output
+
+
+def test_agrees_with_lifelines_concordance_index():
+    """The benchmark's comparison computes the same number (lifelines: larger score = longer
+    survival, tied scores one half, tied event times not comparable)."""
+    lifelines_utils = pytest.importorskip("lifelines.utils")
+    from benchmarks.bench_concordance import make_data
+
+    df = make_data(3000)
+    r = riskset.concordance(df, time="time", event="event", predictor="x")
+    ll = lifelines_utils.concordance_index(df["time"].to_numpy(), df["x"].to_numpy(), df["event"].to_numpy())
+    assert r.value == pytest.approx(ll, rel=CLOSED_RTOL)

@@ -382,30 +382,49 @@ def concordance_counts(time, status, entry, wt, rank, sort_stop, sort_start, bou
     return count, imat
 
 
+def _dense_rank(v, kind="quicksort"):
+    """Dense 0-based rank of ``v`` (ascending) and the number of distinct values."""
+    o = np.argsort(v, kind=kind)
+    vs = v[o]
+    new = np.empty(v.size, dtype=bool)
+    if v.size:
+        new[0] = True
+        new[1:] = vs[1:] != vs[:-1]
+    r = np.empty(v.size, dtype=np.int64)
+    r[o] = np.cumsum(new) - 1
+    return r, int(new.sum())
+
+
 def sweep_order(time, status, x, codes, entry=None):
     """Sort orders and per-stratum predictor ranks for :func:`concordance_counts`.
 
-    Returns ``(rank, sort_stop, sort_start, bounds)``; numpy sorts (stable, so ties keep
-    input order as R ``order``)."""
+    Returns ``(rank, sort_stop, sort_start, bounds)``. ``sort_stop`` orders the rows by
+    (stratum, decreasing time, censored first, increasing predictor) and keeps the input order
+    within ties, as R ``order``; it is one stable sort of an integer key built from dense
+    ranks (a lexsort when the key would overflow)."""
     n = time.shape[0]
     nstrat = int(codes.max()) + 1 if n else 0
-    sort_stop = np.lexsort((x, status, -time, codes)).astype(np.int64)
     bounds = np.zeros(nstrat + 1, dtype=np.int64)
     bounds[1:] = np.cumsum(np.bincount(codes, minlength=nstrat))
-    ox = np.lexsort((x, codes))
-    xs = x[ox]
-    cs = codes[ox]
-    new = np.ones(n, dtype=bool)
-    new[1:] = (xs[1:] != xs[:-1]) | (cs[1:] != cs[:-1])
-    dense = np.cumsum(new) - 1
-    first = np.zeros(nstrat, dtype=np.int64)
-    starts = bounds[:-1]
-    nonempty = bounds[1:] > starts
-    first[nonempty] = dense[starts[nonempty]]
-    rank = np.empty(n, dtype=np.int64)
-    rank[ox] = dense - first[cs]
+    rx, mx = _dense_rank(x)
+    if nstrat > 1:
+        rank, _ = _dense_rank(codes.astype(np.int64) * mx + rx)
+        # the smallest combined rank of each stratum is its first predictor value
+        first = np.full(nstrat, np.iinfo(np.int64).max)
+        np.minimum.at(first, codes, rank)
+        first[first == np.iinfo(np.int64).max] = 0
+        rank = rank - first[codes]
+    else:
+        rank = rx
+    rt, mt = _dense_rank(-time)
+    if float(max(nstrat, 1)) * mt * 2.0 * mx < 2.0**62:
+        key = ((codes.astype(np.int64) * mt + rt) * 2 + status.astype(np.int64)) * mx + rx
+        sort_stop = np.argsort(key, kind="stable").astype(np.int64)
+    else:
+        sort_stop = np.lexsort((x, status, -time, codes)).astype(np.int64)
     if entry is not None:
-        sort_start = np.lexsort((-entry, codes)).astype(np.int64)
+        re, me = _dense_rank(-entry)
+        sort_start = np.argsort(codes.astype(np.int64) * me + re, kind="stable").astype(np.int64)
     else:
         sort_start = np.empty(0, dtype=np.int64)
     return rank, sort_stop, sort_start, bounds
