@@ -121,7 +121,7 @@ def concordance_arrays(time: np.ndarray, event: np.ndarray, x: np.ndarray, *,
     merged = timewt in ("n", "I") and nstrat > 10
     if merged and timewt == "I":
         raise OptionError("timewt='I' with more than 10 strata is not supported: R 3.5-3 "
-                          "computes it through its (start, stop) code path")
+                          "merges the strata into (start, stop) data and aborts (segfault) there")
     topt = ce.TIMEWT.index(timewt)
     if merged and int(status.sum()) < 2:
         topt = 0

@@ -243,6 +243,8 @@ def test_bad_input(lung):
         riskset.concordance(lung, time="time", event="event", predictor="age", timewt="S", entry="entry")
     with pytest.raises(OptionError):
         riskset.concordance(lung, time="time", event="event", predictor="age", timewt="x")
+    with pytest.raises(OptionError, match="aborts"):  # R 3.5-3 segfaults on this one
+        riskset.concordance(lung, time="time", event="event", predictor="age", strata="inst", timewt="I")
 
 
 # ---- the Cox fit's concordance uses the same kernel -----------------------------------------
