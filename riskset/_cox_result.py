@@ -152,7 +152,7 @@ class CoxResult(Displayed):
         codes = np.repeat(np.arange(d.bounds.size - 1), np.diff(d.bounds))
         cluster = None if self._cluster is None else self._cluster[d.order]
         r = concordance_arrays(d.time, d.status, lp, codes=codes, weights=d.wt, entry=d.start,
-                               reverse=True, cluster=cluster)
+                               reverse=True, cluster=cluster, cox_variance=False)
         tot = r["count"].sum(axis=0)
         return {"value": r["value"], "se": float(math.sqrt(r["variance"])), "concordant": float(tot[0]),
                 "discordant": float(tot[1]), "tied_risk": float(tot[2])}

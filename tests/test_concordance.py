@@ -220,17 +220,6 @@ def test_negated_predictor_gives_one_minus_c(data, timewt):
     assert b["variance"] == pytest.approx(a["variance"], rel=1e-9, abs=CLOSED_ATOL)
 
 
-def test_btree_is_r_layout():
-    """R btree(7) = c(3, 1, 4, 0, 5, 2, 6) (0-based heap index of each sorted position)."""
-    from riskset.engine.concordance import btree
-
-    assert btree(7).tolist() == [3, 1, 4, 0, 5, 2, 6]
-    assert btree(1).tolist() == [0]
-    assert btree(2).tolist() == [1, 0]
-    for m in (5, 8, 13, 100):
-        assert sorted(btree(m).tolist()) == list(range(m))
-
-
 # ---- bad input ------------------------------------------------------------------------------
 def test_bad_input(lung):
     with pytest.raises(ColumnError, match="predictor"):
