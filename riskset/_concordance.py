@@ -47,6 +47,9 @@ class ConcordanceResult(Displayed):
         tied_x, tied_y, tied_xy``.
     strata_counts
         With strata: the counts per stratum (R keeps them for up to 10 strata).
+    dfbeta
+        Each row's influence on the concordance (R ``concordance(..., influence = 1)$dfbeta``),
+        input order: ``variance = sum(dfbeta**2)``.
     """
 
     value: float
@@ -83,6 +86,9 @@ class ConcordanceResult(Displayed):
     def to_dict(self) -> dict[str, Any]:
         from riskset._km import _records
 
+        def num(v: float) -> float | None:
+            return v if math.isfinite(v) else None
+
         return {
             "estimator": "concordance",
             "predictor": self.predictor,
@@ -90,10 +96,10 @@ class ConcordanceResult(Displayed):
             "reverse": self.reverse,
             "strata": list(self.strata),
             "n": self.n,
-            "concordance": self.value,
-            "variance": self.variance,
-            "std": self.std,
-            "cox_variance": self.cox_variance,
+            "concordance": num(self.value),
+            "variance": num(self.variance),
+            "std": num(self.std),
+            "cox_variance": num(self.cox_variance),
             "counts": dict(self.counts),
             "strata_counts": None if self.strata_counts is None else _records(self.strata_counts),
         }

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import math
 
 import numpy as np
 import polars as pl
@@ -373,3 +374,16 @@ def test_agrees_with_lifelines_concordance_index():
     r = riskset.concordance(df, time="time", event="event", predictor="x")
     ll = lifelines_utils.concordance_index(df["time"].to_numpy(), df["x"].to_numpy(), df["event"].to_numpy())
     assert r.value == pytest.approx(ll, rel=CLOSED_RTOL)
+
+
+def test_dfbeta_sums_to_variance_and_display(lung):
+    r = riskset.concordance(lung, time="time", event="event", predictor="age", strata="site", weights="wf")
+    assert np.sum(r.dfbeta**2) == pytest.approx(r.variance, rel=REORDER_RTOL)
+    assert r.dfbeta.shape == (lung.height,)
+    text = repr(r)
+    assert "Concordance = " in text and "site" in text and "<table" in r._repr_html_()
+    d = r.to_dict()
+    assert json.loads(json.dumps(d))["counts"]["concordant"] == r.counts["concordant"]
+    none = riskset.concordance(lung.head(3).with_columns(pl.lit(0).alias("event")), time="time",
+                               event="event", predictor="age")
+    assert math.isnan(none.value) and none.to_dict()["concordance"] is None  # no pairs: 0/0, as R's NaN
