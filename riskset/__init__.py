@@ -12,6 +12,8 @@ survreg, compare_distributions
     Parametric (AFT) survival regression matching R ``survreg`` (:mod:`riskset._survreg`).
 cumulative_incidence, gray_test, fine_gray
     Competing risks: Aalen–Johansen incidence, Gray's test, Fine–Gray (:mod:`riskset._cif`).
+concordance
+    Concordance (Harrell's C, time-weighted variants) as R ``concordance`` (:mod:`riskset._concordance`).
 bootstrap
     Bootstrap confidence intervals for survival statistics (:mod:`riskset._bootstrap`).
 datasets
@@ -35,6 +37,7 @@ if TYPE_CHECKING:  # the names below are imported on first use (see __getattr__)
         cumulative_incidence,
         gray_test,
     )
+    from riskset._concordance import ConcordanceResult, concordance
     from riskset._cox import ConvergenceWarning, CoxResult, MonotoneLikelihoodWarning, cox
     from riskset._finegray import FineGrayResult, fine_gray
     from riskset._km import (
@@ -76,6 +79,8 @@ _LAZY: dict[str, str] = {
     "gray_test": "riskset._cif",
     "FineGrayResult": "riskset._finegray",
     "fine_gray": "riskset._finegray",
+    "ConcordanceResult": "riskset._concordance",
+    "concordance": "riskset._concordance",
     "KaplanMeierResult": "riskset._km",
     "RMSTDifference": "riskset._km",
     "kaplan_meier": "riskset._km",
@@ -114,6 +119,8 @@ __all__ = [
     "gray_test",
     "FineGrayResult",
     "fine_gray",
+    "ConcordanceResult",
+    "concordance",
     "BootstrapResult",
     "LogRankResult",
     "Proportion",

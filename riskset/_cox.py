@@ -453,6 +453,7 @@ def cox(
         _rows=rows,
         _n_input=cols.n_input,
         _offset_name=offset,
+        _time_name=time,
         # R survfit.coxph: the offset's case-weighted mean
         _offset_mean=(0.0 if off_arr is None else float(off_arr.mean()) if wts is None
                       else float(np.sum(off_arr * wts) / np.sum(wts))),

@@ -19,7 +19,7 @@ from riskset._display import Displayed
 from riskset.engine import cox as ce
 from riskset.engine import cox_diag as cd
 from riskset.engine.eventtable import event_table
-from riskset.errors import ColumnError, OptionError, RisksetError, check_choice
+from riskset.errors import ColumnError, OptionError, check_choice
 from riskset.io.read import to_polars
 
 
@@ -89,6 +89,7 @@ class CoxResult(Displayed):
     _rows: np.ndarray | None = field(repr=False)
     _n_input: int = field(repr=False)
     _offset_name: str | None = field(default=None, repr=False)
+    _time_name: str | None = field(default=None, repr=False)
     _offset_mean: float = field(default=0.0, repr=False)
     _firth_ci: np.ndarray | None = field(default=None, repr=False)
     _firth_p: np.ndarray | None = field(default=None, repr=False)
@@ -144,25 +145,22 @@ class CoxResult(Displayed):
 
     @cached_property
     def concordance(self) -> dict[str, float]:
-        """Harrell's C (R ``coxph``'s ``concordance``): value, se and pair counts."""
+        """Harrell's C (R ``coxph``'s ``concordance``): value, se and pair counts.
+
+        R ``concordancefit(y, lp, strata, weights, cluster, reverse = TRUE)``, computed by
+        :func:`riskset._concordance.concordance_arrays` (the kernel of :func:`riskset.concordance`).
+        """
+        from riskset._concordance import concordance_arrays
+
         d = self._data
         lp = d.X @ self._beta_c + d.off  # R's linear predictor (offset included); shifts cancel
-        uniq, rank = np.unique(lp, return_inverse=True)
-        has_start = d.start is not None
-        conc, disc, tied, n_row, d_row = cd.concordance_counts(
-            rank.astype(np.int64), uniq.size,
-            d.start if has_start else np.empty(0), d.time, d.status, d.wt, d.bounds,
-            d.sorder if has_start else np.empty(0, dtype=np.int64), has_start,
-        )
-        npair = conc + disc + tied
-        value = (conc + 0.5 * tied) / npair if npair > 0 else float("nan")
-        infl = d.wt * (n_row - value * d_row) / npair if npair > 0 else np.zeros_like(d.wt)
-        if self._cluster is not None:
-            cl = self._cluster[d.order]
-            infl = np.bincount(cl, weights=infl)
-        se = float(math.sqrt(np.sum(infl**2)))
-        return {"value": float(value), "se": se, "concordant": float(conc),
-                "discordant": float(disc), "tied_risk": float(tied)}
+        codes = np.repeat(np.arange(d.bounds.size - 1), np.diff(d.bounds))
+        cluster = None if self._cluster is None else self._cluster[d.order]
+        r = concordance_arrays(d.time, d.status, lp, codes=codes, weights=d.wt, entry=d.start,
+                               reverse=True, cluster=cluster, cox_variance=False)
+        tot = r["count"].sum(axis=0)
+        return {"value": r["value"], "se": float(math.sqrt(r["variance"])), "concordant": float(tot[0]),
+                "discordant": float(tot[1]), "tied_risk": float(tot[2])}
 
     # ----------------------------------------------------------------------------------
     @cached_property
@@ -294,13 +292,37 @@ class CoxResult(Displayed):
             body = pl.concat([keys, body], how="horizontal")
         return body
 
+    @staticmethod
+    def _newdata_error(name: str, problem: str, bad: np.ndarray) -> ColumnError:
+        """A ColumnError for rows ``bad`` (boolean) of newdata, naming the first row (1-based)."""
+        idx = np.flatnonzero(bad)
+        err = ColumnError(name, f"{problem}: newdata row {int(idx[0]) + 1} (counted from 1)", int(idx.size))
+        err.first_row = int(idx[0])
+        return err
+
     def _newdata(self, newdata: Any) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        """Covariate matrix, offsets and stratum codes of ``newdata`` rows."""
+        """Covariate matrix, offsets and stratum codes of ``newdata`` rows.
+
+        Raises :class:`ColumnError` for a missing column, a missing or non-numeric value, an
+        unseen factor level or stratum, naming the column and the first such row (1-based)."""
         if isinstance(newdata, list):
             newdata = pl.DataFrame(newdata)
         frame = to_polars(newdata)
         n = frame.height
         X = np.zeros((n, len(self.terms)))
+
+        def numeric(name: str, role: str) -> np.ndarray:
+            s = frame.get_column(name)
+            if not s.dtype.is_numeric() or s.dtype == pl.Boolean:
+                raise ColumnError(name, f"({role}) must be numeric in newdata, got dtype {s.dtype}")
+            v = s.cast(pl.Float64).fill_null(np.nan).to_numpy()
+            bad = ~np.isfinite(v)
+            if bad.any():
+                raise self._newdata_error(name, f"({role}) has a missing or infinite value", bad)
+            return v
+
+        from riskset._cox_design import _level_label
+
         for name, idx in self._design.assign.items():
             if name not in frame.columns:
                 raise ColumnError(name, "(covariate) is not in newdata")
@@ -308,32 +330,123 @@ class CoxResult(Displayed):
             if name in self._design.levels:
                 lv, ref = self._design.levels[name]
                 non_ref = [x for x in lv if x != ref]
-                from riskset._cox_design import _level_label
-
                 by_text = {_level_label(x): x for x in lv}  # levels declared as text (levels=)
-                for i, v in enumerate(s.to_list()):
+                vals = s.to_list()
+                known = np.ones(n, dtype=bool)
+                for i, v in enumerate(vals):
                     if v not in lv:
-                        v = by_text.get(_level_label(v), v)
-                    if v not in lv:
-                        raise ColumnError(name, f"has a level {v!r} not seen in the fit")
+                        v = by_text.get(_level_label(v), v) if v is not None else v
+                    if v is None or v not in lv:
+                        known[i] = False
+                        continue
                     for k, col in enumerate(idx):
                         X[i, col] = 1.0 if v == non_ref[k] else 0.0
+                if not known.all():
+                    first = vals[int(np.flatnonzero(~known)[0])]
+                    what = ("(covariate) has a missing value" if first is None else
+                            f"(covariate) has a level {first!r} not seen in the fit "
+                            f"(levels: {', '.join(_level_label(x) for x in lv)})")
+                    raise self._newdata_error(name, what, ~known)
             else:
-                X[:, idx[0]] = s.cast(pl.Float64).to_numpy()
+                X[:, idx[0]] = numeric(name, "covariate")
         off = np.zeros(n)
         if self._offset_name is not None:
             if self._offset_name not in frame.columns:
                 raise ColumnError(self._offset_name, "(offset) is not in newdata")
-            off = frame.get_column(self._offset_name).cast(pl.Float64).to_numpy()
+            off = numeric(self._offset_name, "offset")
         codes = np.zeros(n, dtype=np.int64)
         if self.strata:
+            for name in self.strata:
+                if name not in frame.columns:
+                    raise ColumnError(name, "(strata) is not in newdata")
             keys = [tuple(str(v) for v in r) for r in self.strata_keys.iter_rows()]
+            bad = np.zeros(n, dtype=bool)
             for i, r in enumerate(frame.select(list(self.strata)).iter_rows()):
                 k = tuple(str(v) for v in r)
                 if k not in keys:
-                    raise RisksetError(f"newdata row {i} has a stratum {k} not in the fit")
-                codes[i] = keys.index(k)
+                    bad[i] = True
+                else:
+                    codes[i] = keys.index(k)
+            if bad.any():
+                raise self._newdata_error(", ".join(self.strata), "(strata) has a stratum not in the fit", bad)
         return X, off, codes
+
+    def predict_newdata(self, newdata: Any, type: str = "lp", *,  # noqa: A002 - R's name
+                        reference: str = "strata", time: str | None = None) -> pl.DataFrame:
+        """R ``predict(fit, newdata, type, reference, se.fit = TRUE)`` for the rows of ``newdata``.
+
+        Returns a table ``fit, se_fit`` (one row per newdata row, in order). ``type``:
+        ``"lp"``, ``"risk"`` (R's ``se.fit`` for risk is ``se(lp) * sqrt(risk)``, as R
+        3.5-3), ``"expected"`` (the cumulative hazard at the row's ``time``, times its
+        risk) or ``"survival"`` (``exp(-expected)``). ``time`` names the newdata time column
+        for ``expected``/``survival`` (default: the fit's time column). The covariates are
+        centred as R: at the case-weighted stratum means with ``reference="strata"`` in a
+        stratified model, at :attr:`means` otherwise (``"zero"``: not at all; lp/risk only).
+        """
+        check_choice("type", type, ("lp", "risk", "expected", "survival"))
+        check_choice("reference", reference, ("strata", "sample", "zero"))
+        Xn, offn, codes = self._newdata(newdata)
+        d = self._data
+        V = self.variance_matrix
+        if type in ("lp", "risk"):
+            b = self._beta_c
+            if self.strata and reference == "strata":
+                n_s = int(d.bounds.size - 1)
+                sc = np.repeat(np.arange(n_s), np.diff(d.bounds))
+                tot = np.bincount(sc, weights=d.wt, minlength=n_s)
+                xm = np.zeros((n_s, d.X.shape[1]))
+                for j in range(d.X.shape[1]):
+                    # d.X is centred at means: add them back before the stratum means
+                    xm[:, j] = np.bincount(sc, weights=d.wt * (d.X[:, j] + self.means[j]), minlength=n_s) / tot
+                xc = Xn - xm[codes]
+            elif reference == "zero":
+                xc = Xn
+            else:
+                xc = Xn - self.means
+            lp = xc @ b + (offn - d.off.mean())
+            se = np.sqrt(np.einsum("ij,jk,ik->i", xc, V, xc))
+            if type == "risk":
+                lp = np.exp(lp)
+                se = se * np.sqrt(lp)
+            return pl.DataFrame({"fit": lp, "se_fit": se})
+        if self._offset_name is not None:
+            raise OptionError(f"type={type!r} predictions are not available for a model with an offset")
+        if self._data.start is not None:
+            raise OptionError(f"type={type!r} predictions for (entry, time) models are not available")
+        tname = time or self._time_name
+        if tname is None:
+            raise OptionError(f"type={type!r} needs the time column of newdata: pass time=")
+        frame = to_polars(newdata if not isinstance(newdata, list) else pl.DataFrame(newdata))
+        if tname not in frame.columns:
+            raise ColumnError(tname, f"(time) is not in newdata; type={type!r} needs it")
+        s = frame.get_column(tname)
+        if not s.dtype.is_numeric() or s.dtype == pl.Boolean:
+            raise ColumnError(tname, f"(time) must be numeric in newdata, got dtype {s.dtype}")
+        tv = s.cast(pl.Float64).fill_null(np.nan).to_numpy()
+        bad = ~np.isfinite(tv)
+        if bad.any():
+            raise self._newdata_error(tname, "(time) has a missing or infinite value", bad)
+        ht = self._table
+        fit = np.empty(tv.size)
+        se = np.empty(tv.size)
+        xc = Xn - self.means
+        risk = np.exp(xc @ self.coef)
+        p = len(self.terms)
+        for sidx in np.unique(codes):  # one pass per stratum, vectorised over its rows
+            rows = np.flatnonzero(codes == sidx)
+            t0, t1 = int(ht.offsets[sidx]), int(ht.offsets[sidx + 1])
+            k = np.searchsorted(ht.time[t0:t1], tv[rows], side="right")
+            cH = np.concatenate([[0.0], np.cumsum(ht.dH1[t0:t1])])[k]
+            cV = np.concatenate([[0.0], np.cumsum(ht.v1[t0:t1])])[k]
+            cX = np.concatenate([np.zeros((1, p)), np.cumsum(ht.dX1[t0:t1], axis=0)])[k]
+            r = risk[rows]
+            dvec = (cX - cH[:, None] * xc[rows]) * r[:, None]
+            fit[rows] = cH * r
+            se[rows] = np.sqrt(cV * r**2 + np.einsum("ij,jk,ik->i", dvec, V, dvec))
+        if type == "survival":
+            fit = np.exp(-fit)
+            se = se * fit
+        return pl.DataFrame({"fit": fit, "se_fit": se})
 
     def survfit(self, newdata: Any = None, conf_level: float | None = None) -> list[pl.DataFrame]:
         """Predicted survival curves (R ``survfit(fit, newdata)``).

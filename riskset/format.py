@@ -220,6 +220,7 @@ COUNT_COLUMNS = frozenset({
     "n", "events", "n_risk", "n_event", "n_censor", "censored", "observed", "n_events",
     "n_defined", "n_undefined", "n_resamples", "records", "n_max", "n_start", "n_excluded",
     "nevent", "n_entered",
+    "concordant", "discordant", "tied_x", "tied_y", "tied_xy",
 })
 
 

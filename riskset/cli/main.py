@@ -432,9 +432,15 @@ def bootstrap_command(data, time_col, event_col, entry, weights_col, drop_missin
 @click.option("--conf-level", type=float, default=0.95, show_default=True)
 @click.option("--reference", multiple=True, help="Reference level as COLUMN=LEVEL (repeat).")
 @click.option("--zph", is_flag=True, help="Also test proportional hazards (R cox.zph).")
+@click.option("--predict", "newdata", metavar="NEWDATA",
+              help="Write predictions for each row of this data file instead of the model summary "
+                   "(R predict.coxph(fit, newdata, se.fit = TRUE)).")
+@click.option("--type", "pred_type", type=click.Choice(["lp", "risk", "expected", "survival"]), default="lp",
+              show_default=True, help="Prediction type for --predict (expected/survival use NEWDATA's --time column).")
 @handle_errors
 def cox_command(data, time_col, event_col, entry, weights_col, drop_missing, timefix, fmt, output, force,
-                levels, covariates, strata, cluster, robust, offset, ties, firth, conf_level, reference, zph):
+                levels, covariates, strata, cluster, robust, offset, ties, firth, conf_level, reference, zph,
+                newdata, pred_type):
     """Cox proportional-hazards regression, as R coxph; flags monotone likelihood, offers Firth."""
     import warnings
 
@@ -456,6 +462,9 @@ def cox_command(data, time_col, event_col, entry, weights_col, drop_missing, tim
                           reference=ref or None, drop_missing=drop_missing, levels=parse_levels(levels), timefix=timefix)
         ph = fit.cox_zph() if zph else None
     _warnings_to_stderr(caught)
+    if newdata is not None:
+        emit(_predict_text(fit, newdata, pred_type, fmt), output, force=force)
+        return
     if fmt == "json":
         out = fit.to_dict()
         if ph is not None:
@@ -553,6 +562,65 @@ def survreg_command(data, time_col, event_col, lower, upper, covariates, dist, t
         if fit.is_weibull_family and len(fit.scales) == 1 and len(fit.terms) > 1:
             text += "\nWeibull hazard ratios and acceleration factors\n" + _frame_text(
                 fit.hazard_ratios())
+def _predict_text(fit, newdata: str, pred_type: str, fmt: str) -> str:
+    """Predictions for each row of ``newdata``: its columns, then ``fit`` and ``se_fit``."""
+    import polars as pl
+
+    from riskset.io.read import to_polars
+
+    frame = to_polars(newdata)
+    pred = fit.predict_newdata(frame, pred_type)
+    table = pl.concat([frame, pred.rename({"fit": pred_type})], how="horizontal")
+    if fmt == "csv":
+        return table.write_csv()
+    if fmt == "json":
+        from riskset._km import _records
+
+        return json.dumps({"type": pred_type, "newdata": newdata, "predictions": _records(table)},
+                          indent=2, default=str) + "\n"
+    return (f"Cox model predictions (type = {pred_type}, with standard errors as R predict.coxph): "
+            f"{newdata}\n") + _frame_text(table)
+
+
+@main.command("concordance")
+@click.argument("data")
+@click.option("--time", "time_col", required=True, help="Exit-time column.")
+@click.option("--event", "event_col", required=True, help="Event column (1/0).")
+@click.option("--predictor", required=True, help="Predictor column (numeric).")
+@click.option("--strata", multiple=True, help="Stratification column (repeat).")
+@click.option("--weights", "--weights-col", "weights_col", help="Case-weight column.")
+@click.option("--entry", help="Delayed-entry time column (timewt n only).")
+@click.option("--timewt", type=click.Choice(["n", "S", "S/G", "n/G2", "I"]), default="n", show_default=True,
+              help="Time weights (n: Harrell's C; n/G2: Uno's).")
+@click.option("--reverse", is_flag=True,
+              help="Larger predictor = shorter survival (a risk score); default: larger = longer, as R.")
+@click.option("--format", "fmt", type=click.Choice(FORMATS), default="text", show_default=True)
+@click.option("--output", "-o", help="Write to this file instead of standard output.")
+@click.option("--force", is_flag=True, help="Overwrite an existing --output.")
+@levels_option
+@handle_errors
+def concordance_command(data, time_col, event_col, predictor, strata, weights_col, entry, timewt, reverse,
+                        fmt, output, force, levels):
+    """Concordance of a predictor with survival (Harrell's C and time-weighted variants), as R
+    concordance(): value, infinitesimal-jackknife standard error and pair counts."""
+    import polars as pl
+
+    import riskset
+    from riskset.io.read import to_polars
+
+    frame = to_polars(data, None, parse_levels(levels))
+    res = riskset.concordance(frame, time=time_col, event=event_col, predictor=predictor,
+                              strata=list(strata) or None, weights=weights_col, timewt=timewt,
+                              reverse=reverse, entry=entry)
+    if fmt == "json":
+        text = json.dumps(res.to_dict(), indent=2, default=str) + "\n"
+    elif fmt == "csv":
+        row = {"predictor": predictor, "timewt": timewt, "reverse": reverse, "n": res.n,
+               "concordance": res.value, "std": res.std, "variance": res.variance,
+               "cox_variance": res.cox_variance, **res.counts}
+        text = counts_as_integers(pl.DataFrame([row])).write_csv()
+    else:
+        text = repr(res) + "\n"
     emit(text, output, force=force)
 
 

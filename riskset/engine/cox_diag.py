@@ -1,4 +1,4 @@
-"""Cox model diagnostics at a fitted ``beta``: hazard increments, residuals, zph sums, concordance.
+"""Cox model diagnostics at a fitted ``beta``: hazard increments, residuals, zph sums.
 
 Contract
 --------
@@ -30,24 +30,19 @@ Estimator
     :func:`zph_sums` returns the score ``U2 = sum_t g(t) u_t`` and the blocks of the
     information of the model extended by ``x * g(t)`` (``I11 = sum V_t``, ``I12 = sum g V_t``,
     ``I22 = sum g^2 V_t``, ``V_t`` the information term of time ``t``) as R ``zph1``/``zph2``.
-    :func:`concordance_counts` counts, over comparable pairs (the earlier time is an event,
-    the later row at risk then, tied events excluded, same stratum), weighted by ``w_i w_j``,
-    the pairs where the earlier event has the higher / lower / equal score, and each row's
-    influence (derivative of the concordant and comparable sums in its weight).
+    (The concordance of the fit is :mod:`riskset.engine.concordance`, shared with
+    :func:`riskset.concordance`.)
 Method
     One backward pass per stratum like the likelihood pass (:func:`hazard_table`);
     per-row sums are prefix sums over each stratum's event times, indexed by binary search.
-    Concordance: a Fenwick tree over score ranks, one backward sweep (earlier member) and
-    one forward sweep (later member), O(n log n).
 Inputs
     Sorted arrays as in :mod:`riskset.engine.cox` (``CoxData``).
 Outputs
-    :class:`HazardTable`; residual arrays in sorted-row order; zph sums; concordance counts.
+    :class:`HazardTable`; residual arrays in sorted-row order; zph sums.
 Complexity
     O(n p^2) passes plus O(n log n) binary searches.
 Reference
-    R ``survival`` 3.5: ``residuals.coxph``, ``survfit.coxph``/``agsurv``, ``cox.zph``,
-    ``concordancefit``.
+    R ``survival`` 3.5: ``residuals.coxph``, ``survfit.coxph``/``agsurv``, ``cox.zph``.
 """
 
 from __future__ import annotations
@@ -368,131 +363,6 @@ def zph_sums(X, start, time, status, wt, off, beta, bounds, sorder, has_start, e
             i12[m, k] = i12[k, m]
             i22[m, k] = i22[k, m]
     return u2, i11, i12, i22
-
-
-# --------------------------------------------------------------------------------------
-# concordance
-# --------------------------------------------------------------------------------------
-@kernel
-def _bit_add(tree, i, v):
-    n = tree.shape[0]
-    i += 1
-    while i <= n:
-        tree[i - 1] += v
-        i += i & (-i)
-
-
-@kernel
-def _bit_prefix(tree, i):
-    """Sum of positions 0 .. i-1."""
-    s = 0.0
-    while i > 0:
-        s += tree[i - 1]
-        i -= i & (-i)
-    return s
-
-
-@kernel
-def concordance_counts(rank, nrank, start, time, status, wt, bounds, sorder, has_start):
-    """Weighted (concordant, discordant, tied-score) pair sums and per-row influence sums.
-
-    ``rank`` are dense ranks of the scores (0 .. nrank-1). Returns
-    ``(conc, disc, tied, n_row[n], d_row[n])``: ``n_row`` the concordant (+ half tied) and
-    ``d_row`` the comparable partner weight of each row, both summed over its pairs.
-    """
-    n = time.shape[0]
-    tree = np.zeros(nrank)
-    cnt = np.zeros(nrank)
-    conc = 0.0
-    disc = 0.0
-    tied = 0.0
-    n_row = np.zeros(n)
-    d_row = np.zeros(n)
-    nstrat = bounds.shape[0] - 1
-    # backward sweep: each event row against the rows at risk after it (earlier member)
-    for s in range(nstrat):
-        lo = bounds[s]
-        hi = bounds[s + 1]
-        tree[:] = 0.0
-        cnt[:] = 0.0
-        total = 0.0
-        i = hi - 1
-        e = hi - 1
-        while i >= lo:
-            t = time[i]
-            if has_start:
-                while e >= lo and start[sorder[e]] >= t:
-                    j = sorder[e]
-                    _bit_add(tree, rank[j], -wt[j])
-                    cnt[rank[j]] -= wt[j]
-                    total -= wt[j]
-                    e -= 1
-            j0 = i
-            while i >= lo and time[i] == t:  # censored rows at t are at risk for events at t
-                if status[i] == 0:
-                    _bit_add(tree, rank[i], wt[i])
-                    cnt[rank[i]] += wt[i]
-                    total += wt[i]
-                i -= 1
-            for j in range(j0, i, -1):
-                if status[j] != 0:
-                    less = _bit_prefix(tree, rank[j])
-                    eq = cnt[rank[j]]
-                    more = total - less - eq
-                    w = wt[j]
-                    conc += w * less
-                    disc += w * more
-                    tied += w * eq
-                    n_row[j] += less + 0.5 * eq
-                    d_row[j] += less + eq + more
-            for j in range(j0, i, -1):
-                if status[j] != 0:
-                    _bit_add(tree, rank[j], wt[j])
-                    cnt[rank[j]] += wt[j]
-                    total += wt[j]
-    # forward sweep: each row against the earlier events it was at risk for (later member)
-    for s in range(nstrat):
-        lo = bounds[s]
-        hi = bounds[s + 1]
-        tree[:] = 0.0
-        cnt[:] = 0.0
-        total = 0.0
-        i = lo
-        e = lo
-        while i < hi:
-            t = time[i]
-            if has_start:  # rows entering before t: remove events at or before their entry
-                while e < hi and start[sorder[e]] < t:
-                    j = sorder[e]
-                    less = _bit_prefix(tree, rank[j])
-                    eq = cnt[rank[j]]
-                    more = total - less - eq
-                    n_row[j] -= more + 0.5 * eq
-                    d_row[j] -= less + eq + more
-                    e += 1
-            j0 = i
-            while i < hi and time[i] == t:
-                i += 1
-            for j in range(j0, i):  # events at t: partners are events strictly before t
-                if status[j] != 0:
-                    less = _bit_prefix(tree, rank[j])
-                    eq = cnt[rank[j]]
-                    more = total - less - eq
-                    n_row[j] += more + 0.5 * eq
-                    d_row[j] += less + eq + more
-            for j in range(j0, i):
-                if status[j] != 0:
-                    _bit_add(tree, rank[j], wt[j])
-                    cnt[rank[j]] += wt[j]
-                    total += wt[j]
-            for j in range(j0, i):  # censored at t: partners are events at or before t
-                if status[j] == 0:
-                    less = _bit_prefix(tree, rank[j])
-                    eq = cnt[rank[j]]
-                    more = total - less - eq
-                    n_row[j] += more + 0.5 * eq
-                    d_row[j] += less + eq + more
-    return conc, disc, tied, n_row, d_row
 
 
 @kernel
