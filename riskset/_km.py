@@ -503,7 +503,10 @@ def kaplan_meier(
     n_count = et.n_event
     if ctype == 2:
         if cols.weights is not None:  # R spreads the weighted events over the unweighted count
-            n_count = event_table(cols.time, cols.event, cols.codes, G, None, cols.entry).n_event
+            unweighted = event_table(cols.time, cols.event, cols.codes, G, None, cols.entry)
+            if not np.array_equal(unweighted.time, et.time):  # same rows, so the same times
+                raise RisksetError("internal: weighted and unweighted event tables disagree on times")
+            n_count = unweighted.n_event
         cumhaz, var_h = fh_hazard(et.n_risk, et.n_event, n_count, et.offsets)
     elif stype == 2:
         cumhaz, var_h = nelson_aalen_curve(et.n_risk, et.n_event, et.offsets)

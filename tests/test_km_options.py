@@ -45,9 +45,22 @@ def _fit(fx: dict) -> riskset.KaplanMeierResult:
 
 
 def test_fixture_set_is_complete():
-    assert len(CASES) == 66
+    assert len(CASES) == 74
     combos = {(load_fixture("km_options", c)["stype"], load_fixture("km_options", c)["ctype"]) for c in CASES}
     assert combos == {(1, 1), (1, 2), (2, 1), (2, 2)}
+
+
+def test_fixtures_match_their_manifest():
+    import hashlib
+    import json
+
+    from tests.conftest import REFERENCE
+
+    manifest = json.loads((REFERENCE / "fixtures" / "manifest_km_options.json").read_text())
+    assert manifest["survival_version"] == "3.5.3"
+    assert len([f for f in manifest["files"] if f.startswith("fixtures/km_options/")]) == len(CASES)
+    for rel, md5 in {**manifest["inputs"], **manifest["files"]}.items():
+        assert hashlib.md5((REFERENCE / rel).read_bytes()).hexdigest() == md5, rel
 
 
 @pytest.mark.parametrize("name", CASES)
@@ -231,3 +244,62 @@ def test_cli_options_match_r():
     bad = CliRunner().invoke(main, ["km", str(DATA / "aml.csv"), "--time", "time", "--event", "event",
                                     "--rmst", "longest"])
     assert bad.exit_code != 0 and "--rmst" in bad.output
+
+
+# ---------------------------------------------------------------------------------------
+# infinitesimal jackknife by exact (complex-step) derivatives
+
+def _ij_by_derivatives(time, event, w, entry=None, ctype=2):
+    """IJ variances as their definition, ``Var = sum_c (w_c dX(t)/dw_c)^2`` for X = H (the
+    ctype hazard, written out from the rows) and X = the KM curve, the derivative in each
+    row's weight taken exactly by the complex step ``Im X(w + i h e_c) / h``. The tied-event
+    count ``e`` is structural (zero-weight events count), so X is analytic in the weights."""
+    n_rows = time.size
+    step = 1e-30
+    W = np.tile(w.astype(complex), (n_rows, 1)) + 1j * step * np.eye(n_rows)  # one row per perturbation
+    ent = np.full(n_rows, -np.inf) if entry is None else entry
+    h = np.zeros(n_rows, dtype=complex)
+    s = np.ones(n_rows, dtype=complex)
+    out = []
+    for t in np.unique(time):
+        risk = (ent < t) & (time >= t)
+        dies = (time == t) & (event == 1)
+        n = W[:, risk].sum(axis=1)
+        d = W[:, dies].sum(axis=1)
+        e = int(dies.sum())
+        if e > 0 and w[dies].sum() > 0:
+            if ctype == 1:
+                h = h + d / n
+            else:
+                for j in range(e):
+                    h = h + (d / e) / (n - j * d / e)
+            s = s * (1 - d / n)
+        out.append((t, np.sum((w * h.imag / step) ** 2), np.sum((w * s.imag / step) ** 2), h[0].real, s[0].real))
+    return np.array(out)
+
+
+@pytest.mark.parametrize("data,weights,entry", [("ties_int.csv", "wfrac", None), ("ties_int.csv", None, None),
+                                                 ("entry.csv", "w", "entry")])
+@pytest.mark.parametrize("stype", [1, 2])
+@pytest.mark.parametrize("ctype", [1, 2])
+def test_robust_variances_are_the_weight_derivatives(data, weights, entry, stype, ctype):
+    df = read_data(data)
+    df = df.filter(pl.col("grp") == df.get_column("grp")[0])
+    time = df.get_column("time").to_numpy().astype(float)
+    event = df.get_column("event").to_numpy().astype(int)
+    w = df.get_column(weights).to_numpy().astype(float) if weights else np.ones(df.height)
+    ent = df.get_column(entry).to_numpy().astype(float) if entry else None
+    ref = _ij_by_derivatives(time, event, w, ent, ctype)
+    fit = riskset.kaplan_meier(df, time="time", event="event", weights=weights, entry=entry, robust=True,
+                               stype=stype, ctype=ctype)
+    tab = fit.table
+    keep = np.isin(ref[:, 0], tab.get_column("time").to_numpy())
+    ref = ref[keep]
+    assert_close(tab["cumhaz"], ref[:, 3], "H")
+    assert_close(tab["cumhaz_std_err"], np.sqrt(ref[:, 1]), "IJ se of H")
+    surv = ref[:, 4] if stype == 1 else np.exp(-ref[:, 3])
+    assert_close(tab["survival"], surv, "S")
+    # R's std.err: IJ se of the KM curve (stype 1) or of H (stype 2), read as se(log S)
+    # for ctype 2 and as se(S) for ctype 1 (survival 3.5-3 logse)
+    se_r = np.sqrt(ref[:, 2] if stype == 1 else ref[:, 1])
+    assert_close(tab["std_err"], surv * se_r if ctype == 2 else se_r, "std_err")

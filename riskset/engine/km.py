@@ -9,7 +9,9 @@ Estimators (per group, over its event-table rows j with times t_1 < t_2 < ...)::
     H(t_j)        = sum_{i <= j} d_i / n_i                        Nelson–Aalen
     V_H(t_j)      = sum_{i <= j} d_i / n_i^2                      its variance (R's std.chaz^2)
 
-with weighted ``n`` and ``d`` when case weights are given (as R's ``survfit`` without
+R's ``ctype = 2`` replaces Nelson–Aalen by the Fleming–Harrington tie correction
+(:func:`fh_hazard`), ``stype = 2`` the product limit by ``S = exp(-H)`` with ``V_log = V_H``;
+both with weighted ``n`` and ``d`` when case weights are given (as R's ``survfit`` without
 ``robust``). With ``robust`` (R's default for non-integer weights) R replaces both
 ``std.err`` and ``std.chaz`` by infinitesimal-jackknife values: :func:`km_robust_var`. Where ``d_i = n_i`` the curve reaches 0 and the Greenwood term is infinite:
 ``V_log`` is then +inf from that row on (R reports ``std.err`` as Inf/NaN there; the CI is

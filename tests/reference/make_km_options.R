@@ -9,6 +9,7 @@
 ##
 ## Reads data/lung.csv, data/aml.csv, data/ties_int.csv (tie-heavy integer times, integer
 ## weights wint and non-integer weights wfrac) and data/entry.csv (delayed entry, weights w);
+## writes data/ties_w0.csv (ties_int with weights w0 = wfrac, 0 for every 4th id) and reads it back;
 ## writes one JSON fixture per case into fixtures/km_options/ and
 ## fixtures/manifest_km_options.json (versions, date, md5 of inputs and outputs).
 ##
@@ -36,6 +37,12 @@ read_csv <- function(name) {
 }
 DATA <- list(lung = read_csv("lung.csv"), aml = read_csv("aml.csv"),
              ties_int = read_csv("ties_int.csv"), entry = read_csv("entry.csv"))
+## zero weights: wfrac with every 4th id set to 0 (ctype = 2 counts zero-weight events in
+## the tie count e); written, then read back
+ties_w0 <- DATA$ties_int[, c("id", "time", "event", "grp")]
+ties_w0$w0 <- ifelse(DATA$ties_int$id %% 4 == 0, 0, DATA$ties_int$wfrac)
+write_data_csv(ties_w0, "ties_w0")
+DATA$ties_w0 <- read_csv("ties_w0.csv")
 
 strata_values <- function(fit, by) {
   if (is.null(fit$strata)) return(list(setNames(list(), character(0))))
@@ -131,6 +138,9 @@ for (st in 1:2) for (ct in 1:2) {
        stype = st, ctype = ct, robust = FALSE)
   case(paste0("ties_grp_robust_", tag), "ties_int", "grp", stype = st, ctype = ct,
        robust = TRUE)
+  case(paste0("ties_grp_w0_", tag), "ties_w0", "grp", weights = "w0", stype = st, ctype = ct)
+  case(paste0("ties_grp_w0_greenwood_", tag), "ties_w0", "grp", weights = "w0", stype = st,
+       ctype = ct, robust = FALSE)
   case(paste0("entry_grp_", tag), "entry", "grp", entry = TRUE, stype = st, ctype = ct)
   case(paste0("entry_grp_w_", tag), "entry", "grp", weights = "w", entry = TRUE,
        stype = st, ctype = ct)
@@ -159,6 +169,6 @@ manifest <- list(
   collate = unbox("C"),
   hash = unbox("md5"),
   inputs = rel_md5(file.path(DATA_DIR, c("lung.csv", "aml.csv", "ties_int.csv", "entry.csv"))),
-  files = rel_md5(sort(written)))
+  files = rel_md5(c(file.path(DATA_DIR, "ties_w0.csv"), sort(written))))
 write_json_file(manifest, file.path(FIX_DIR, "manifest_km_options.json"))
 cat(sprintf("wrote %d km_options fixtures\n", length(written)))
