@@ -70,6 +70,8 @@ class KaplanMeierResult(Displayed):
     variance
         ``"greenwood"`` or ``"robust"`` (infinitesimal jackknife; R's default with
         non-integer case weights).
+    stype, ctype, conf_lower
+        R ``survfit``'s estimator options (see :func:`kaplan_meier`).
 
     Notes
     -----
