@@ -53,9 +53,12 @@ def render_html(blocks: list[Block]) -> str:
 # ---- one function per result class ----------------------------------------------------
 def km_blocks(fit: Any) -> list[Block]:
     by = ", ".join(fit.by) if fit.by else "none"
+    opts = ""
+    if (fit.stype, fit.ctype, fit.conf_lower) != (1, 1, "usual"):
+        opts = f"; stype={fit.stype}, ctype={fit.ctype}, conf_lower={fit.conf_lower}"
     return [
         _text(f"Kaplan–Meier estimate (by: {by}); {fit.conf_type} {fit.conf_level:g} CI, "
-              f"{fit.variance} variance, {fit.convention} median convention"),
+              f"{fit.variance} variance, {fit.convention} median convention{opts}"),
         _table(fit.summary, ("median", "median_lower", "median_upper")),
         _text("NR: not reached. Curves: .table; rates: .at(times); plot: .plot()"),
     ]

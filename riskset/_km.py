@@ -22,12 +22,16 @@ from riskset import _display
 from riskset._display import Displayed
 from riskset._prepare import fixed_event_table, prepare
 from riskset.engine import quantile as q
-from riskset.engine.eventtable import EventTable
+from riskset.engine.eventtable import EventTable, event_table
 from riskset.engine.km import (
     CONF_TYPES,
     confint,
+    confint_split,
+    fh_hazard,
+    fh_ij_terms,
     km_robust_var,
     km_surv,
+    lower_se,
     median_scan,
     nelson_aalen_curve,
 )
@@ -40,6 +44,9 @@ SPSS_Z95 = 1.96
 
 #: Median / quantile conventions and the pointwise CI transform each tool uses by default.
 CONVENTIONS: dict[str, str] = {"r": "log", "sas": "log-log", "spss": "log", "lifelines": "log-log"}
+
+#: R survfit's ``conf.lower`` choices.
+CONF_LOWER = ("usual", "peto", "modified")
 
 
 def _z(conf_level: float) -> float:
@@ -63,6 +70,8 @@ class KaplanMeierResult(Displayed):
     variance
         ``"greenwood"`` or ``"robust"`` (infinitesimal jackknife; R's default with
         non-integer case weights).
+    stype, ctype, conf_lower
+        R ``survfit``'s estimator options (see :func:`kaplan_meier`).
 
     Notes
     -----
@@ -88,12 +97,23 @@ class KaplanMeierResult(Displayed):
     _var_cumhaz_ij: np.ndarray | None = field(default=None, repr=False)
     #: Rows of the input left out for a missing value in a used column (complete cases).
     n_excluded: int = 0
+    #: survival estimator (1 Kaplan–Meier, 2 exp(-H)), hazard (1 Nelson–Aalen, 2 Fleming–Harrington)
+    stype: int = 1
+    ctype: int = 1
+    conf_lower: str = "usual"
+    #: se on the log-S scale behind the lower limit (conf_lower != "usual"), else None
+    _se_low: np.ndarray | None = field(default=None, repr=False)
+    #: cumulative hazard and its (model-based) variance when not Nelson–Aalen's own
+    _cumhaz: np.ndarray | None = field(default=None, repr=False)
+    _var_cumhaz: np.ndarray | None = field(default=None, repr=False)
 
     # ----------------------------------------------------------------------------------
     # Pointwise limits and the Nelson–Aalen curve are computed on first use: a summary of
     # medians needs neither for every row (see ``_median_row``).
     @cached_property
     def _bands(self) -> tuple[np.ndarray, np.ndarray]:
+        if self._se_low is not None:
+            return confint_split(self._surv, self._se_log, self._se_low, self._z, CONF_TYPES[self.conf_type])
         return confint(self._surv, self._se_log, self._z, CONF_TYPES[self.conf_type])
 
     @property
@@ -106,7 +126,10 @@ class KaplanMeierResult(Displayed):
 
     @cached_property
     def _nelson_aalen(self) -> tuple[np.ndarray, np.ndarray]:
-        cumhaz, var_h = nelson_aalen_curve(self._et.n_risk, self._et.n_event, self._et.offsets)
+        if self._cumhaz is not None and self._var_cumhaz is not None:
+            cumhaz, var_h = self._cumhaz, self._var_cumhaz
+        else:
+            cumhaz, var_h = nelson_aalen_curve(self._et.n_risk, self._et.n_event, self._et.offsets)
         if self._var_cumhaz_ij is not None:  # robust fit: R's std.chaz is the IJ one too
             var_h = self._var_cumhaz_ij
         return cumhaz, var_h
@@ -167,8 +190,9 @@ class KaplanMeierResult(Displayed):
         if conv == "r" and p == 0.5 and "_bands" not in self.__dict__:
             # summary medians without materialising the pointwise bands of every row
             se = self._se_log[sl]
+            sel = self._se_low[sl] if self._se_low is not None else se
             code = CONF_TYPES[self.conf_type]
-            return tuple(float(median_scan(t, s, se, self._z, code, w, q.TOL)) for w in (0, 1, 2))
+            return tuple(float(median_scan(t, s, se, sel, self._z, code, w, q.TOL)) for w in (0, 1, 2))
         lo = self._lower[sl]
         up = self._upper[sl]
         if conv == "r":
@@ -316,23 +340,40 @@ class KaplanMeierResult(Displayed):
                                  _se_log=se_log, _n_rows=self._n_rows, _z=_z(conf_level),
                                  n_excluded=self.n_excluded)
 
-    def rmst(self, tau: float) -> pl.DataFrame:
+    def rmst(self, tau: float | str) -> pl.DataFrame:
         """Restricted mean survival time up to ``tau`` with its standard error and CI.
 
-        Matches R ``summary(fit, rmean = tau)$table[, c("rmean", "se(rmean)")]``.
+        ``tau``: a positive time, or R's ``rmean`` options (``survival:::survmean``):
+        ``"common"``, the largest time of any curve's table (event or censoring) for every
+        curve, and ``"individual"``, each curve's own largest time (for a single curve both
+        are its largest time). Matches R ``summary(fit, rmean = tau)$table[, c("rmean",
+        "se(rmean)")]``; the standard error is Miller's Greenwood-based one whatever the
+        estimator (``stype``), as R.
         """
-        tau = float(tau)
-        if not (math.isfinite(tau) and tau > 0):
-            raise OptionError(f"tau={tau!r} must be a positive finite time")
+        G = self.n_groups
+        off = self._et.offsets
+        last = np.array([self._et.time[off[g + 1] - 1] if off[g + 1] > off[g] else np.nan for g in range(G)])
+        if isinstance(tau, str):
+            check_choice("tau", tau, ("common", "individual"))
+            taus = np.full(G, np.nanmax(last)) if tau == "common" else last
+        else:
+            t = float(tau)
+            if not (math.isfinite(t) and t > 0):
+                raise OptionError(f"tau={tau!r} must be a positive finite time, 'common' or 'individual'")
+            taus = np.full(G, t)
         rows = []
-        for g in range(self.n_groups):
+        for g in range(G):
             sl = self._slice(g)
-            m, se = rmst_kernel(self._et.time[sl], self._surv[sl], self._et.n_risk[sl], self._et.n_event[sl], tau)
-            rows.append((tau, m, se, m - self._z * se, m + self._z * se))
+            tg = float(taus[g])
+            if not math.isfinite(tg):  # a curve without rows ('individual')
+                rows.append((tg, np.nan, np.nan, np.nan, np.nan))
+                continue
+            m, se = rmst_kernel(self._et.time[sl], self._surv[sl], self._et.n_risk[sl], self._et.n_event[sl], tg)
+            rows.append((tg, m, se, m - self._z * se, m + self._z * se))
         arr = np.array(rows, dtype=np.float64).reshape(-1, 5)
         body = pl.DataFrame(
             {"tau": arr[:, 0], "rmst": arr[:, 1], "std_err": arr[:, 2], "lower": arr[:, 3], "upper": arr[:, 4]}
-        )
+        ).fill_nan(None)
         return self._with_keys(body, 1)
 
     def _blocks(self) -> list:
@@ -356,6 +397,9 @@ class KaplanMeierResult(Displayed):
             "convention": self.convention,
             "variance": self.variance,
             "n_excluded": self.n_excluded,
+            "stype": self.stype,
+            "ctype": self.ctype,
+            "conf_lower": self.conf_lower,
             "std_err_scale": "survival",
             "summary": _records(self.summary),
             "table": _records(self.table),
@@ -394,6 +438,9 @@ def kaplan_meier(
     drop_missing: bool = True,
     levels: Mapping[str, Sequence[Any]] | None = None,
     timefix: bool = True,
+    stype: int = 1,
+    ctype: int = 1,
+    conf_lower: str = "usual",
 ) -> KaplanMeierResult:
     """Kaplan–Meier survival curves with pointwise CIs, medians, landmarks and RMST.
 
@@ -436,6 +483,19 @@ def kaplan_meier(
         Merge near-tied times as R does by default (``timefix = TRUE``: times differing by
         floating-point error are one time; ``docs/algorithms/timefix.md``). False keeps
         every distinct value.
+    stype
+        Survival estimator (R ``survfit``'s ``stype``): 1 = Kaplan–Meier product limit,
+        2 = ``exp(-H(t))`` of the cumulative hazard chosen by ``ctype`` (Fleming–Harrington
+        / Breslow survival); its log-S standard error is that of H.
+    ctype
+        Cumulative hazard (R's ``ctype``): 1 = Nelson–Aalen ``sum d/n``, 2 = Fleming–Harrington
+        tie correction ``sum_{j<d} 1/(n - j)`` (with weights, the ``d0`` tied rows each weigh
+        ``d/d0``; see :func:`riskset.engine.km.fh_hazard`).
+    conf_lower
+        R's ``conf.lower``: ``"usual"``, ``"peto"`` (lower limit from Peto's
+        ``sqrt((1 - S)/n)``) or ``"modified"`` (Dorey–Korn: the standard error times
+        ``sqrt(n_lag / n)``, ``n_lag`` the number at risk at the last event); the upper limit
+        is unchanged (see :func:`riskset.engine.km.lower_se`).
 
     Returns
     -------
@@ -454,33 +514,69 @@ def kaplan_meier(
         conf_type = CONVENTIONS[convention]
     check_choice("conf_type", conf_type, tuple(CONF_TYPES))
     z = _z(conf_level)
+    for name, v in (("stype", stype), ("ctype", ctype)):
+        if isinstance(v, bool) or v not in (1, 2):
+            raise OptionError(f"{name}={v!r} must be 1 or 2")
+    check_choice("conf_lower", conf_lower, CONF_LOWER)
     cols = prepare(data, time=time, event=event, by=by, entry=entry, weights=weights, drop_missing=drop_missing,
                    levels=levels, timefix=timefix and entry is not None)  # else checked on the sorted table below
     G = max(cols.n_groups, 1)
     if robust is None:
         robust = weights is not None and bool(np.any(cols.weights != np.round(cols.weights)))
-    cols, et = fixed_event_table(cols, G, timefix=timefix, rows_needed=bool(robust))
+    # the rows are read again by the robust variance and by ctype 2's unweighted counts
+    cols, et = fixed_event_table(cols, G, timefix=timefix,
+                                 rows_needed=bool(robust) or (ctype == 2 and cols.weights is not None))
+    if cols.n_groups == 0 and et.time.size == 0:
+        raise EmptyDataError("no rows to analyse")
     surv, var_log = km_surv(et.n_risk, et.n_event, et.offsets)
+    cumhaz = var_h = None
+    n_count = et.n_event
+    if ctype == 2:
+        if cols.weights is not None:  # R spreads the weighted events over the unweighted count
+            unweighted = event_table(cols.time, cols.event, cols.codes, G, None, cols.entry)
+            if not np.array_equal(unweighted.time, et.time):  # same rows, so the same times
+                raise RisksetError("internal: weighted and unweighted event tables disagree on times")
+            n_count = unweighted.n_event
+        cumhaz, var_h = fh_hazard(et.n_risk, et.n_event, n_count, et.offsets)
+    elif stype == 2:
+        cumhaz, var_h = nelson_aalen_curve(et.n_risk, et.n_event, et.offsets)
+    if stype == 2:
+        surv = np.exp(-cumhaz)
+        var_log = var_h.copy()
     if robust:
         # without weights every row weighs 1 (R: robust = TRUE with no weights); the IJ
         # se of S then agrees with Greenwood's in R's examples, the cumulative hazard's not
         wts = cols.weights if cols.weights is not None else np.ones(cols.time.size, dtype=np.float64)
         ent = cols.entry if cols.entry is not None else np.empty(0, dtype=np.float64)
+        if ctype == 2:
+            hk, he = fh_ij_terms(et.n_risk, et.n_event, n_count)
+        else:
+            hk = he = np.empty(0, dtype=np.float64)
+        km_s = surv if stype == 1 else km_surv(et.n_risk, et.n_event, et.offsets)[0]
         var_s, var_h_ij = km_robust_var(
             cols.time, cols.event, wts, cols.codes, ent, cols.entry is not None,
-            et.time, et.n_risk, et.n_event, et.offsets, surv,
+            et.time, et.n_risk, et.n_event, et.offsets, km_s, hk, he,
         )
-        with np.errstate(divide="ignore", invalid="ignore"):
-            # R (logse = FALSE) converts se(S) to se(log S) as se / S, and 0 where se = 0
-            se_log = np.where(var_s == 0, 0.0, np.sqrt(var_s) / surv)
+        # R's std.err (survfitkm.c, survfitKM.R of survival 3.5-3): the IJ se of the KM
+        # curve for stype 1, the IJ se of H for stype 2; read as se(log S) ("logse") for
+        # ctype 2 and as se(S) for ctype 1, whatever it is.
+        se_r = np.sqrt(var_s if stype == 1 else var_h_ij)
+        if ctype == 2:
+            se_log = se_r
+        else:
+            with np.errstate(divide="ignore", invalid="ignore"):
+                # R (logse = FALSE) converts se(S) to se(log S) as se / S, and 0 where se = 0
+                se_log = np.where(se_r == 0, 0.0, se_r / surv)
         variance = "robust"
     else:
         with np.errstate(invalid="ignore"):
             se_log = np.sqrt(var_log, out=var_log)  # in place: var_log is not used again
+        se_r = se_log
         variance = "greenwood"
         var_h_ij = None
-    if cols.n_groups == 0 and et.time.size == 0:
-        raise EmptyDataError("no rows to analyse")
+    se_low = None
+    if conf_lower != "usual":
+        se_low = lower_se(conf_lower, surv, se_log, se_r, et.n_risk, et.n_event, et.offsets)
     return KaplanMeierResult(
         by=cols.by,
         keys=cols.keys,
@@ -495,6 +591,12 @@ def kaplan_meier(
         _z=z,
         _var_cumhaz_ij=var_h_ij,
         n_excluded=cols.n_dropped,
+        stype=stype,
+        ctype=ctype,
+        conf_lower=conf_lower,
+        _se_low=se_low,
+        _cumhaz=cumhaz,
+        _var_cumhaz=var_h,
     )
 
 
@@ -509,6 +611,7 @@ def nelson_aalen(
     robust: bool | None = None,
     drop_missing: bool = True,
     timefix: bool = True,
+    ctype: int = 1,
 ) -> pl.DataFrame:
     """Nelson–Aalen cumulative hazard with its standard error (R ``fit$cumhaz``, ``std.chaz``).
 
@@ -516,10 +619,11 @@ def nelson_aalen(
     std_err``. ``robust`` as in :func:`kaplan_meier`: by default (None) the variance is
     ``Var H(t) = sum d_j / n_j^2`` unless the weights are not all integers, where it is the
     infinitesimal jackknife (each row a cluster), as R ``survfit``'s ``std.chaz``.
+    ``ctype=2``: the Fleming–Harrington tie-corrected hazard instead (R ``ctype = 2``).
     """
     fit = kaplan_meier(
         data, time=time, event=event, by=by, entry=entry, weights=weights, robust=robust,
-        drop_missing=drop_missing, timefix=timefix,
+        drop_missing=drop_missing, timefix=timefix, ctype=ctype,
     )
     return fit.table.select(
         [*fit.by, "time", "n_risk", "n_event", "cumhaz", pl.col("cumhaz_std_err").alias("std_err")]

@@ -128,8 +128,15 @@ def main() -> None:
 @click.option("--weights", help="Case-weight column.")
 @click.option("--at", "at", help="Landmark times, comma-separated (e.g. 12,24).")
 @click.option("--quantiles", help="Quantile probabilities, comma-separated (e.g. 0.25,0.5,0.75).")
-@click.option("--rmst", "tau", type=float, help="Restricted mean survival time up to this time.")
+@click.option("--rmst", "tau", help="Restricted mean survival time up to this time, or 'common' (the largest "
+              "time of any group, R's rmean = \"common\") or 'individual' (each group's own largest time).")
 @click.option("--followup/--no-followup", default=True, show_default=True, help="Median follow-up (reverse KM).")
+@click.option("--stype", type=click.IntRange(1, 2), default=1, show_default=True,
+              help="Survival estimator: 1 = Kaplan-Meier, 2 = exp(-cumulative hazard) (R's stype).")
+@click.option("--ctype", type=click.IntRange(1, 2), default=1, show_default=True,
+              help="Cumulative hazard: 1 = Nelson-Aalen, 2 = Fleming-Harrington tie correction (R's ctype).")
+@click.option("--conf-lower", type=click.Choice(["usual", "peto", "modified"]), default="usual", show_default=True,
+              help="Lower CI limit as R's conf.lower.")
 @click.option("--conf-type", type=click.Choice(["log", "log-log", "plain", "logit", "arcsin"]), default=None,
               help="Pointwise CI transform (default: the convention's).")
 @click.option("--conf-level", type=float, default=0.95, show_default=True)
@@ -147,8 +154,8 @@ def main() -> None:
 @levels_option
 @missing_option
 @handle_errors
-def km_command(data, example, time_col, event_col, by, entry, weights, at, quantiles, tau, followup,
-               conf_type, conf_level, convention, extend, fmt, which, output, force, drop_missing, levels, timefix):
+def km_command(data, example, time_col, event_col, by, entry, weights, at, quantiles, tau, followup, stype, ctype,
+               conf_lower, conf_type, conf_level, convention, extend, timefix, drop_missing, fmt, which, output, force, levels):
     """Kaplan-Meier curves, medians with CIs, landmark rates, RMST and follow-up.
 
     DATA is a CSV, Parquet, Arrow IPC, Excel, SPSS, SAS or Stata file.
@@ -173,13 +180,18 @@ def km_command(data, example, time_col, event_col, by, entry, weights, at, quant
         raise RisksetError("--time and --event are required")
     at_times = parse_floats(at, "--at")  # option errors before any data is read
     probs = parse_floats(quantiles, "--quantiles")
+    if tau is not None and tau not in ("common", "individual"):
+        taus = parse_floats(tau, "--rmst")
+        if len(taus) != 1:
+            raise RisksetError(f"--rmst: give one time, 'common' or 'individual', not {tau!r}")
+        tau = taus[0]
     lv = parse_levels(levels)
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always", riskset.RisksetWarning)
         fit = riskset.kaplan_meier(
             data, time=time_col, event=event_col, by=list(by) or None, entry=entry, weights=weights,
             conf_type=conf_type, conf_level=conf_level, convention=convention, drop_missing=drop_missing,
-            levels=lv,
+            levels=lv, stype=stype, ctype=ctype, conf_lower=conf_lower,
             timefix=timefix,
         )
         landmarks = fit.at(at_times, extend=extend) if at_times else None

@@ -12,6 +12,12 @@ def render_km(fit, *, landmarks, quantiles, rmst, followup, source: str, time: s
         f"Kaplan-Meier: {source}  (time={time}, event={event}, by={by})",
         f"CI: {fit.conf_type}, {fit.conf_level:g} level; median convention: {fit.convention}; "
         f"variance: {fit.variance}",
+    ]
+    if (fit.stype, fit.ctype, fit.conf_lower) != (1, 1, "usual"):
+        lines.append(f"survival: {'Kaplan-Meier' if fit.stype == 1 else 'exp(-H)'} (stype={fit.stype}); "
+                     f"hazard: {'Nelson-Aalen' if fit.ctype == 1 else 'Fleming-Harrington'} (ctype={fit.ctype}); "
+                     f"conf_lower: {fit.conf_lower}")
+    lines += [
         "",
         "Median survival (NR: not reached)",
         _fmt(fit.summary, times=("median", "median_lower", "median_upper")),

@@ -9,7 +9,9 @@ Estimators (per group, over its event-table rows j with times t_1 < t_2 < ...)::
     H(t_j)        = sum_{i <= j} d_i / n_i                        Nelson–Aalen
     V_H(t_j)      = sum_{i <= j} d_i / n_i^2                      its variance (R's std.chaz^2)
 
-with weighted ``n`` and ``d`` when case weights are given (as R's ``survfit`` without
+R's ``ctype = 2`` replaces Nelson–Aalen by the Fleming–Harrington tie correction
+(:func:`fh_hazard`), ``stype = 2`` the product limit by ``S = exp(-H)`` with ``V_log = V_H``;
+both with weighted ``n`` and ``d`` when case weights are given (as R's ``survfit`` without
 ``robust``). With ``robust`` (R's default for non-integer weights) R replaces both
 ``std.err`` and ``std.chaz`` by infinitesimal-jackknife values: :func:`km_robust_var`. Where ``d_i = n_i`` the curve reaches 0 and the Greenwood term is infinite:
 ``V_log`` is then +inf from that row on (R reports ``std.err`` as Inf/NaN there; the CI is
@@ -150,6 +152,132 @@ def confint(surv, se_log, z, code):
 
 
 @kernel
+def confint_split(surv, se_log, se_low, z, code):
+    """As :func:`confint`, the lower limit from ``se_low`` instead of ``se_log`` (R's
+    ``conf.lower = "peto"`` / ``"modified"``: ``survfit_confint``'s ``selow``, already
+    multiplied onto the log-S scale, see :func:`lower_se`)."""
+    m = surv.shape[0]
+    lower = np.empty(m, dtype=np.float64)
+    upper = np.empty(m, dtype=np.float64)
+    for j in range(m):
+        lo, up = _confint_one(surv[j], se_log[j], z, code)
+        if se_low[j] != se_log[j]:
+            lo, _ = _confint_one(surv[j], se_low[j], z, code)
+        lower[j] = lo
+        upper[j] = up
+    return lower, upper
+
+
+def lower_se(conf_lower, surv, se_log, se_r, n_risk, n_event, offsets):
+    """The standard error behind the lower CI limit, on the scale of ``se_log``.
+
+    R (``survfitKM``, ``survfit_confint``): with ``std.err`` as R stores it (``se_r``: of
+    log S, or of S for a robust Kaplan–Meier fit) and ``selow``::
+
+        usual     selow = std.err
+        peto      selow = sqrt((1 - S) / n_risk)
+        modified  selow = std.err * sqrt(n_lag / n_risk)
+
+    ``n_lag`` is the number at risk at the last row with an event (weighted ``n_event > 0``)
+    at or before this row, or at the curve's first row before any; ``scale = 1`` where
+    ``selow = 0``, else ``selow / std.err``; the lower limit uses ``se_log * scale``.
+    """
+    if conf_lower == "usual":
+        return se_log
+    with np.errstate(divide="ignore", invalid="ignore"):
+        if conf_lower == "peto":
+            selow = np.sqrt((1.0 - surv) / n_risk)
+        else:
+            n_lag = np.empty_like(n_risk)
+            for g in range(offsets.shape[0] - 1):
+                lo, hi = int(offsets[g]), int(offsets[g + 1])
+                if hi <= lo:
+                    continue
+                idx = np.arange(lo, hi)
+                mark = n_event[lo:hi] > 0
+                mark[0] = True
+                last = np.maximum.accumulate(np.where(mark, idx, lo))
+                n_lag[lo:hi] = n_risk[last]
+            selow = se_r * np.sqrt(n_lag / n_risk)
+        scale = np.where(selow == 0, 1.0, selow / se_r)
+        return se_log * scale
+
+
+@kernel
+def fh_hazard(n_risk, n_event, n_count, offsets):
+    """Fleming–Harrington (tie-corrected) cumulative hazard and its variance (R ``ctype = 2``).
+
+    At a row with ``d0`` events (unweighted count) of weighted total ``d`` and weighted
+    number at risk ``n``, the ``d0`` tied events leave one at a time, each weighing ``d/d0``
+    (survival ``survfitkm.c``)::
+
+        dH = sum_{j=0}^{d0-1} (d/d0) / (n - j d/d0)
+        dV = sum_{j=0}^{d0-1} (d/d0) / (n - j d/d0)^2
+
+    Without weights ``dH = 1/n + 1/(n-1) + ... + 1/(n-d+1)``; one event per time gives the
+    Nelson–Aalen estimate.
+    """
+    m = n_risk.shape[0]
+    cumhaz = np.empty(m, dtype=np.float64)
+    var_h = np.empty(m, dtype=np.float64)
+    for g in range(offsets.shape[0] - 1):
+        h = 0.0
+        vh = 0.0
+        for j in range(offsets[g], offsets[g + 1]):
+            d0 = n_count[j]
+            d = n_event[j]
+            n = n_risk[j]
+            k = 0.0
+            while k < d0:
+                den = n - k * d / d0
+                h += d / (d0 * den)
+                vh += d / (d0 * den * den)
+                k += 1.0
+            cumhaz[j] = h
+            var_h[j] = vh
+    return cumhaz, var_h
+
+
+@kernel
+def fh_ij_terms(n_risk, n_event, n_count):
+    """Per-row terms of the IJ variance of the Fleming–Harrington hazard (survival
+    ``survfitkm.c``, types 2 and 4): every row at risk moves by ``-w k_i``, a row with an
+    event there by ``+w e_i`` besides. With ``b_l = 1 / (n - d + (l/d0) d)``, l = d0..1::
+
+        k_i = (d/d0) sum_l b_l^2,   e_i = (1/d0) sum_l b_l + k_i - (d/d0) sum_l (l/d0) b_l^2
+
+    (the ``d/d0`` factors only where ``d != d0``, as R). Without ties ``k = d/n^2`` and
+    ``e = 1/n``: the Nelson–Aalen terms. Returns ``(k[m], e[m])``, 0 on rows without events.
+    """
+    m = n_risk.shape[0]
+    kinc = np.zeros(m, dtype=np.float64)
+    ev = np.zeros(m, dtype=np.float64)
+    for j in range(m):
+        d0 = n_count[j]
+        d = n_event[j]
+        if d0 > 0.0 and d > 0.0:
+            temp = n_risk[j] - d
+            s1 = 0.0
+            s2 = 0.0
+            s3 = 0.0
+            ll = d0
+            while ll > 0.0:
+                frac = ll / d0
+                b = 1.0 / (temp + frac * d)
+                s1 += b
+                s2 += b * b * frac
+                s3 += b * b
+                ll -= 1.0
+            s1 /= d0
+            if d != d0:
+                s2 *= d / d0
+                s3 *= d / d0
+            kinc[j] = s3
+            ev[j] = s1 + s3 - s2
+    return kinc, ev
+
+
+@kernel
 def _bsearch_right(a, lo, hi, x):
     """Number of elements of sorted ``a[lo:hi]`` that are <= x, plus ``lo``."""
     while lo < hi:
@@ -162,7 +290,8 @@ def _bsearch_right(a, lo, hi, x):
 
 
 @kernel
-def km_robust_var(time, event, weights, codes, entry, has_entry, tab_time, n_risk, n_event, offsets, surv):
+def km_robust_var(time, event, weights, codes, entry, has_entry, tab_time, n_risk, n_event, offsets, surv,
+                  haz_k, haz_e):
     """Infinitesimal-jackknife variances of S(t) and of the Nelson–Aalen H(t) at every
     event-table row (each row its own cluster). Returns ``(var_s[m], var_h[m])``.
 
@@ -194,8 +323,13 @@ def km_robust_var(time, event, weights, codes, entry, has_entry, tab_time, n_ris
     row at risk, so the at-risk part is ``G(t)^2 S0`` directly. One pass over the rows for
     both variances: O(n log m) instead of R's O(n m). Where S(t) = 0 the variance of S is 0
     (as R reports).
+
+    ``haz_k``, ``haz_e`` (each length m, or empty for the Nelson–Aalen hazard): the at-risk
+    term ``k_i`` replacing ``d_i / n_i^2`` and the event term replacing ``1 / n_i`` in
+    ``b_c`` (:func:`fh_ij_terms` for the Fleming–Harrington hazard).
     """
     m = tab_time.shape[0]
+    fh = haz_k.shape[0] == m and m > 0
     n_groups = offsets.shape[0] - 1
     ginc = np.zeros(m, dtype=np.float64)
     kinc = np.zeros(m, dtype=np.float64)
@@ -208,7 +342,7 @@ def km_robust_var(time, event, weights, codes, entry, has_entry, tab_time, n_ris
             d = n_event[j]
             nn = n_risk[j]
             if d > 0.0:
-                kinc[j] = d / (nn * nn)
+                kinc[j] = haz_k[j] if fh else d / (nn * nn)
                 if nn > d:
                     ginc[j] = d / (nn * (nn - d))
             acc += ginc[j]
@@ -245,7 +379,7 @@ def km_robust_var(time, event, weights, codes, entry, has_entry, tab_time, n_ris
             nd = n_risk[k_exit] - n_event[k_exit]
             if nd > 0.0:
                 a -= 1.0 / nd
-            b -= 1.0 / n_risk[k_exit]
+            b -= haz_e[k_exit] if fh else 1.0 / n_risk[k_exit]
         fin[k_exit] += w2 * a * a
         fin_h[k_exit] += w2 * b * b
         if k_in < k_exit:
@@ -314,7 +448,7 @@ def km_robust_var(time, event, weights, codes, entry, has_entry, tab_time, n_ris
 
 
 @kernel
-def median_scan(time, surv, se_log, z, code, which, tol):
+def median_scan(time, surv, se_log, se_low, z, code, which, tol):
     """R's summary-table median (``survmean``'s minmin rule) of S (which=0) or of the lower
     (1) / upper (2) pointwise limit, computing limits on the fly and stopping at the answer.
 
@@ -328,8 +462,10 @@ def median_scan(time, surv, se_log, z, code, which, tol):
         if which == 0:
             y = surv[j]
         else:
-            lo, hi = _confint_one(surv[j], se_log[j], z, code)
-            y = lo if which == 1 else hi
+            if which == 1:
+                y, _ = _confint_one(surv[j], se_low[j], z, code)
+            else:
+                _, y = _confint_one(surv[j], se_log[j], z, code)
         if y != y:  # undefined limit: R drops NA rows
             continue
         if first < 0:
