@@ -458,6 +458,15 @@ def study_command(spec, example, out, force, jobs, data_override, progress):
             click.echo(f"note: {n}", err=True)
 
 
+def _add_federated() -> None:
+    from riskset.distributed.cli import federated  # riskset federated summarize / combine
+
+    main.add_command(federated)
+
+
+_add_federated()
+
+
 def run() -> None:
     """The ``riskset`` console script: :func:`main`, then exit without module teardown.
 
