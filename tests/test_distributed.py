@@ -27,7 +27,7 @@ import riskset  # noqa: E402
 from riskset.distributed import federated as fd  # noqa: E402
 from riskset.distributed.cox import federated_cox  # noqa: E402
 from riskset.errors import ColumnError, OptionError, RisksetError  # noqa: E402
-from tests.conftest import assert_close, load_fixture, read_data  # noqa: E402
+from tests.conftest import assert_close, load_fixture, r_array, read_data  # noqa: E402
 from tests.tolerances import CLOSED_RTOL, ITERATIVE_RTOL  # noqa: E402
 
 PARTS = (1, 3, 8)
@@ -83,6 +83,22 @@ def test_kaplan_meier_and_nelson_aalen_equal_single_machine(client, data, kw, ex
         _same_table(got.summary, ref.summary, exact=exact)
         na = riskset.nelson_aalen(_ddf(df, n), time="time", event="event", **na_kw)
         _same_table(na, ref_na, exact=exact)
+
+
+def test_empty_partitions(client):
+    """Partitions left empty by a filter (rows sorted by time, early times removed)."""
+    df = read_data("veteran.csv").sort("time")
+    sub = _ddf(df, 4)
+    sub = sub[sub.time > 100]
+    keep = df.filter(pl.col("time") > 100)
+    assert min(sub.map_partitions(len).compute()) == 0
+    ref = riskset.kaplan_meier(keep, time="time", event="event", by="trt")
+    _same_table(riskset.kaplan_meier(sub, time="time", event="event", by="trt").table, ref.table, exact=True)
+    ref_lr = riskset.logrank(keep, time="time", event="event", group="trt", strata="celltype")
+    assert riskset.logrank(sub, time="time", event="event", group="trt", strata="celltype").statistic == \
+        ref_lr.statistic
+    kw = {"time": "time", "event": "event", "covariates": ["karno", "age"], "strata": "celltype"}
+    _cox_close(riskset.cox(sub, **kw), riskset.cox(keep, **kw))
 
 
 def test_kaplan_meier_identical_run_to_run(client):
@@ -211,6 +227,12 @@ def test_federated_combine_equals_pooled_and_r():
     res = fd.combine(json.loads(json.dumps(sums)), centres=["c0", "c1", "c2"])
     ref_km = riskset.kaplan_meier(df, time="time", event="event", by="trt")
     _same_table(res.kaplan_meier.table, ref_km.table, exact=True)
+    fx_km = load_fixture("km", "veteran_trt")  # R survfit, per group
+    for g, curve in enumerate(fx_km["curves"]):
+        part = res.kaplan_meier.table.filter(pl.col("trt") == int(curve["strata"]["trt"]))
+        assert part.height == len(curve["time"]), g
+        assert_close(part["survival"].to_numpy(), r_array(curve["surv"]), "surv")
+        assert_close(part["n_risk"].to_numpy(), r_array(curve["n_risk"]), "n_risk")
     ref_lr = riskset.logrank(df, time="time", event="event", group="trt")
     assert res.logrank.statistic == ref_lr.statistic
     fx = load_fixture("logrank", "veteran_trt_rho0")
@@ -257,6 +279,9 @@ def test_federated_cli_round_trip(tmp_path):
                                   "--out", str(pooled)], catch_exceptions=False)
     assert r.exit_code == 0, r.output
     got = json.loads(pooled.read_text())
+    ref_km = riskset.kaplan_meier(df, time="time", event="event", by="grp").to_dict()
+    assert got["kaplan_meier"]["summary"] == json.loads(json.dumps(ref_km["summary"]))
+    assert got["kaplan_meier"]["table"] == json.loads(json.dumps(ref_km["table"]))
     fx = load_fixture("logrank", "ties_int_grp_strata_sex_rho0")
     assert_close(got["logrank"]["statistic"], fx["chisq"], "chisq")
     # a centre missing
@@ -338,6 +363,17 @@ def _wait_workers(client, n: int = 2, timeout: float = 30.0) -> None:
         _time.sleep(0.2)
 
 
+def test_killed_worker_does_not_change_kaplan_meier(client):
+    df = read_data("veteran.csv")
+    ref = riskset.kaplan_meier(df, time="time", event="event", by="celltype")
+    ddf = client.persist(_ddf(df, 8))
+    distributed.wait(ddf)
+    _kill_one_worker(client)  # half the persisted partitions are gone: recomputed from lineage
+    got = riskset.kaplan_meier(ddf, time="time", event="event", by="celltype")
+    _same_table(got.table, ref.table, exact=True)
+    _wait_workers(client)
+
+
 def test_killed_worker_does_not_change_cox(client):
     from riskset.distributed.cox import cox_dask
 
@@ -354,18 +390,6 @@ def test_killed_worker_does_not_change_cox(client):
     got = cox_dask(_ddf(df, 8), **kw, _after_step=after_step)
     assert killed
     _cox_close(got, ref)
-    _wait_workers(client)
-
-
-def test_killed_worker_does_not_change_kaplan_meier(client):
-    df = read_data("veteran.csv")
-    ref = riskset.kaplan_meier(df, time="time", event="event", by="celltype")
-    ddf = client.persist(_ddf(df, 8))
-    distributed.wait(ddf)
-    _kill_one_worker(client)  # half the persisted partitions are gone: recomputed from lineage
-    got = riskset.kaplan_meier(ddf, time="time", event="event", by="celltype")
-    _same_table(got.table, ref.table, exact=True)
-    _wait_workers(client)
 
 
 def test_plain_inputs_do_not_dispatch():
