@@ -533,14 +533,6 @@ def logrank_pairwise(
     are the values joined by ", ".
     """
     method = "none" if adjust is None else check_choice("adjust", adjust, ADJUSTMENTS)
-    from riskset.distributed import is_dask
-
-    if is_dask(data):  # partitions on a Dask cluster: riskset/distributed/execute.py
-        from riskset.distributed.execute import logrank_dask
-
-        return logrank_dask(data, time=time, event=event, group=group, strata=strata, entry=entry,
-                            weights=weights, rho=rho, gamma=gamma, weighting=weighting,
-                            drop_missing=drop_missing)
     grp, strat = as_names(group), as_names(strata)
     _check_names(grp, strat)
     wt = _resolve_weighting(weighting, rho, gamma)
