@@ -5,11 +5,36 @@ from __future__ import annotations
 
 import json
 import os
+import sys
+from functools import wraps
 
 import click
 
-from riskset.cli.main import emit, handle_errors
 from riskset.errors import RisksetError
+
+
+def handle_errors(func):
+    """As :func:`riskset.cli.main.handle_errors` (not imported: ``main`` imports this module)."""
+
+    @wraps(func)
+    def wrapper(*args, **kwargs):
+        try:
+            return func(*args, **kwargs)
+        except RisksetError as exc:
+            click.echo(f"riskset: error: {exc}", err=True)
+            sys.exit(2)
+        except OSError as exc:
+            click.echo(f"riskset: error: {exc.strerror or exc}: {exc.filename}" if exc.filename
+                       else f"riskset: error: {exc}", err=True)
+            sys.exit(2)
+
+    return wrapper
+
+
+def emit(text: str, output: str, *, force: bool) -> None:
+    from riskset.cli.main import emit as _emit
+
+    _emit(text, output, force=force)
 
 
 @click.group("federated")

@@ -317,18 +317,3 @@ def combine(summaries: Sequence[dict[str, Any]], *, centres: Sequence[str] | Non
                                      p.entry_offsets, False, p.n_rows, p.n_input))
     lrc = logrank_from_tables(merge_tables(by_centre), grp, (CENTRE_COLUMN, *strat), wt)
     return FederatedResult([s["centre"] for s in summaries], spec, km, lrk, lrc)
-
-
-def write_json(obj: dict[str, Any], path: str) -> None:
-    def clean(v: Any) -> Any:
-        if isinstance(v, float) and not math.isfinite(v):
-            return None
-        if isinstance(v, dict):
-            return {k: clean(x) for k, x in v.items()}
-        if isinstance(v, list):
-            return [clean(x) for x in v]
-        return v
-
-    with open(path, "w", encoding="utf-8") as f:
-        json.dump(clean(obj), f, indent=1, default=str)
-        f.write("\n")
