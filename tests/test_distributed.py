@@ -399,3 +399,43 @@ def test_plain_inputs_do_not_dispatch():
     assert not riskset.distributed.is_dask(read_data("veteran.csv"))
     with pytest.raises(RisksetError):
         fd.combine([])
+
+
+# ---------------------------------------------------------------------------------------------
+# property: any split of the rows into partitions, merged, gives the single-pass event table
+# ---------------------------------------------------------------------------------------------
+from hypothesis import given, settings  # noqa: E402
+from hypothesis import strategies as st  # noqa: E402
+
+
+@settings(max_examples=40, deadline=None)
+@given(seed=st.integers(0, 2**31 - 1), n=st.integers(1, 60), cuts=st.lists(st.integers(0, 60), max_size=7),
+       with_entry=st.booleans())
+def test_merged_tables_equal_single_pass(seed, n, cuts, with_entry):
+    from riskset._logrank import _resolve_weighting
+    from riskset._prepare import prepare
+    from riskset.distributed.execute import logrank_from_tables
+    from riskset.distributed.tables import merge_results, partition_tables, to_event_table
+    from riskset.engine.eventtable import event_table
+
+    rng = np.random.default_rng(seed)
+    entry = rng.integers(0, 4, n).astype(float)
+    df = pl.DataFrame({"time": entry + rng.integers(1, 6, n), "event": rng.integers(0, 2, n),
+                       "g": rng.choice(["a", "b", "c"], n), "s": rng.integers(0, 2, n)})
+    if with_entry:
+        df = df.with_columns(pl.Series("entry", entry))
+    kw = {"time": "time", "event": "event", "entry": "entry" if with_entry else None}
+    bounds = sorted({0, n, *(min(c, n) for c in cuts)})
+    parts = [partition_tables(df[a:b], by=("s", "g"), **kw) for a, b in zip(bounds, bounds[1:], strict=False)]
+    merged = merge_results(*parts)
+    et, _, _, _ = to_event_table(merged)
+    cols = prepare(df, by=["s", "g"], **kw)
+    ref = event_table(cols.time, cols.event, cols.codes, max(cols.n_groups, 1), None, cols.entry)
+    assert merged.keys.equals(cols.keys)
+    for a, b in zip(et, ref, strict=True):
+        assert np.array_equal(a, b)
+    if cols.keys.get_column("g").n_unique() > 1:
+        got = logrank_from_tables(merged, ("g",), ("s",), _resolve_weighting(None, 0.0, 0.0))
+        want = riskset.logrank(df, group="g", strata="s", **kw)
+        assert got.statistic == want.statistic or (np.isnan(got.statistic) and np.isnan(want.statistic))
+        assert got.table.equals(want.table)
