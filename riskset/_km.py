@@ -509,6 +509,14 @@ def kaplan_meier(
     >>> fit.summary.columns
     ['hormon', 'n', 'events', 'median', 'median_lower', 'median_upper']
     """
+    from riskset.distributed import is_dask
+
+    if is_dask(data):  # partitions on a Dask cluster: riskset/distributed/execute.py
+        from riskset.distributed.execute import kaplan_meier_dask
+
+        return kaplan_meier_dask(data, time=time, event=event, by=by, entry=entry, weights=weights,
+                                 conf_type=conf_type, conf_level=conf_level, convention=convention,
+                                 robust=robust, drop_missing=drop_missing)
     check_choice("convention", convention, tuple(CONVENTIONS))
     if conf_type is None:
         conf_type = CONVENTIONS[convention]
@@ -598,6 +606,28 @@ def kaplan_meier(
         _cumhaz=cumhaz,
         _var_cumhaz=var_h,
     )
+
+
+def km_from_table(
+    et: EventTable, by: tuple[str, ...], keys: pl.DataFrame, *, conf_type: str | None,
+    conf_level: float, convention: str,
+) -> KaplanMeierResult:
+    """The Greenwood Kaplan–Meier result from a finished event table: the post-table step of
+    :func:`kaplan_meier`, shared with the distributed paths (:mod:`riskset.distributed`),
+    which build ``et`` from merged per-partition or per-centre tables."""
+    check_choice("convention", convention, tuple(CONVENTIONS))
+    if conf_type is None:
+        conf_type = CONVENTIONS[convention]
+    check_choice("conf_type", conf_type, tuple(CONF_TYPES))
+    z = _z(conf_level)
+    if et.time.size == 0:
+        raise EmptyDataError("no rows to analyse")
+    surv, var_log = km_surv(et.n_risk, et.n_event, et.offsets)
+    with np.errstate(invalid="ignore"):
+        se_log = np.sqrt(var_log, out=var_log)
+    return KaplanMeierResult(by=by, keys=keys, conf_type=conf_type, conf_level=float(conf_level),
+                             convention=convention, variance="greenwood", _et=et, _surv=surv,
+                             _se_log=se_log, _n_rows=et.n_rows, _z=z)
 
 
 def nelson_aalen(

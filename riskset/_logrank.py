@@ -105,8 +105,6 @@ def _sums(
     ct = event_table(time, event, cells, n_cells, weights, entry)
     if timefix and entry is None:
         ct = fixed_table(ct)
-    # each stratum's distinct times: a merge of its groups' sorted tables (no second sort)
-    p_time, p_off = lr.pooled_times(ct.time, ct.offsets, n_strata, n_groups)
     weighted = weights is not None
     has_entry = entry is not None
     if has_entry:
@@ -116,6 +114,16 @@ def _sums(
     else:
         ev = ew = np.empty(0, dtype=np.float64)
         eoff = np.zeros(n_cells + 1, dtype=np.int64)
+    return sums_from_table(ct, ev, ew, eoff, n_strata, n_groups, wt, has_entry=has_entry,
+                           weighted=weighted)
+
+
+def sums_from_table(ct, ev, ew, eoff, n_strata, n_groups, wt, *, has_entry, weighted) -> _Sums:
+    """O, E, V from the per-cell (stratum x group) event table ``ct`` and the sorted entry
+    times ``ev`` (weights ``ew``, offsets ``eoff``) of each cell: the post-table step of
+    :func:`logrank`, shared with :mod:`riskset.distributed` (merged tables)."""
+    # each stratum's distinct times: a merge of its groups' sorted tables (no second sort)
+    p_time, p_off = lr.pooled_times(ct.time, ct.offsets, n_strata, n_groups)
     nr, dr = lr.risk_by_group(
         p_time, p_off, ct.time, ct.n_event + ct.n_censor, ct.n_event, ct.offsets,
         n_groups, ev, ew, eoff, has_entry, weighted,
@@ -439,6 +447,14 @@ def logrank(
         Merge near-tied times first, as R ``survdiff(timefix = TRUE)`` (the default; see
         ``docs/algorithms/timefix.md``).
     """
+    from riskset.distributed import is_dask
+
+    if is_dask(data):  # partitions on a Dask cluster: riskset/distributed/execute.py
+        from riskset.distributed.execute import logrank_dask
+
+        return logrank_dask(data, time=time, event=event, group=group, strata=strata, entry=entry,
+                            weights=weights, rho=rho, gamma=gamma, weighting=weighting,
+                            drop_missing=drop_missing)
     grp, strat = as_names(group), as_names(strata)
     _check_names(grp, strat)
     wt = _resolve_weighting(weighting, rho, gamma)
@@ -461,10 +477,16 @@ def _test(time, event, weights, entry, s_codes, n_strata, s_keys, g_codes, g_key
           timefix=False):
     G = g_keys.height
     sums = _sums(time, event, weights, entry, s_codes, n_strata, g_codes, G, wt, timefix=timefix)
+    n = np.bincount(g_codes, minlength=G).astype(np.int64)
+    return result_from_sums(sums, n, g_keys, s_keys, grp, strat, wt)
+
+
+def result_from_sums(sums, n, g_keys, s_keys, grp, strat, wt) -> LogRankResult:
+    """The test and its tables from O, E, V and the rows per group ``n`` (shared with
+    :mod:`riskset.distributed`)."""
     o = sums.obs.sum(axis=0)
     e = sums.exp.sum(axis=0)
     stat, df = _chisq(o - e, e, sums.var)
-    n = np.bincount(g_codes, minlength=G).astype(np.int64)
     body = pl.DataFrame(
         {
             "n": n,

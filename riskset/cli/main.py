@@ -704,6 +704,15 @@ def study_command(spec, example, out, force, jobs, data_override, progress, leve
 from riskset.cli import competing as _competing  # noqa: E402,F401
 
 
+def _add_federated() -> None:
+    from riskset.distributed.cli import federated  # riskset federated summarize / combine
+
+    main.add_command(federated)
+
+
+_add_federated()
+
+
 def run() -> None:
     """The ``riskset`` console script: :func:`main`, then exit without module teardown.
 
