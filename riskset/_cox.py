@@ -180,7 +180,7 @@ def cox(
         return cox_dask(data, time=time, event=event, covariates=covariates, strata=strata, entry=entry,
                         weights=weights, cluster=cluster, robust=robust, offset=offset, ties=ties,
                         firth=firth, conf_level=conf_level, reference=reference,
-                        drop_missing=drop_missing, max_iter=max_iter, eps=eps)
+                        drop_missing=drop_missing, max_iter=max_iter, eps=eps, timefix=timefix)
     check_choice("ties", ties, TIES)
     if not (isinstance(conf_level, (int, float)) and 0.0 < conf_level < 1.0):
         raise OptionError(f"conf_level={conf_level!r} must be a number strictly between 0 and 1")

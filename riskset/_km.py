@@ -514,9 +514,13 @@ def kaplan_meier(
     if is_dask(data):  # partitions on a Dask cluster: riskset/distributed/execute.py
         from riskset.distributed.execute import kaplan_meier_dask
 
+        if stype != 1 or ctype != 1 or conf_lower != "usual" or levels:
+            raise OptionError("on a Dask DataFrame kaplan_meier takes the defaults stype=1, ctype=1, "
+                              "conf_lower='usual' and no levels= (declare the order as a category dtype)")
+
         return kaplan_meier_dask(data, time=time, event=event, by=by, entry=entry, weights=weights,
                                  conf_type=conf_type, conf_level=conf_level, convention=convention,
-                                 robust=robust, drop_missing=drop_missing)
+                                 robust=robust, drop_missing=drop_missing, timefix=timefix)
     check_choice("convention", convention, tuple(CONVENTIONS))
     if conf_type is None:
         conf_type = CONVENTIONS[convention]

@@ -454,7 +454,7 @@ def logrank(
 
         return logrank_dask(data, time=time, event=event, group=group, strata=strata, entry=entry,
                             weights=weights, rho=rho, gamma=gamma, weighting=weighting,
-                            drop_missing=drop_missing)
+                            drop_missing=drop_missing, timefix=timefix)
     grp, strat = as_names(group), as_names(strata)
     _check_names(grp, strat)
     wt = _resolve_weighting(weighting, rho, gamma)

@@ -475,7 +475,7 @@ def survreg(
     scale: float | None = None,
     reference: Mapping[str, Any] | None = None,
     t_df: float = 4.0,
-    drop_missing: bool = False,
+    drop_missing: bool = True,
     conf_level: float = 0.95,
     max_iter: int = 30,
     eps: float = 1e-9,
@@ -513,7 +513,10 @@ def survreg(
     t_df
         Degrees of freedom of ``dist="t"`` (R ``parms = c(df = 4)``; more than 2).
     drop_missing
-        Drop rows with a missing value in a used column (and warn) instead of raising.
+        ``True`` (default, as R's ``na.omit`` and riskset's other estimators): use the
+        complete cases of the used columns, with a warning counting the excluded rows;
+        ``False``: a missing value raises. A row censored on both sides (both bounds
+        missing) is always an error.
     max_iter, eps
         R ``survreg.control(iter.max = 30, rel.tolerance = 1e-9)``.
     on_nonconvergence
@@ -595,6 +598,11 @@ def survreg(
     for _, m in miss_cols:
         miss |= m
     rows = np.arange(n_input)
+    if interval and lower is not None:  # censored on both sides: bad input, never dropped
+        both = next((m for c, m in miss_cols if c == lower), None)
+        if both is not None and both.any():
+            _raise_rows(lower, "has rows with both bounds missing (censored on both sides)", both, rows,
+                        hint="give a lower or an upper bound for every row")
     if miss.any():
         if not drop_missing:
             name, m = next((c, m) for c, m in miss_cols if m.any())

@@ -30,7 +30,9 @@ class ColumnError(RisksetError):
     n_rows
         How many rows have the problem (``None`` when the problem is not row-wise).
     first_row
-        Zero-based index of the first offending row in the input as given.
+        Zero-based index of the first offending row in the input as given (for tools); the
+        message counts rows from 1, as a person reads a file ("first at row 1" = the first
+        data row).
     """
 
     def __init__(
@@ -50,7 +52,7 @@ class ColumnError(RisksetError):
         if n_rows is not None:
             msg += f" ({n_rows} row{'s' if n_rows != 1 else ''}"
             if first_row is not None:
-                msg += f"; first at row {first_row}"
+                msg += f"; first at row {first_row + 1}"  # 1-based, in the input's order
             msg += ")"
         if hint:
             msg += f"; {hint}"

@@ -339,7 +339,7 @@ def test_labels_without_declared_censoring():
 
 
 def test_non_integer_codes():
-    with pytest.raises(ColumnError, match=r"'e' \(event\) has non-integer codes: 1.5 \(1 row; first at row 1\)"):
+    with pytest.raises(ColumnError, match=r"'e' \(event\) has non-integer codes: 1.5 \(1 row; first at row 2\)"):
         riskset.cumulative_incidence({"t": [1, 2], "e": [1.0, 1.5]}, time="t", event="e")
 
 
@@ -351,7 +351,7 @@ def test_integer_codes_with_label_censoring():
 def test_no_events_and_missing_event():
     with pytest.raises(ColumnError, match="no events"):
         riskset.cumulative_incidence({"t": [1, 2], "e": [0, 0]}, time="t", event="e")
-    with pytest.raises(ColumnError, match=r"missing values.*first at row 1"):
+    with pytest.raises(ColumnError, match=r"missing values.*first at row 2"):
         riskset.cumulative_incidence({"t": [1, 2], "e": [1, None]}, time="t", event="e")
 
 

@@ -75,7 +75,7 @@ KM_CASES = [
 def test_kaplan_meier_and_nelson_aalen_equal_single_machine(client, data, kw, exact):
     df = read_data(data)
     ref = riskset.kaplan_meier(df, time="time", event="event", **kw)
-    na_kw = {k: v for k, v in kw.items() if k != "robust"}
+    na_kw = dict(kw)  # nelson_aalen takes robust= too (R's IJ std.chaz for fractional weights)
     ref_na = riskset.nelson_aalen(df, time="time", event="event", **na_kw)
     for n in PARTS:
         got = riskset.kaplan_meier(_ddf(df, n), time="time", event="event", **kw)
@@ -193,8 +193,10 @@ def test_refusals_are_typed(client):
         riskset.cox(_ddf(df, 2), time="time", event="event", covariates="w", robust=True)
     with pytest.raises(OptionError, match="robust"):
         riskset.cox(_ddf(df, 2), time="time", event="event", covariates="w", cluster="grp")
-    with pytest.raises(OptionError, match="drop_missing"):
-        riskset.logrank(_ddf(df, 2), time="time", event="event", group="grp", drop_missing=True)
+    # complete cases are not taken on Dask: a missing value is an error, never dropped silently
+    holed = df.with_columns(time=pl.when(pl.int_range(pl.len()) == 3).then(None).otherwise(pl.col("time")))
+    with pytest.raises(ColumnError, match="missing"):
+        riskset.logrank(_ddf(holed, 2), time="time", event="event", group="grp")
     with pytest.raises(ColumnError, match="numeric"):
         riskset.cox(_ddf(df, 2), time="time", event="event", covariates="grp")
     # not dispatched: pairwise tests need the rows (regression: it once returned logrank's result)
@@ -439,3 +441,24 @@ def test_merged_tables_equal_single_pass(seed, n, cuts, with_entry):
         want = riskset.logrank(df, group="g", strata="s", **kw)
         assert got.statistic == want.statistic or (np.isnan(got.statistic) and np.isnan(want.statistic))
         assert got.table.equals(want.table)
+
+
+def test_timefix_after_the_global_union(client):
+    """R's near-tie merge runs on the merged table, so a near tie split across partitions
+    is merged as on one machine; with delayed entry a near tie is refused, not approximated."""
+    t = [1.0, 2.0, 2.0000000000000004, 3.0, 4.0, 5.0]
+    df = pl.DataFrame({"time": t, "event": [1, 1, 1, 0, 1, 1], "grp": ["a", "b", "a", "b", "a", "b"],
+                       "entry": [0.0] * 6})
+    for n in (1, 3):
+        got = riskset.kaplan_meier(_ddf(df, n), time="time", event="event")
+        assert got.table.equals(riskset.kaplan_meier(df, time="time", event="event").table)
+        assert got.table.height == 5  # 2 and sqrt(2)^2 are one time
+        lr = riskset.logrank(_ddf(df, n), time="time", event="event", group="grp")
+        assert lr.statistic == riskset.logrank(df, time="time", event="event", group="grp").statistic
+    off = riskset.kaplan_meier(_ddf(df, 3), time="time", event="event", timefix=False)
+    assert off.table.height == 6
+    with pytest.raises(OptionError, match="timefix"):
+        riskset.kaplan_meier(_ddf(df, 3), time="time", event="event", entry="entry")
+    with pytest.raises(OptionError, match="timefix"):
+        riskset.cox(_ddf(df.with_columns(x=pl.Series([0.0, 1, 0, 1, 0, 1])), 2), time="time",
+                    event="event", covariates=["x"])

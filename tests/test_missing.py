@@ -107,7 +107,7 @@ def test_cli_km_landmarks_past_followup(tmp_path):
 def test_time_zero_rows_are_kept_with_a_warning(lung):
     zero = lung.with_columns(time=pl.when(pl.int_range(pl.len()) == 0).then(0).otherwise(pl.col("time")))
     t0 = FX["time0"]
-    with pytest.warns(RisksetWarning, match=r"'time' \(time\) is 0 in 1 row \(first at row 0\); they are kept"):
+    with pytest.warns(RisksetWarning, match=r"'time' \(time\) is 0 in 1 row \(first at row 1\); they are kept"):
         fit = riskset.kaplan_meier(zero, time="time", event="event")
     assert fit.summary["n"][0] == t0["n"] and fit.summary["events"][0] == t0["n_event"]
     assert_close(fit.at([365.25])["survival"], [t0["surv_365"]], "S(365.25) with a time-0 row")

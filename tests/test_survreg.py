@@ -354,11 +354,10 @@ def test_missing_values_raise_or_drop():
     d = read_data("survreg_lung.csv").with_columns(
         age=pl.when(pl.int_range(pl.len()) == 4).then(None).otherwise(pl.col("age")))
     with pytest.raises(ColumnError) as info:
-        survreg(d, time="time", event="event", covariates=["age", "sex"])
+        survreg(d, time="time", event="event", covariates=["age", "sex"], drop_missing=False)
     assert info.value.column == "age" and info.value.first_row == 4
-    with pytest.warns(RisksetWarning, match="dropped 1 of"):
-        f = survreg(d, time="time", event="event", covariates=["age", "sex"],
-                    drop_missing=True)
+    with pytest.warns(RisksetWarning, match="dropped 1 of"):  # the default: complete cases, counted
+        f = survreg(d, time="time", event="event", covariates=["age", "sex"])
     assert f.n == d.height - 1
 
 

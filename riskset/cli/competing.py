@@ -9,7 +9,15 @@ from typing import Any
 
 import click
 
-from riskset.cli.main import FORMATS, _frame_text, emit, handle_errors, main, parse_floats
+from riskset.cli.main import (
+    FORMATS,
+    _frame_text,
+    data_levels_option,
+    emit,
+    handle_errors,
+    main,
+    parse_floats,
+)
 from riskset.format import counts_as_integers, format_test
 
 
@@ -51,6 +59,7 @@ def _roles(func):
 @click.option("--at", "at", help="Landmark times, comma-separated (e.g. 12,24).")
 @click.option("--table", "which", type=click.Choice(["summary", "curve", "landmarks"]), default="summary",
               show_default=True, help="Which table --format csv writes.")
+@data_levels_option
 @handle_errors
 def cif_command(data, time_col, event_col, censored, fmt, output, force, by, entry, weights_col, variance,
                 conf_type, conf_level, at, which):
@@ -89,6 +98,7 @@ def cif_command(data, time_col, event_col, censored, fmt, output, force, by, ent
 @click.option("--group", required=True, help="Group column.")
 @click.option("--strata", multiple=True, help="Stratification column (repeat for several).")
 @click.option("--rho", type=float, default=0.0, show_default=True, help="Weight (1 - F(t-))^rho.")
+@data_levels_option
 @handle_errors
 def gray_command(data, time_col, event_col, censored, fmt, output, force, group, strata, rho):
     """Gray's test comparing each cause's cumulative incidence across groups (cmprsk cuminc)."""
@@ -116,6 +126,7 @@ def gray_command(data, time_col, event_col, censored, fmt, output, force, group,
 @click.option("--variance", type=click.Choice(["robust", "naive"]), default="robust", show_default=True)
 @click.option("--conf-level", type=float, default=0.95, show_default=True)
 @click.option("--reference", multiple=True, help="Reference level as COLUMN=LEVEL (repeat).")
+@data_levels_option
 @handle_errors
 def finegray_command(data, time_col, event_col, censored, fmt, output, force, covariates, cause, variance,
                      conf_level, reference):

@@ -101,6 +101,23 @@ def levels_option(func):
     )(func)
 
 
+def data_levels_option(func):
+    """``--levels`` for a command that hands its DATA to the API as a table: the file is read
+    with the declared orders (Enums) before the call, as the other commands do through
+    ``levels=``."""
+
+    @wraps(func)
+    def wrapper(*args: Any, levels: tuple[str, ...], **kwargs: Any) -> Any:
+        lv = parse_levels(levels)
+        if lv and kwargs.get("data") is not None:
+            from riskset.io.read import to_polars
+
+            kwargs["data"] = to_polars(kwargs["data"], None, lv)
+        return func(*args, **kwargs)
+
+    return levels_option(wrapper)
+
+
 def emit(text: str, output: str | None, *, force: bool) -> None:
     """Print ``text`` or write it atomically to ``output``."""
     if output is None:
@@ -522,10 +539,11 @@ def cox_command(data, time_col, event_col, entry, weights_col, drop_missing, tim
 @click.option("--conf-level", type=float, default=0.95, show_default=True)
 @click.option("--max-iter", type=int, default=30, show_default=True)
 @click.option("--compare", is_flag=True, help="Fit every distribution: log-likelihood, AIC and BIC.")
-@click.option("--drop-missing", is_flag=True, help="Drop rows with missing values (reported).")
 @click.option("--format", "fmt", type=click.Choice(FORMATS), default="text", show_default=True)
 @click.option("--output", "-o", help="Write to this file instead of standard output.")
 @click.option("--force", is_flag=True, help="Overwrite an existing --output.")
+@missing_option
+@data_levels_option
 @handle_errors
 def survreg_command(data, time_col, event_col, lower, upper, covariates, dist, t_df, strata, weights_col,
                     offset, scale, reference, conf_level, max_iter, compare, drop_missing, fmt,
@@ -574,6 +592,9 @@ def survreg_command(data, time_col, event_col, lower, upper, covariates, dist, t
         if fit.is_weibull_family and len(fit.scales) == 1 and len(fit.terms) > 1:
             text += "\nWeibull hazard ratios and acceleration factors\n" + _frame_text(
                 fit.hazard_ratios())
+    emit(text, output, force=force)
+
+
 def _predict_text(fit, newdata: str, pred_type: str, fmt: str) -> str:
     """Predictions for each row of ``newdata``: its columns, then ``fit`` and ``se_fit``."""
     import polars as pl

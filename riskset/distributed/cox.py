@@ -106,7 +106,7 @@ def cox_prepare(frame: Any, spec: dict[str, Any]) -> CoxPart | PartError:
             return CoxPart(pl.DataFrame(), np.empty((0, p)), z, np.empty(0, np.int8), z, None,
                            np.zeros(1, np.int64), 0, False)
         cols = validate_survival(fr, time=spec["time"], event=spec["event"], entry=spec["entry"],
-                                 weights=spec["weights"], by=strata)
+                                 weights=spec["weights"], by=strata, drop_missing=False, timefix=False)
         X = np.empty((n_input, p))
         for j, c in enumerate(covs):
             s = fr.get_column(c)
@@ -453,8 +453,8 @@ def _validate_common(covariates, conf_level, max_iter, eps):
 def cox_dask(data: Any, *, time: str, event: str, covariates: Any, strata: Any = None, entry: str | None = None,
              weights: str | None = None, cluster: str | None = None, robust: bool | None = None,
              offset: str | None = None, ties: str = "efron", firth: bool = False, conf_level: float = 0.95,
-             reference: Any = None, drop_missing: bool = False, max_iter: int = 20, eps: float = 1e-9,
-             _after_step: Callable[[int], None] | None = None) -> DistributedCoxResult:
+             reference: Any = None, drop_missing: bool = True, max_iter: int = 20, eps: float = 1e-9,
+             timefix: bool = True, _after_step: Callable[[int], None] | None = None) -> DistributedCoxResult:
     """:func:`riskset.cox` for a Dask DataFrame (see module contract)."""
     import dask
 
@@ -466,6 +466,14 @@ def cox_dask(data: Any, *, time: str, event: str, covariates: Any, strata: Any =
         raise OptionError("reference= applies to categorical covariates, which Dask fits do not take")
     covs = _validate_common(covariates, conf_level, max_iter, eps)
     strat = as_names(strata)
+    if timefix:  # R's timefix: refused (never approximated) when the global times hold near ties
+        from riskset.distributed.execute import tables_on_cluster, to_event_table
+        from riskset.engine import timefix as tf
+
+        et = to_event_table(tables_on_cluster(data, time=time, event=event, entry=entry))[0]
+        if tf.table_moves(et.time, et.offsets) is not None:
+            raise OptionError("near-tied times (R's timefix) are not merged by the Dask Cox fit; "
+                              "pass timefix=False, or round the times first")
     spec = _spec(time, event, covs, strat, entry, weights)
     wanted = list(dict.fromkeys([time, event, *(c for c in (entry, weights) if c), *strat, *covs]))
     parts = _columns(data, wanted).to_delayed()

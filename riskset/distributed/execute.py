@@ -81,14 +81,36 @@ def tables_on_cluster(ddf: Any, *, time: str, event: str, by: Sequence[str] = ()
 
 
 def _no_drop(*, drop_missing: bool) -> None:
-    if drop_missing:
-        raise OptionError("drop_missing=True is not supported on a Dask DataFrame; drop the rows first "
-                          "(ddf.dropna(subset=[...])) so the rows analysed are explicit")
+    """Complete-case analysis is not implemented on Dask: whatever ``drop_missing`` says
+    (the API's default is True), each partition validates with ``drop_missing=False``, so a
+    missing value in a used column is an error naming it (drop those rows first with
+    ``ddf.dropna(subset=[...])``); nothing is ever dropped silently."""
+    del drop_missing
+
+
+def check_timefix(et: Any, *, timefix: bool, has_entry: bool) -> Any:
+    """R's ``timefix`` on the merged global table (after the union of every partition's
+    times, as on one machine): right-censored tables are fixed exactly as
+    :func:`riskset._logrank.fixed_table` fixes one machine's table; with delayed entry (whose
+    pool includes the entry times) near ties are refused rather than merged differently."""
+    if not timefix:
+        return et
+    from riskset._logrank import fixed_table
+
+    if not has_entry:
+        return fixed_table(et)
+    from riskset.engine import timefix as tf
+
+    if tf.table_moves(et.time, et.offsets) is not None:
+        raise OptionError("near-tied times (R's timefix) with delayed entry are not merged on Dask; "
+                          "pass timefix=False, or round the times first")
+    return et
 
 
 def kaplan_meier_dask(data: Any, *, time: str, event: str, by: Any = None, entry: str | None = None,
                       weights: str | None = None, conf_type: str | None = None, conf_level: float = 0.95,
-                      convention: str = "r", robust: bool | None = None, drop_missing: bool = False):
+                      convention: str = "r", robust: bool | None = None, drop_missing: bool = True,
+                      timefix: bool = True):
     """:func:`riskset.kaplan_meier` for a Dask DataFrame (Greenwood variance)."""
     from riskset._km import km_from_table
 
@@ -102,11 +124,13 @@ def kaplan_meier_dask(data: Any, *, time: str, event: str, by: Any = None, entry
         raise OptionError(f"weights {weights!r} are not all integers, so R's default is the robust "
                           "variance, which is not implemented on Dask; pass robust=False for Greenwood")
     et, _, _, _ = to_event_table(g)
+    et = check_timefix(et, timefix=timefix, has_entry=g.has_entry)
     return km_from_table(et, names, g.keys, conf_type=conf_type, conf_level=conf_level,
                          convention=convention)
 
 
-def logrank_from_tables(g: GroupTables, grp: tuple[str, ...], strat: tuple[str, ...], wt: Any):
+def logrank_from_tables(g: GroupTables, grp: tuple[str, ...], strat: tuple[str, ...], wt: Any, *,
+                        timefix: bool = False):
     """The log-rank result from merged tables keyed by ``(*strat, *grp)``: keys are split into
     strata and groups exactly as the single-machine path splits them, laid out as (stratum x
     group) cells, and passed to the shared post-table code."""
@@ -128,6 +152,7 @@ def logrank_from_tables(g: GroupTables, grp: tuple[str, ...], strat: tuple[str, 
     cell = np.asarray(s_of_key, dtype=np.int64) * G + np.asarray(g_of_key, dtype=np.int64)
     cells = reorder_keys(g, cell, S * G)
     ct, ev, ew, eoff = to_event_table(cells)
+    ct = check_timefix(ct, timefix=timefix, has_entry=g.has_entry)
     sums = sums_from_table(ct, ev, ew, eoff, S, G, wt, has_entry=g.has_entry, weighted=True)
     n = np.bincount(np.asarray(g_of_key, dtype=np.int64), weights=g.n_rows, minlength=G).astype(np.int64)
     return result_from_sums(sums, n, g_keys, s_keys, grp, strat, wt)
@@ -135,7 +160,7 @@ def logrank_from_tables(g: GroupTables, grp: tuple[str, ...], strat: tuple[str, 
 
 def logrank_dask(data: Any, *, time: str, event: str, group: Any, strata: Any = None, entry: str | None = None,
                  weights: str | None = None, rho: float = 0.0, gamma: float = 0.0, weighting: str | None = None,
-                 drop_missing: bool = False):
+                 drop_missing: bool = True, timefix: bool = True):
     """:func:`riskset.logrank` for a Dask DataFrame."""
     from riskset._logrank import _check_names, _resolve_weighting
 
@@ -144,4 +169,4 @@ def logrank_dask(data: Any, *, time: str, event: str, group: Any, strata: Any = 
     wt = _resolve_weighting(weighting, rho, gamma)
     _no_drop(drop_missing=drop_missing)
     g = tables_on_cluster(data, time=time, event=event, by=(*strat, *grp), entry=entry, weights=weights)
-    return logrank_from_tables(g, grp, strat, wt)
+    return logrank_from_tables(g, grp, strat, wt, timefix=timefix)

@@ -132,7 +132,9 @@ def partition_tables(
     n_input = len(frame)
     if n_input == 0:
         return empty_tables(by, has_entry=entry is not None)
-    cols = prepare(frame, time=time, event=event, by=by or None, entry=entry, weights=weights)
+    # complete cases and timefix are global decisions: never per partition
+    cols = prepare(frame, time=time, event=event, by=by or None, entry=entry, weights=weights,
+                   drop_missing=False, timefix=False)
     G = max(cols.n_groups, 1)
     et = event_table(cols.time, cols.event, cols.codes, G, cols.weights, cols.entry)
     if cols.entry is not None:

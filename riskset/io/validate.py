@@ -270,7 +270,7 @@ def _warn_time_zero(t: np.ndarray, col: str, rows: np.ndarray | None) -> None:
     if n0:
         first = int(np.argmax(t == 0.0))
         _warn(f"column {col!r} (time) is 0 in {n0} row{'s' if n0 != 1 else ''} (first at row "
-              f"{int(rows[first]) if rows is not None else first}); they are kept, as R keeps them",
+              f"{(int(rows[first]) if rows is not None else first) + 1}); they are kept, as R keeps them",
               RisksetWarning, stacklevel=4)
 def apply_timefix(t: np.ndarray, ent: np.ndarray | None, *, time: str, entry: str | None,
                   rows: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray | None, int]:
