@@ -17,6 +17,7 @@ from riskset.cli.main import (
     handle_errors,
     main,
     parse_floats,
+    parse_references,
 )
 from riskset.format import counts_as_integers, format_test
 
@@ -132,14 +133,8 @@ def finegray_command(data, time_col, event_col, censored, fmt, output, force, co
                      conf_level, reference):
     """Fine-Gray subdistribution hazards, as R finegray() + coxph(..., weights = fgwt, id = id)."""
     import riskset
-    from riskset.errors import RisksetError
 
-    ref = {}
-    for item in reference:
-        if "=" not in item:
-            raise RisksetError(f"--reference {item!r}: expected COLUMN=LEVEL")
-        k, v = item.split("=", 1)
-        ref[k.strip()] = v.strip()
+    ref = parse_references(reference)
     fit = riskset.fine_gray(data, time=time_col, event=event_col,
                             covariates=[c.strip() for c in covariates.split(",") if c.strip()],
                             cause=_censored_value(cause), variance=variance, reference=ref or None,

@@ -77,6 +77,17 @@ def parse_floats(text: str | None, what: str) -> list[float]:
     return out
 
 
+def parse_references(items: tuple[str, ...] | list[str]) -> dict[str, str]:
+    """Parse repeated ``--reference COLUMN=LEVEL`` into ``{column: level}``."""
+    ref = {}
+    for item in items:
+        if "=" not in item:
+            raise RisksetError(f"--reference {item!r}: expected COLUMN=LEVEL")
+        k, v = item.split("=", 1)
+        ref[k.strip()] = v.strip()
+    return ref
+
+
 def parse_levels(items: tuple[str, ...] | list[str]) -> dict[str, list[str]] | None:
     """Parse repeated ``--levels COLUMN=a,b,c`` into ``{column: [a, b, c]}`` (None if none)."""
     out: dict[str, list[str]] = {}
@@ -476,12 +487,7 @@ def cox_command(data, time_col, event_col, entry, weights_col, drop_missing, tim
     import riskset
     from riskset._km import _records
 
-    ref = {}
-    for item in reference:
-        if "=" not in item:
-            raise RisksetError(f"--reference {item!r}: expected COLUMN=LEVEL")
-        k, v = item.split("=", 1)
-        ref[k.strip()] = v.strip()
+    ref = parse_references(reference)
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always", riskset.RisksetWarning)
         fit = riskset.cox(data, time=time_col, event=event_col,
@@ -554,12 +560,7 @@ def survreg_command(data, time_col, event_col, lower, upper, covariates, dist, t
     import riskset
     from riskset._km import _records
 
-    ref = {}
-    for item in reference:
-        if "=" not in item:
-            raise RisksetError(f"--reference {item!r}: expected COLUMN=LEVEL")
-        k, v = item.split("=", 1)
-        ref[k.strip()] = v.strip()
+    ref = parse_references(reference)
     kw = dict(time=time_col, event=event_col, lower=lower, upper=upper,
               covariates=[c.strip() for c in covariates.split(",") if c.strip()],
               strata=list(strata) or None, weights=weights_col, offset=offset, scale=scale,
