@@ -126,3 +126,21 @@ def test_console_script_exits_quickly_with_status_and_all_output(tmp_path):
     assert r.returncode == 2 and "negative" in r.stderr and "Traceback" not in r.stderr
     r = subprocess.run([*cmd, "no-such-command"], capture_output=True, text=True)
     assert r.returncode == 2 and "No such command" in r.stderr
+
+
+def test_weights_option_has_one_name_on_every_command():
+    """One option name per role (issue 17): --weights everywhere (--weights-col kept)."""
+    import click
+
+    for name, cmd in main.commands.items():
+        if isinstance(cmd, click.Group):
+            continue
+        opts = {o for p in cmd.params for o in getattr(p, "opts", [])}
+        if "--weights-col" in opts or any("weight" in o for o in opts):
+            assert "--weights" in opts, name
+    data = "tests/reference/data/ties_int.csv"
+    a = run("logrank", data, "--time", "time", "--event", "event", "--group", "grp", "--weights", "wint",
+            "--format", "json")
+    b = run("logrank", data, "--time", "time", "--event", "event", "--group", "grp", "--weights-col", "wint",
+            "--format", "json")
+    assert a.exit_code == 0 and a.output == b.output

@@ -51,7 +51,7 @@ def _roles(func):
 @_roles
 @click.option("--by", multiple=True, help="Grouping column (repeat for several).")
 @click.option("--entry", help="Delayed-entry (left-truncation) time column.")
-@click.option("--weights-col", "weights_col", help="Case-weight column.")
+@click.option("--weights", "--weights-col", "weights_col", help="Case-weight column.")
 @click.option("--variance", type=click.Choice(["ij", "aalen", "delta"]), default="ij", show_default=True,
               help="ij = R survfit (multi-state), aalen = cmprsk cuminc, delta = lifelines/SAS delta method.")
 @click.option("--conf-type", type=click.Choice(["log", "log-log", "plain", "logit", "arcsin"]), default="log",

@@ -260,7 +260,7 @@ def _common_data_options(func):
         click.option("--time", "time_col", required=True, help="Exit-time column."),
         click.option("--event", "event_col", required=True, help="Event column (1/0)."),
         click.option("--entry", help="Delayed-entry (left-truncation) time column."),
-        click.option("--weights-col", "weights_col", help="Case-weight column."),
+        click.option("--weights", "--weights-col", "weights_col", help="Case-weight column."),
         click.option("--timefix/--no-timefix", default=True, show_default=True,
                      help="Merge times that differ only by floating-point error, as R (timefix = TRUE)."),
         click.option("--format", "fmt", type=click.Choice(FORMATS), default="text", show_default=True),
@@ -538,7 +538,7 @@ def cox_command(data, time_col, event_col, entry, weights_col, drop_missing, tim
 @click.option("--t-df", "t_df", type=float, default=4.0, show_default=True,
               help="Degrees of freedom of --dist t.")
 @click.option("--strata", multiple=True, help="One scale per level of this column (repeat).")
-@click.option("--weights-col", "weights_col", help="Case-weight column.")
+@click.option("--weights", "--weights-col", "weights_col", help="Case-weight column.")
 @click.option("--offset", help="Offset column.")
 @click.option("--scale", type=float, default=None, help="Fix the scale at this value.")
 @click.option("--reference", multiple=True, help="Reference level as COLUMN=LEVEL (repeat).")
