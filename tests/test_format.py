@@ -137,3 +137,17 @@ def test_cli_pvalue_is_never_zero(tmp_path):
 
     assert riskset.logrank(pl.read_csv(f), time="t", event="e", group="g").p_value < 2.2e-16
     assert "p < 2e-16" in out and "p = 0\n" not in out
+
+
+def test_study_cox_table_shows_a_per_unit_hazard_ratio():
+    """The study's Cox display printed pgr as 1.000 (1.000-1.000) (three fixed decimals)."""
+    import polars as pl
+
+    from riskset.study.tables import cox_display
+
+    tab = pl.DataFrame({"model": ["m"], "cohort": ["Overall"], "term": ["pgr"], "method": ["partial likelihood"],
+                        "hr": [0.99987], "hr_lower": [0.99968], "hr_upper": [1.00006], "p": [0.18],
+                        "monotone": [False], "note": [None]})
+    row = cox_display(tab).row(0, named=True)
+    assert row["HR (95% CI)"] == "0.9999 (0.9997–1.0001)"
+    assert row["p"] == "0.18"

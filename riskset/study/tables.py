@@ -17,7 +17,7 @@ import numpy as np
 import polars as pl
 
 from riskset._proportion import proportion_ci
-from riskset.format import DASH, format_estimate_ci
+from riskset.format import DASH, format_estimate_ci, format_pvalue, format_ratio_ci
 
 if TYPE_CHECKING:
     from riskset.study.spec import Endpoint
@@ -378,10 +378,11 @@ def safety_table(
 
 # ---- display tables of the runner's results -------------------------------------------
 def fmt_p(p: float | None) -> str | None:
-    """A table p-value: ``<0.001`` or three decimals (None when missing)."""
+    """A table p-value in the journal style of :func:`riskset.format.format_pvalue`
+    (``< 0.001``, ``0.003``, ``0.27``; None when missing)."""
     if p is None or (isinstance(p, float) and math.isnan(p)):
         return None
-    return "<0.001" if p < 0.001 else f"{p:.3f}"
+    return format_pvalue(p, style="journal")
 
 
 
@@ -429,7 +430,8 @@ def cox_display(tab: pl.DataFrame) -> pl.DataFrame:
     """The Cox display table: HR (95% CI), or "not estimable" for a monotone partial fit."""
     out = []
     for r in tab.iter_rows(named=True):
-        hr = "" if r.get("hr") is None else fmt_ci(r["hr"], r.get("hr_lower"), r.get("hr_upper"), digits=3)
+        # decimals enough to tell the HR from its limits and from 1 (a per-unit pgr: 0.9999)
+        hr = "" if r.get("hr") is None else format_ratio_ci(r["hr"], r.get("hr_lower"), r.get("hr_upper"))
         if r.get("monotone") and r.get("method") != "Firth (penalised)":
             hr = "not estimable"
         out.append({"model": r["model"], "cohort": r["cohort"], "term": r.get("term"),
