@@ -144,3 +144,9 @@ def test_weights_option_has_one_name_on_every_command():
     b = run("logrank", data, "--time", "time", "--event", "event", "--group", "grp", "--weights-col", "wint",
             "--format", "json")
     assert a.exit_code == 0 and a.output == b.output
+
+
+def test_km_group_is_the_same_as_by():
+    a = run("km", "--example", "gbsg", "--group", "hormon", "--format", "json")
+    b = run("km", "--example", "gbsg", "--by", "hormon", "--format", "json")
+    assert a.exit_code == 0 and a.output == b.output and '"hormon"' in a.output

@@ -127,3 +127,59 @@ def test_constant_cohort_filter_and_a_level_without_endpoint_times(tmp_path):
     assert t4["median (95% CI)"].to_list()[0::2] == ["", ""]  # grades 1 and 3: no RFS rows
     assert t4["note"].to_list()[0] == "median not estimable: no patient of this level has a RFS time"
     assert t4["note"].to_list()[1] == "" and t4["median (95% CI)"].to_list()[1] != ""
+
+
+# ---- [value_labels] (issue 17: level order and labels in the spec) ------------------------
+def _labelled_spec(tmp_path, labels: str, levels: str = ""):
+    data = tmp_path / "d.csv"
+    pl.DataFrame({"t": [float(i % 17 + 1) for i in range(60)], "e": [i % 3 != 0 for i in range(60)],
+                  "sex": [1 + (i % 2) for i in range(60)]}).with_columns(pl.col("e").cast(pl.Int8)).write_csv(data)
+    spec = tmp_path / "s.toml"
+    spec.write_text(f"""[study]
+title = "labels"
+[data]
+path = "{data}"
+[[endpoint]]
+name = "OS"
+time = "t"
+event = "e"
+[[factor]]
+name = "Sex"
+column = "sex"
+endpoint = "OS"
+[baseline]
+categorical = ["sex"]
+{levels}
+{labels}
+""")
+    return spec
+
+
+def test_value_labels_name_and_order_the_levels(tmp_path):
+    spec = load_spec(_labelled_spec(tmp_path, '[value_labels.sex]\n2 = "Female"\n1 = "Male"\n'))
+    res = run_study(spec, jobs=1)
+    t1 = res.tables["table1_baseline"]
+    chars = t1.get_column("characteristic").to_list()
+    assert "  Female" in chars and "  Male" in chars and chars.index("  Female") < chars.index("  Male")
+    assert not any(c.strip() in ("1", "2") for c in chars)  # no bare codes
+
+
+def test_value_labels_follow_levels_order(tmp_path):
+    spec = load_spec(_labelled_spec(tmp_path, '[value_labels.sex]\n2 = "Female"\n1 = "Male"\n',
+                                    '[levels]\nsex = ["1", "2"]\n'))
+    chars = run_study(spec, jobs=1).tables["table1_baseline"].get_column("characteristic").to_list()
+    assert chars.index("  Male") < chars.index("  Female")
+
+
+@pytest.mark.parametrize(("labels", "message"), [
+    ('[value_labels.sex]\n1 = "Male"\n2 = "Female"\n3 = "Other"\n', "labels level(s) '3'"),
+    ('[value_labels.sex]\n1 = "Male"\n', "give every level of 'sex' a label"),
+    ('[value_labels.sexx]\n1 = "Male"\n', "did you mean 'sex'"),
+    ('[value_labels.sex]\n1 = "X"\n2 = "X"\n', "to several levels"),
+])
+def test_value_label_mistakes_fail_before_any_analysis(tmp_path, labels, message):
+    import re
+
+    with pytest.raises(SpecError, match=re.escape(message)) as info:
+        run_study(load_spec(_labelled_spec(tmp_path, labels)), jobs=1)
+    assert "value_labels" in str(info.value) and "line" in str(info.value)

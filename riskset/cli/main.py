@@ -151,7 +151,8 @@ def main() -> None:
 @click.option("--example", type=click.Choice(["gbsg"]), help="Use a bundled data set (with its default columns).")
 @click.option("--time", "time_col", help="Exit-time column.")
 @click.option("--event", "event_col", help="Event column (1 = event, 0 = censored).")
-@click.option("--by", "by", multiple=True, help="Grouping column (repeat for several).")
+@click.option("--group", "--by", "by", multiple=True,
+              help="Grouping column: one curve per level (repeat for several; --by is the same).")
 @click.option("--entry", help="Delayed-entry (left-truncation) time column.")
 @click.option("--weights", help="Case-weight column.")
 @click.option("--at", "at", help="Landmark times, comma-separated (e.g. 12,24).")

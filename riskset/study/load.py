@@ -8,6 +8,7 @@ date-derived endpoint columns; :func:`data_hash` is the report's SHA-256 of the 
 
 from __future__ import annotations
 
+import difflib
 import hashlib
 import re
 from concurrent.futures import ThreadPoolExecutor
@@ -170,10 +171,13 @@ def load_study_data(spec: Spec) -> tuple[pl.DataFrame, dict[str, Any]]:
     with ThreadPoolExecutor(max_workers=1) as hasher:  # the files' hash while they are read
         digest = hasher.submit(data_hash, files)
         df = _load_frame(spec, lf, need, files)
+    if spec.value_labels:  # labelled columns: Enums of their labels (in [levels] order if given)
+        df = apply_value_labels(df, spec, available)
     if spec.levels:  # the spec's level order: those columns become Enums (riskset.io.validate)
         from riskset.io.validate import declare_levels
 
-        df = declare_levels(df, {c: lv for c, lv in spec.levels.items() if c in df.columns})
+        df = declare_levels(df, {c: lv for c, lv in spec.levels.items()
+                                 if c in df.columns and c not in spec.value_labels})
     meta = {"data_files": [str(f) for f in files], "data_sha256": digest.result(), "n_rows": df.height,
             "columns_read": need}
     return df, meta
@@ -406,3 +410,41 @@ def _derive(df: pl.DataFrame | pl.LazyFrame, derive: dict[str, str], *,
             batch = []
         batch.append((name, expr))
     return flush(df, batch)
+
+
+def apply_value_labels(df: pl.DataFrame, spec: Spec, available: list[str]) -> pl.DataFrame:
+    """``[value_labels.COLUMN]``: the column becomes a Polars ``Enum`` of its labels, ordered
+    as ``[levels]`` orders its levels (else as the labels are written). Every level in the
+    data needs a label and every label a level in the data: either mistake is a
+    :class:`~riskset.study.spec.SpecError` naming the key and its line."""
+    from riskset.errors import RisksetError
+    from riskset.io.validate import declare_levels
+
+    for col, mapping in spec.value_labels.items():
+        where = _where(spec.text, ["value_labels", col])
+        if col not in df.columns:
+            if col in available or col in spec.derive:
+                continue  # a column no analysis reads: its labels change nothing
+            close = difflib.get_close_matches(col, available, n=1)
+            raise SpecError(f"key {where}: the data have no column {col!r}"
+                            + (f"; did you mean {close[0]!r}?" if close else ""))
+        order = list(spec.levels.get(col) or mapping)
+        unlabelled = [lv for lv in order if lv not in mapping]
+        extra = [lv for lv in mapping if lv not in order]
+        if unlabelled or extra:
+            raise SpecError(f"key {where} and [levels] {col!r} disagree: "
+                            + (f"no label for {unlabelled!r}" if unlabelled else f"{extra!r} not in [levels]"))
+        try:
+            coded = declare_levels(df.select(col), {col: order}).get_column(col)
+        except RisksetError as exc:
+            raise SpecError(f"key {where}: {exc}; give every level of {col!r} a label") from None
+        present = set(coded.drop_nulls().unique().cast(pl.String).to_list())
+        absent = [lv for lv in order if lv not in present]
+        if absent:
+            where = _where(spec.text, ["value_labels", col, absent[0]])
+            raise SpecError(f"key {where} labels level(s) {', '.join(map(repr, absent))}, which {col!r} does "
+                            "not take in the data; levels found: " + ", ".join(map(repr, sorted(present))))
+        labels = [mapping[lv] for lv in order]
+        df = df.with_columns(coded.cast(pl.String).replace_strict(order, labels, return_dtype=pl.Enum(labels))
+                             .alias(col))
+    return df

@@ -170,10 +170,12 @@ class _Runner:
 
     def _string_like(self, column: str) -> bool:
         """A column of strings in the data, or a derived one stored as an Enum of its strings
-        (:func:`riskset.study.load._derive`), or one the spec's ``[levels]`` orders."""
+        (:func:`riskset.study.load._derive`), or one the spec's ``[levels]`` orders or
+        ``[value_labels]`` labels."""
         dt = self.df.schema[column]
         return dt == pl.String or (isinstance(dt, pl.Enum)
-                                   and (column in self.spec.derive or column in self.spec.levels))
+                                   and (column in self.spec.derive or column in self.spec.levels
+                                        or column in self.spec.value_labels))
 
     def endpoint_cohorts(self, ep: Endpoint) -> list[str]:
         return ep.cohorts or list(self.masks)

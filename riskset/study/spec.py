@@ -30,6 +30,10 @@ Schema (``?`` optional)::
     [levels]     column = ["level", ...]              (level order of a column: its groups, table
                                                       rows, KM legends, and the Cox reference,
                                                       the first; see riskset.io.validate)
+    [value_labels.COLUMN]  level = "label", ...       (the labels a column's levels show in every
+                                                      table, legend and Cox term; in this order
+                                                      unless [levels] orders the column; cohort
+                                                      filters and references then use the labels)
 """
 
 from __future__ import annotations
@@ -92,7 +96,8 @@ CONF_TYPES = ("log", "log-log", "plain", "logit", "arcsin")
 _TOP = {"study": ("table", _STUDY), "data": ("table", _DATA), "derive": ("free", None),
         "cohort": ("array", _COHORT), "endpoint": ("array", _ENDPOINT), "factor": ("array", _FACTOR),
         "cox": ("array", _COX), "response": ("table", _RESPONSE), "baseline": ("table", _BASELINE),
-        "safety": ("table", _SAFETY), "compare": ("array", _COMPARE), "levels": ("levels", None)}
+        "safety": ("table", _SAFETY), "compare": ("array", _COMPARE), "levels": ("levels", None),
+        "value_labels": ("value_labels", None)}
 
 UNITS = {"days": 1.0, "weeks": 7.0, "months": 30.4375, "years": 365.25}
 
@@ -155,6 +160,7 @@ class Spec:
     ci_bands: bool = False  # Kaplan–Meier figures with their pointwise CI bands
     levels: dict[str, list[str]] = field(default_factory=dict)  # [levels]: column -> level order
     missing: str = "complete-case"  # or "error": a missing value an analysis needs stops the run
+    value_labels: dict[str, dict[str, str]] = field(default_factory=dict)  # [value_labels.COLUMN]
 
     def endpoint(self, name: str) -> Endpoint:
         for e in self.endpoints:
@@ -179,6 +185,8 @@ def _line_of(text: str, path: list[str]) -> int | None:
             name = ".".join(table)
             seen[name] = seen.get(name, 0) + 1
             if not want and path[-1] == table[-1]:
+                return i
+            if table == want + [path[-1]] and nth == seen[name]:  # a [table.key] header
                 return i
             continue
         if table == want and seen.get(".".join(table), 0) == nth and re.match(rf'^"?{key}"?\s*=', s):
@@ -278,6 +286,8 @@ def parse_spec(text: str, path: Path | None = None) -> Spec:
                 _check_table(text, [k, f"#{i}"], item, schema)
         elif kind == "levels":
             _check_levels(text, v)
+        elif kind == "value_labels":
+            _check_value_labels(text, v)
         else:
             for name, expr in v.items():
                 if not isinstance(expr, str):
@@ -364,7 +374,27 @@ def parse_spec(text: str, path: Path | None = None) -> Spec:
         factors=raw.get("factor", []), cox=cox, response=raw.get("response"),
         baseline=raw.get("baseline"), safety=raw.get("safety"), compare=raw.get("compare", []),
         ci_bands=st.get("ci_bands", False), levels=dict(raw.get("levels", {})), missing=missing,
+        value_labels={c: dict(m) for c, m in raw.get("value_labels", {}).items()},
     )
+
+
+def _check_value_labels(text: str, table: Any) -> None:
+    """``[value_labels.COLUMN]``: level = "label" pairs, labels distinct non-empty strings."""
+    if not isinstance(table, dict):
+        raise SpecError('[value_labels] must be tables: [value_labels.column] level = "label"')
+    for col, mapping in table.items():
+        where = _where(text, ["value_labels", col])
+        if not isinstance(mapping, dict) or not mapping:
+            raise SpecError(f'key {where} must be a table of level = "label" pairs, e.g. '
+                            f'[value_labels.{col}] 1 = "Male"')
+        for level, label in mapping.items():
+            if not isinstance(label, str) or not label.strip():
+                raise SpecError(f"key {_where(text, ['value_labels', col, level])} must be a non-empty "
+                                f"label (a string), got {label!r}")
+        labels = list(mapping.values())
+        dup = sorted({x for x in labels if labels.count(x) > 1})
+        if dup:
+            raise SpecError(f"key {where} gives the label(s) {', '.join(map(repr, dup))} to several levels")
 
 
 def _check_levels(text: str, table: Any) -> None:

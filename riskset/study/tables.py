@@ -88,7 +88,12 @@ def baseline_table(
     for col in categorical:
         disp.append({"characteristic": labels.get(col, col), **dict.fromkeys(names, "")})
         counts, n_missing = level_counts[col]
-        for lv in sorted(set().union(*counts.values())):
+        present = set().union(*counts.values())
+        dt = frame.schema[col]
+        # a declared order ([levels], [value_labels], a derived CASE's Enum) is kept; else sorted
+        order = ([x for x in dt.categories.to_list() if x in present] if isinstance(dt, pl.Enum)
+                 else sorted(present))
+        for lv in order:
             row = {"characteristic": f"  {lv}"}
             for c in names:
                 k = int(counts[c].get(lv, 0))
