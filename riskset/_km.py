@@ -401,7 +401,7 @@ class KaplanMeierResult(Displayed):
             "ctype": self.ctype,
             "conf_lower": self.conf_lower,
             "std_err_scale": "survival",
-            "summary": _records(self.summary),
+            "summary": _with_reasons(_records(self.summary), self.convention),
             "table": _records(self.table),
         }
 
@@ -411,6 +411,18 @@ def _records(df: pl.DataFrame) -> list[dict[str, Any]]:
     from riskset.format import count_value
 
     return [{k: count_value(k, _jsonable(v)) for k, v in row.items()} for row in df.iter_rows(named=True)]
+
+
+def _with_reasons(rows: list[dict[str, Any]], convention: str) -> list[dict[str, Any]]:
+    """A null median or limit in JSON says why: ``"median_reason": "not reached"`` (the curve
+    never falls to 0.5, or never below the limit's level; display tables print NR), or
+    ``"not estimable"`` for an SPSS limit around a finite median (no SE: NE)."""
+    for row in rows:
+        for k in ("median", "median_lower", "median_upper"):
+            if k in row and row[k] is None:
+                finite = k != "median" and row.get("median") is not None
+                row[f"{k}_reason"] = "not estimable" if convention == "spss" and finite else "not reached"
+    return rows
 
 
 def _jsonable(v: Any) -> Any:

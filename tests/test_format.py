@@ -151,3 +151,11 @@ def test_study_cox_table_shows_a_per_unit_hazard_ratio():
     row = cox_display(tab).row(0, named=True)
     assert row["HR (95% CI)"] == "0.9999 (0.9997–1.0001)"
     assert row["p"] == "0.18"
+
+
+def test_json_says_why_a_median_limit_is_null():
+    import json as _json
+
+    out = _json.loads(_cli("km", "--example", "gbsg", "--format", "json"))
+    row = next(r for r in out["summary"] if r["median_upper"] is None)  # hormon = 1
+    assert row["median_upper_reason"] == "not reached"
