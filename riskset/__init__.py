@@ -58,6 +58,7 @@ if TYPE_CHECKING:  # the names below are imported on first use (see __getattr__)
     from riskset._logrank_grid import logrank_table
     from riskset._proportion import Proportion, proportion_ci
     from riskset._survreg import SurvregResult, compare_distributions, survreg
+    from riskset._survsplit import survsplit
     from riskset.errors import ColumnError, RisksetError, RisksetWarning
 
 #: public name -> the module that defines it. Importing ``riskset`` itself imports none of
@@ -73,6 +74,7 @@ _LAZY: dict[str, str] = {
     "CoxResult": "riskset._cox",
     "MonotoneLikelihoodWarning": "riskset._cox",
     "cox": "riskset._cox",
+    "survsplit": "riskset._survsplit",
     "CumulativeIncidenceResult": "riskset._cif",
     "cumulative_incidence": "riskset._cif",
     "GrayTestResult": "riskset._cif",
@@ -113,6 +115,7 @@ __all__ = [
     "CoxResult",
     "MonotoneLikelihoodWarning",
     "cox",
+    "survsplit",
     "CumulativeIncidenceResult",
     "cumulative_incidence",
     "GrayTestResult",
