@@ -109,6 +109,7 @@ def cox(
     levels: Mapping[str, Sequence[Any]] | None = None,
     eps: float = 1e-9,
     timefix: bool = True,
+    init: Sequence[float] | None = None,
 ) -> CoxResult:
     """Cox proportional-hazards regression, matching R ``survival::coxph``.
 
@@ -167,6 +168,10 @@ def cox(
         TRUE)``, the default (``docs/algorithms/timefix.md``); the pool is the rows the
         model uses (after any dropped for missing covariates, as R's model frame). An
         ``(entry, time]`` interval that the merge leaves empty is an error, as in R.
+    init
+        Starting coefficients, one per model term in the order of ``terms`` (R's
+        ``init=``): the first log-likelihood, the score test and the likelihood-ratio test
+        are then at ``init``, as in R; with ``max_iter=0`` the fit stays there.
 
     Returns
     -------
@@ -335,6 +340,15 @@ def cox(
             def fn(b):
                 return ce.evaluate(d, b)
     warn_msgs: list[str] = []
+    if init is not None:
+        beta0 = np.asarray(init, dtype=np.float64).reshape(-1)
+        if beta0.size != p or not np.all(np.isfinite(beta0)):
+            raise OptionError(f"init={list(init)!r} must be {p} finite number(s), one per term: "
+                              + ", ".join(design.terms))
+        if firth:
+            raise OptionError("init= is not used by firth=True (the penalised fit starts at 0)")
+    else:
+        beta0 = np.zeros(p)
     # information at the start: a column with no variation inside the risk sets is not estimable
     first = fn(np.zeros(p))
     chol0, rank0, _ = ce.cholesky2(first[2], np.finfo(float).eps ** 0.75)
@@ -366,7 +380,8 @@ def cox(
         sctest = 0.0
         lr = 0.0
     else:
-        nr = ce.newton(fn, np.zeros(p), max_iter=max_iter, eps=eps, first=first)
+        nr = ce.newton(fn, beta0, max_iter=max_iter, eps=eps,
+                       first=first if init is None else fn(beta0))
         beta, var = nr.beta, nr.var
         ll_init, ll_end = nr.loglik_init, nr.loglik
         iterations, converged = nr.iterations, nr.converged
