@@ -13,16 +13,9 @@ import pytest
 import riskset._cox as rc
 from riskset.errors import OptionError
 from tests.conftest import fixture_names, load_fixture, read_data
-from tests.test_cox_center import _close, _compare_curve
+from tests.test_cox_center import _close, _compare_curve, _fit
 
 CASES = fixture_names("cox_null")
-
-
-def _fit(fx):
-    r = fx["roles"]
-    return rc.cox(read_data(fx["data"]), time=r["time"], event=r["event"], entry=r["entry"],
-                  covariates=r["covariates"], strata=r["strata"] or None, weights=r["weights"],
-                  offset=r["offset"], ties=fx["ties"])
 
 
 @pytest.fixture(scope="module", params=CASES)

@@ -458,10 +458,9 @@ def cox_dask(data: Any, *, time: str, event: str, covariates: Any, strata: Any =
     """:func:`riskset.cox` for a Dask DataFrame (see module contract)."""
     import dask
 
-    from riskset.distributed.execute import _columns, _no_drop, tree_reduce
+    from riskset.distributed.execute import _columns, tree_reduce
 
     _check_options(ties, robust, cluster, firth, offset)
-    _no_drop(drop_missing=drop_missing)
     if reference:
         raise OptionError("reference= applies to categorical covariates, which Dask fits do not take")
     covs = _validate_common(covariates, conf_level, max_iter, eps)

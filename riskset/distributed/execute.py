@@ -10,6 +10,12 @@ partition, never rows.
 
 Whatever Dask scheduler is active runs the graph: a ``distributed.Client`` if one is the
 default, else Dask's local scheduler.
+
+Missing values: complete-case analysis is not implemented on Dask. Whatever ``drop_missing``
+says (the API's default is True), each partition validates with ``drop_missing=False``, so a
+missing value in a used column is an error naming it (drop those rows first with
+``ddf.dropna(subset=[...])``); nothing is ever dropped silently. The same holds for
+:func:`riskset.distributed.cox.cox_dask`.
 """
 
 from __future__ import annotations
@@ -80,14 +86,6 @@ def tables_on_cluster(ddf: Any, *, time: str, event: str, by: Sequence[str] = ()
     return res
 
 
-def _no_drop(*, drop_missing: bool) -> None:
-    """Complete-case analysis is not implemented on Dask: whatever ``drop_missing`` says
-    (the API's default is True), each partition validates with ``drop_missing=False``, so a
-    missing value in a used column is an error naming it (drop those rows first with
-    ``ddf.dropna(subset=[...])``); nothing is ever dropped silently."""
-    del drop_missing
-
-
 def check_timefix(et: Any, *, timefix: bool, has_entry: bool) -> Any:
     """R's ``timefix`` on the merged global table (after the union of every partition's
     times, as on one machine): right-censored tables are fixed exactly as
@@ -114,7 +112,6 @@ def kaplan_meier_dask(data: Any, *, time: str, event: str, by: Any = None, entry
     """:func:`riskset.kaplan_meier` for a Dask DataFrame (Greenwood variance)."""
     from riskset._km import km_from_table
 
-    _no_drop(drop_missing=drop_missing)
     if robust:
         raise OptionError("robust=True (infinitesimal-jackknife variance) is not implemented on Dask: "
                           "it needs every row's influence; use robust=False (Greenwood)")
@@ -167,6 +164,5 @@ def logrank_dask(data: Any, *, time: str, event: str, group: Any, strata: Any = 
     grp, strat = as_names(group), as_names(strata)
     _check_names(grp, strat)
     wt = _resolve_weighting(weighting, rho, gamma)
-    _no_drop(drop_missing=drop_missing)
     g = tables_on_cluster(data, time=time, event=event, by=(*strat, *grp), entry=entry, weights=weights)
     return logrank_from_tables(g, grp, strat, wt, timefix=timefix)
